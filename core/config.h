@@ -1,0 +1,75 @@
+/* The config file: parsed with jansson, ${VAR} substituted, checked, and
+ * turned into plain structs. Plugin options are only checked for being an
+ * object here; options.c checks them against the plugin's table once the
+ * plugin is loaded. */
+#ifndef SIPHON_CORE_CONFIG_H
+#define SIPHON_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "diag.h"
+
+typedef enum siphon__output_type {
+  SIPHON__OUTPUT_STDOUT = 0,
+  SIPHON__OUTPUT_FILE = 1
+} siphon__output_type;
+
+typedef struct siphon__source_conf {
+  size_t index;            /* position in "sources" (for JSON paths) */
+  char *name;              /* unique, [A-Za-z0-9_.:-]+ */
+  char *plugin;            /* plugin name */
+  uint64_t interval_ms;    /* > 0; default 10 s */
+  uint64_t timeout_ms;     /* > 0, <= interval; default = interval */
+  uint64_t jitter_ms;      /* < interval; default 0 */
+  uint64_t max_backoff_ms; /* cap of the failure backoff; >= interval */
+  json_t *tags;            /* object of strings; owned; never NULL */
+  json_t *options;         /* object; owned; never NULL; not yet checked */
+} siphon__source_conf;
+
+typedef struct siphon__config {
+  char *path;                /* the file as named, or "<string>" */
+  char *dir;                 /* its directory: base of relative paths */
+  unsigned threads;          /* threadpool size; 0 = choose */
+  double max_pool_share;     /* (0,1]: share of the pool one plugin may use; 0 = choose */
+  int log_level;             /* siphon_log_level */
+  char **plugin_path;        /* absolute or relative to dir, as written */
+  size_t plugin_path_count;
+  siphon__output_type output_type;
+  char *output_path;         /* for SIPHON__OUTPUT_FILE */
+  uint64_t buffer_max_bytes; /* output queue bound; default 64 MiB */
+  uint64_t shutdown_grace_ms;/* default 5 s */
+  char *state_dir;           /* default "state" beside the config? see config.c */
+  siphon__source_conf *sources;
+  size_t source_count;
+} siphon__config;
+
+/* Reads, substitutes and checks a config file. Every error found is added
+ * to d (syntax errors stop at the first, with line:column). Returns 0 when
+ * d gained no error; otherwise -EINVAL (out is then still freeable). */
+int siphon__config_load_file(const char *path, siphon__config *out, siphon__diag *d);
+
+/* The same for a config held in memory; `name` stands for the file name
+ * in messages. */
+int siphon__config_load_string(const char *text, const char *name, siphon__config *out,
+                               siphon__diag *d);
+
+void siphon__config_free(siphon__config *c);
+
+/* Parses a duration: a JSON integer of ms, or a string "250ms", "10s",
+ * "1.5s", "1m", "2h". Returns 0 or -EINVAL. */
+int siphon__duration_parse(const json_t *v, uint64_t *ms_out);
+int siphon__duration_parse_str(const char *s, uint64_t *ms_out);
+
+/* Substitutes ${VAR}, ${VAR:-default} and ${VAR:?message} in `in`;
+ * "$$" is a literal "$". Returns a new string, or NULL with *err_out set
+ * to a new message (caller frees). */
+char *siphon__env_substitute(const char *in, char **err_out);
+
+/* The known key closest to `key` by edit distance, or NULL if none is
+ * close enough to be a likely typo. `known` ends with NULL. */
+const char *siphon__suggest(const char *key, const char *const *known);
+
+#endif

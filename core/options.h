@@ -1,0 +1,26 @@
+/* Checks a source's options against its plugin's options table. */
+#ifndef SIPHON_CORE_OPTIONS_H
+#define SIPHON_CORE_OPTIONS_H
+
+#include <jansson.h>
+
+#include "diag.h"
+#include "siphon/plugin.h"
+
+/* Validates `options` against `table` (which may be NULL: no options).
+ * `where` prefixes messages, e.g. "demo.json: sources[3].options".
+ * On success returns 0 and sets *validated_out to a NEW object: defaults
+ * filled in, durations as integer ms, in table order. On failure adds
+ * every error to d and returns -EINVAL. */
+int siphon__options_validate(const siphon_option *table, const json_t *options,
+                             const char *where, json_t **validated_out, siphon__diag *d);
+
+/* A NEW copy of `options` with SIPHON_OPT_SECRET values replaced by
+ * "********", and secrets in URL userinfo ("mongodb://u:p@h") masked, for
+ * printing. */
+json_t *siphon__options_redact(const siphon_option *table, const json_t *options);
+
+/* Human-readable name of an option type ("string", "duration", ...). */
+const char *siphon__opt_type_name(siphon_opt_type t);
+
+#endif

@@ -1,0 +1,20 @@
+/* Small allocation and string helpers shared by the host. Allocation
+ * failure aborts: the host cannot do anything useful without memory. */
+#ifndef SIPHON_CORE_UTIL_H
+#define SIPHON_CORE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *siphon__xmalloc(size_t n);
+void *siphon__xcalloc(size_t n, size_t size);
+void *siphon__xrealloc(void *p, size_t n);
+char *siphon__xstrdup(const char *s);
+char *siphon__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *siphon__vasprintf(const char *fmt, va_list ap);
+
+/* Milliseconds on a monotonic clock. */
+uint64_t siphon__now_ms(void);
+
+#endif

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs exactly the Debian packages siphon needs that are missing, and
+# says which. Idempotent: prints "deps: all present" when nothing is missing.
+set -eu
+
+PKGS="cmake make gcc pkg-config clang-format valgrind libuv1-dev libcurl4-openssl-dev \
+libjansson-dev libmongoc-dev libbson-dev libcriterion-dev nodejs npm"
+
+missing=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing="$missing $p"
+  fi
+done
+# nodejs from another source (nodesource) ships npm itself.
+case " $missing " in
+  *" npm "*) command -v npm >/dev/null 2>&1 && missing=$(echo "$missing" | sed 's/ npm//') ;;
+esac
+case " $missing " in
+  *" nodejs "*) command -v node >/dev/null 2>&1 && missing=$(echo "$missing" | sed 's/ nodejs//') ;;
+esac
+
+if [ -z "$missing" ]; then
+  echo "deps: all present"
+else
+  echo "deps: installing:$missing"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# The in-memory MongoDB wire-protocol server for the mongo tests (npm).
+if [ -x tests/mongo/server/install.sh ]; then
+  tests/mongo/server/install.sh
+fi
