@@ -47,9 +47,13 @@ extern "C" {
  * a plugin built against an older minor still loads (fields it does not
  * have read as NULL/0), and a plugin can test whether the host offers a
  * newer service with SIPHON_HOST_HAS().
+ *
+ * History:
+ *   1.0  the first ABI.
+ *   1.1  siphon_plugin_desc.example; siphon_host_api.set_streaming.
  */
 #define SIPHON_ABI_MAJOR 1
-#define SIPHON_ABI_MINOR 0
+#define SIPHON_ABI_MINOR 1
 #define SIPHON_ABI_VERSION (((uint32_t)SIPHON_ABI_MAJOR << 16) | SIPHON_ABI_MINOR)
 #define SIPHON_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define SIPHON_ABI_MINOR_OF(v) ((uint32_t)(v)&0xffffu)
@@ -232,6 +236,17 @@ typedef struct siphon_host_api {
 
   /* plugin_data: what plugin_init() stored, or NULL. Any thread. */
   void *(*plugin_data)(const siphon_source *src);
+
+  /* --- ABI 1.1 --- */
+
+  /*
+   * set_streaming: called from create() by a plugin whose instances may be
+   * either polled or streaming (a socket plugin that listens in one mode
+   * and probes in another): this instance is streaming, so the host calls
+   * start()/stop() for it and never schedules collect(). Plugins whose
+   * descriptor says SIPHON_KIND_STREAMING need not call it. Thread: loop.
+   */
+  void (*set_streaming)(siphon_source *src);
 } siphon_host_api;
 
 /* True when the host's table is long enough to hold `member`. */
@@ -308,7 +323,8 @@ typedef struct siphon_plugin_desc {
   void (*cancel)(void *instance, siphon_round *round);
 
   /*
-   * start (streaming plugins): begin listening. Return 0, or a negative
+   * start (streaming plugins, or instances that called set_streaming):
+   * begin listening. Return 0, or a negative
    * errno with err filled (the source is then reported and not run).
    * Thread: loop.
    */
@@ -335,10 +351,19 @@ typedef struct siphon_plugin_desc {
    * callbacks; the host runs the loop afterwards. Thread: loop.
    */
   void (*destroy)(void *instance);
+
+  /* --- ABI 1.1 --- */
+
+  /* example (optional): a JSON object of example options, shown by
+   * `siphon --help-plugin NAME` and checked against the options table by
+   * the host's tests. */
+  const char *example;
 } siphon_plugin_desc;
 
 /* The smallest descriptor size the host accepts for ABI 1.x: every field
- * of 1.0. A descriptor from a newer minor may be larger. */
+ * of 1.0. A descriptor from an older minor is smaller than
+ * sizeof(siphon_plugin_desc), one from a newer minor may be larger; the
+ * host reads only the fields both know. */
 #define SIPHON_PLUGIN_DESC_MIN_SIZE                                             \
   (offsetof(siphon_plugin_desc, destroy) + sizeof(void (*)(void *)))
 
