@@ -1,0 +1,358 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "diag.h"
+#include "host.h"
+#include "log.h"
+#include "options.h"
+#include "util.h"
+
+#ifndef SIPHON_VERSION
+#define SIPHON_VERSION "0.0.0"
+#endif
+
+static void usage(FILE *f) {
+  fputs(
+      "usage: siphon -c FILE [--once | --check] [--log-level LEVEL]\n"
+      "       siphon --plugin NAME|PATH [--options JSON] [--name NAME] [--interval D]\n"
+      "              [--timeout D] [--once]\n"
+      "       siphon --list-plugins [-c FILE]\n"
+      "       siphon --help-plugin NAME [-c FILE]\n"
+      "\n"
+      "Polls the sources in FILE at their intervals and writes one JSON record a line.\n"
+      "\n"
+      "  -c, --config FILE     the config (JSON); see docs/CONFIG.md\n"
+      "      --once            run one round over every source, print a summary on\n"
+      "                        stderr, exit 0 if all succeeded, 1 otherwise\n"
+      "      --check           validate the config, load plugins, create every source,\n"
+      "                        then exit: 0 if all is well, 2 with every error found\n"
+      "      --plugin REF      run one plugin alone, without a config file\n"
+      "      --options JSON    its options (with --plugin)\n"
+      "      --list-plugins    list the plugins found along the plugin path\n"
+      "      --help-plugin N   describe plugin N and its options\n"
+      "      --log-level L     error, warn, info or debug (overrides the config)\n"
+      "  -V, --version         print the version and ABI\n"
+      "  -h, --help            this help\n"
+      "\n"
+      "Exit status: 0 ok, 1 a run-time failure (a source failed in --once, the output\n"
+      "failed), 2 a config or usage error.\n",
+      f);
+}
+
+enum {
+  OPT_ONCE = 256,
+  OPT_CHECK,
+  OPT_LIST,
+  OPT_HELP_PLUGIN,
+  OPT_PLUGIN,
+  OPT_OPTIONS,
+  OPT_NAME,
+  OPT_INTERVAL,
+  OPT_TIMEOUT,
+  OPT_LOG_LEVEL
+};
+
+int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"once", no_argument, NULL, OPT_ONCE},
+      {"check", no_argument, NULL, OPT_CHECK},
+      {"list-plugins", no_argument, NULL, OPT_LIST},
+      {"help-plugin", required_argument, NULL, OPT_HELP_PLUGIN},
+      {"plugin", required_argument, NULL, OPT_PLUGIN},
+      {"options", required_argument, NULL, OPT_OPTIONS},
+      {"name", required_argument, NULL, OPT_NAME},
+      {"interval", required_argument, NULL, OPT_INTERVAL},
+      {"timeout", required_argument, NULL, OPT_TIMEOUT},
+      {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+      {"version", no_argument, NULL, 'V'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  memset(cli, 0, sizeof(*cli));
+  for (;;) {
+    int c = getopt_long(argc, argv, "c:Vh", longopts, NULL);
+    if (c == -1) {
+      break;
+    }
+    switch (c) {
+      case 'c':
+        cli->config = optarg;
+        break;
+      case OPT_ONCE:
+        cli->once = 1;
+        break;
+      case OPT_CHECK:
+        cli->check = 1;
+        break;
+      case OPT_LIST:
+        cli->list_plugins = 1;
+        break;
+      case OPT_HELP_PLUGIN:
+        cli->help_plugin = optarg;
+        break;
+      case OPT_PLUGIN:
+        cli->plugin = optarg;
+        break;
+      case OPT_OPTIONS:
+        cli->options = optarg;
+        break;
+      case OPT_NAME:
+        cli->name = optarg;
+        break;
+      case OPT_INTERVAL:
+        cli->interval = optarg;
+        break;
+      case OPT_TIMEOUT:
+        cli->timeout = optarg;
+        break;
+      case OPT_LOG_LEVEL:
+        cli->log_level = optarg;
+        break;
+      case 'V':
+        printf("siphon %s (plugin ABI %d.%d)\n", SIPHON_VERSION, SIPHON_ABI_MAJOR,
+               SIPHON_ABI_MINOR);
+        return -1;
+      case 'h':
+        usage(stdout);
+        return -1;
+      default:
+        usage(stderr);
+        return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "siphon: unexpected argument '%s' (see siphon --help)\n", argv[optind]);
+    return 2;
+  }
+  if (cli->log_level != NULL && siphon__log_level_parse(cli->log_level) < 0) {
+    fprintf(stderr, "siphon: --log-level: expected error, warn, info or debug, got '%s'\n",
+            cli->log_level);
+    return 2;
+  }
+  if (cli->once && cli->check) {
+    fputs("siphon: --once and --check exclude each other\n", stderr);
+    return 2;
+  }
+  if (cli->plugin != NULL && cli->config != NULL) {
+    fputs("siphon: --plugin runs without a config: drop -c, or add the source to the config\n",
+          stderr);
+    return 2;
+  }
+  if (cli->plugin == NULL && (cli->options || cli->name || cli->interval || cli->timeout)) {
+    fputs("siphon: --options, --name, --interval and --timeout go with --plugin\n", stderr);
+    return 2;
+  }
+  if (cli->config == NULL && cli->plugin == NULL && !cli->list_plugins &&
+      cli->help_plugin == NULL) {
+    fputs("siphon: no config: give -c FILE (see siphon --help)\n", stderr);
+    return 2;
+  }
+  return 0;
+}
+
+/* --plugin: a one-source config built from the command line, so the same
+ * validation applies as for a file. */
+static char *generated_config(const siphon__cli *cli, siphon__diag *d) {
+  json_error_t jerr;
+  json_t *options = json_object();
+  if (cli->options != NULL) {
+    json_decref(options);
+    options = json_loads(cli->options, 0, &jerr);
+    if (options == NULL) {
+      siphon__diag_add(d, "--options", "invalid JSON at column %d: %s", jerr.column, jerr.text);
+      return NULL;
+    }
+  }
+  const char *ref = cli->plugin;
+  const char *base = strrchr(ref, '/');
+  char *stem = siphon__xstrdup(base ? base + 1 : ref);
+  size_t n = strlen(stem);
+  if (n > 3 && strcmp(stem + n - 3, ".so") == 0) {
+    stem[n - 3] = '\0';
+  }
+  json_t *src = json_object();
+  json_object_set_new(src, "name", json_string(cli->name ? cli->name : stem));
+  json_object_set_new(src, "plugin", json_string(ref));
+  if (cli->interval != NULL) {
+    json_object_set_new(src, "interval", json_string(cli->interval));
+  }
+  if (cli->timeout != NULL) {
+    json_object_set_new(src, "timeout", json_string(cli->timeout));
+  }
+  json_object_set_new(src, "options", options);
+  json_t *root = json_object();
+  json_object_set_new(root, "sources", json_pack("[o]", src));
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(root);
+  free(stem);
+  return text;
+}
+
+static void print_option(const siphon_option *o) {
+  char flags[64] = "";
+  if (o->flags & SIPHON_OPT_REQUIRED) {
+    strcat(flags, " required");
+  }
+  if (o->flags & SIPHON_OPT_SECRET) {
+    strcat(flags, " secret");
+  }
+  printf("    %-22s %-9s%s%s%s\n", o->key, siphon__opt_type_name(o->type), flags,
+         o->default_json ? "  default " : "", o->default_json ? o->default_json : "");
+  if (o->choices != NULL) {
+    printf("    %-22s one of: %s\n", "", o->choices);
+  }
+  if (o->description != NULL) {
+    printf("    %-22s %s\n", "", o->description);
+  }
+}
+
+static void print_plugin(const siphon__plugin *p, int verbose) {
+  printf("%s %s  (%s, %s)  %s\n", p->name, p->desc.version ? p->desc.version : "?",
+         siphon__capability_name(p->desc.capability), siphon__kind_name(p->desc.kind),
+         p->desc.description ? p->desc.description : "");
+  if (verbose) {
+    printf("  file: %s\n  ABI:  %u.%u\n", p->path, SIPHON_ABI_MAJOR_OF(p->abi_version),
+           SIPHON_ABI_MINOR_OF(p->abi_version));
+  }
+  if (p->desc.options != NULL && p->desc.options[0].key != NULL) {
+    printf("  options:\n");
+    for (const siphon_option *o = p->desc.options; o->key != NULL; o++) {
+      print_option(o);
+    }
+  } else {
+    printf("  options: none\n");
+  }
+  if (verbose && p->desc.example != NULL) {
+    printf("  example options:\n    %s\n", p->desc.example);
+  }
+}
+
+static int cmp_plugin(const void *a, const void *b) {
+  return strcmp((*(siphon__plugin *const *)a)->name, (*(siphon__plugin *const *)b)->name);
+}
+
+static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
+  siphon__registry reg;
+  siphon__diag d;
+  siphon__diag_init(&d);
+  if (cfg != NULL) {
+    siphon__registry_init(&reg, cfg->dir, cfg->plugin_path, cfg->plugin_path_count);
+  } else {
+    siphon__registry_init(&reg, NULL, NULL, 0);
+  }
+  int rc = 0;
+  if (cli->help_plugin != NULL) {
+    siphon__plugin *p = siphon__registry_get(&reg, cli->help_plugin, "--help-plugin", &d);
+    if (p == NULL) {
+      rc = 2;
+    } else {
+      print_plugin(p, 1);
+    }
+  } else {
+    siphon__registry_load_all(&reg, &d);
+    size_t n = 0;
+    for (siphon__plugin *p = reg.head; p != NULL; p = p->next) {
+      n++;
+    }
+    siphon__plugin **all = siphon__xcalloc(n, sizeof(*all));
+    n = 0;
+    for (siphon__plugin *p = reg.head; p != NULL; p = p->next) {
+      all[n++] = p;
+    }
+    qsort(all, n, sizeof(*all), cmp_plugin);
+    for (size_t i = 0; i < n; i++) {
+      print_plugin(all[i], 0);
+    }
+    free(all);
+    if (n == 0) {
+      fputs("siphon: no plugins found; looked in:", stderr);
+      for (size_t i = 0; i < reg.dir_count; i++) {
+        fprintf(stderr, " %s", reg.dirs[i]);
+      }
+      fputc('\n', stderr);
+    }
+  }
+  siphon__diag_print(&d);
+  siphon__diag_free(&d);
+  siphon__registry_free(&reg);
+  return rc;
+}
+
+int siphon__cli_run(siphon__cli *cli) {
+  siphon__diag d;
+  siphon__diag_init(&d);
+  siphon__config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  int rc;
+  if (cli->plugin != NULL) {
+    cli->generated = generated_config(cli, &d);
+    rc = cli->generated ? siphon__config_load_string(cli->generated, "<command line>", &cfg, &d)
+                        : -1;
+  } else if (cli->config != NULL) {
+    rc = siphon__config_load_file(cli->config, &cfg, &d);
+  } else {
+    rc = 0;
+  }
+  if (rc != 0) {
+    siphon__diag_print(&d);
+    siphon__diag_free(&d);
+    siphon__config_free(&cfg);
+    return 2;
+  }
+  if (cli->log_level != NULL) {
+    cfg.log_level = siphon__log_level_parse(cli->log_level);
+  }
+  siphon__log_set_level(cfg.log_level);
+  if (cli->list_plugins || cli->help_plugin != NULL) {
+    rc = run_listing(cli, cli->config || cli->plugin ? &cfg : NULL);
+    siphon__config_free(&cfg);
+    siphon__diag_free(&d);
+    return rc;
+  }
+  siphon__mode mode = cli->check ? SIPHON__MODE_CHECK
+                      : cli->once ? SIPHON__MODE_ONCE
+                                  : SIPHON__MODE_RUN;
+  siphon__host host;
+  rc = siphon__host_setup(&host, &cfg, mode, &d);
+  if (rc != 0) {
+    siphon__diag_print(&d);
+    if (mode == SIPHON__MODE_CHECK) {
+      fprintf(stderr, "siphon: %s: %zu error%s\n", cfg.path, d.count, d.count == 1 ? "" : "s");
+    }
+    siphon__host_teardown(&host);
+    siphon__diag_free(&d);
+    siphon__config_free(&cfg);
+    return 2;
+  }
+  if (mode == SIPHON__MODE_CHECK) {
+    printf("%s: ok: %zu sources\n", cfg.path, cfg.source_count);
+    for (size_t i = 0; i < host.source_count; i++) {
+      const siphon_source *s = &host.sources[i];
+      json_t *shown = siphon__options_redact(s->plugin->desc.options, s->conf->options);
+      char *opts = json_dumps(shown, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf("  %s: %s (%s%s), every %.3f s, timeout %.3f s, options %s\n", s->name,
+             s->plugin->name, siphon__capability_name(s->plugin->desc.capability),
+             s->streaming ? ", streaming" : "", (double)s->conf->interval_ms / 1000.0,
+             (double)s->conf->timeout_ms / 1000.0, opts ? opts : "{}");
+      free(opts);
+      json_decref(shown);
+    }
+    rc = 0;
+  } else {
+    rc = siphon__host_run(&host);
+  }
+  siphon__host_teardown(&host);
+  siphon__diag_free(&d);
+  siphon__config_free(&cfg);
+  return rc;
+}
+
+void siphon__cli_free(siphon__cli *cli) {
+  free(cli->generated);
+  cli->generated = NULL;
+}

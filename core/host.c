@@ -1,0 +1,457 @@
+/* The host's life: setup (plugins, options, instances), run (output,
+ * signals, streaming sources, scheduler), graceful shutdown and teardown.
+ * Shutdown: stop scheduling, stop listeners, let rounds in flight finish
+ * within shutdown_grace, cancel the rest, destroy instances, flush the
+ * output, close every handle. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "log.h"
+#include "options.h"
+#include "record.h"
+#include "round.h"
+#include "util.h"
+
+static uv_loop_t host_loop;
+
+static int mkdir_p(const char *path) {
+  char *copy = siphon__xstrdup(path);
+  int rc = 0;
+  for (char *p = copy + 1; *p != '\0'; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(copy, 0750) != 0 && errno != EEXIST) {
+        rc = -errno;
+      }
+      *p = '/';
+    }
+  }
+  if (rc == 0 && mkdir(copy, 0750) != 0 && errno != EEXIST) {
+    rc = -errno;
+  }
+  free(copy);
+  return rc;
+}
+
+static unsigned choose_threads(const siphon__host *h) {
+  if (h->config->threads > 0) {
+    return h->config->threads;
+  }
+  /* One thread per blocking source up to 64, never under libuv's 4. */
+  unsigned blocking = 0;
+  for (size_t i = 0; i < h->source_count; i++) {
+    const siphon_source *s = &h->sources[i];
+    blocking += s->plugin != NULL && s->plugin->desc.capability == SIPHON_CAP_BLOCKING;
+  }
+  return blocking < 4 ? 4 : blocking > 64 ? 64 : blocking;
+}
+
+static void setup_bulkheads(siphon__host *h) {
+  unsigned plugins = 0;
+  for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
+    plugins += p->desc.capability == SIPHON_CAP_BLOCKING;
+  }
+  double share = h->config->max_pool_share;
+  if (share <= 0.0) {
+    share = plugins <= 1 ? 1.0 : 0.5;
+  }
+  for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
+    unsigned n = (unsigned)((double)h->threads * share);
+    p->max_busy = n < 1 ? 1 : n;
+  }
+}
+
+static void where_options(char *buf, size_t size, const siphon__host *h, size_t index,
+                          const char *path) {
+  if (path != NULL && path[0] != '\0') {
+    snprintf(buf, size, "%s: sources[%zu].options.%s", h->config->path, index, path);
+  } else {
+    snprintf(buf, size, "%s: sources[%zu]", h->config->path, index);
+  }
+}
+
+int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, siphon__diag *d) {
+  memset(h, 0, sizeof(*h));
+  h->config = cfg;
+  h->mode = mode;
+  h->loop = &host_loop;
+  siphon__log_set_level(cfg->log_level);
+  siphon__registry_init(&h->registry, cfg->dir, cfg->plugin_path, cfg->plugin_path_count);
+  siphon__host_api_init(&h->api);
+  h->source_count = cfg->source_count;
+  h->sources = siphon__xcalloc(cfg->source_count, sizeof(siphon_source));
+  json_t **validated = siphon__xcalloc(cfg->source_count, sizeof(json_t *));
+  char where[512];
+
+  for (size_t i = 0; i < cfg->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    s->host = h;
+    s->conf = &cfg->sources[i];
+    s->name = siphon__xstrdup(s->conf->name);
+    snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
+    s->plugin = siphon__registry_get(&h->registry, s->conf->plugin, where, d);
+    if (s->plugin == NULL) {
+      continue;
+    }
+    snprintf(where, sizeof(where), "%s: sources[%zu].options", cfg->path, s->conf->index);
+    siphon__options_validate(s->plugin->desc.options, s->conf->options, where, &validated[i], d);
+  }
+
+  h->threads = choose_threads(h);
+  char num[16];
+  snprintf(num, sizeof(num), "%u", h->threads);
+  /* libuv reads it once, when the pool is first used. */
+  setenv("UV_THREADPOOL_SIZE", num, 1);
+  setup_bulkheads(h);
+
+  int rc = uv_loop_init(h->loop);
+  if (rc != 0) {
+    siphon__diag_add(d, NULL, "cannot create the event loop: %s", uv_strerror(rc));
+    free(validated);
+    return rc;
+  }
+  if (cfg->state_dir != NULL) {
+    rc = mkdir_p(cfg->state_dir);
+    if (rc != 0) {
+      snprintf(where, sizeof(where), "%s: siphon.state_dir", cfg->path);
+      siphon__diag_add(d, where, "cannot create %s: %s", cfg->state_dir, strerror(-rc));
+    }
+  }
+
+  for (size_t i = 0; i < cfg->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (validated[i] == NULL) {
+      continue;
+    }
+    siphon__plugin *p = s->plugin;
+    siphon_error err;
+    memset(&err, 0, sizeof(err));
+    if (!p->initialized && p->desc.plugin_init != NULL) {
+      rc = p->desc.plugin_init(&h->api, h->loop, &p->plugin_data, &err);
+      if (rc != 0) {
+        snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
+        siphon__diag_add(d, where, "plugin %s failed to start: %s", p->name,
+                         err.text[0] ? err.text : uv_strerror(rc));
+        json_decref(validated[i]);
+        continue;
+      }
+    }
+    p->initialized = 1;
+    memset(&err, 0, sizeof(err));
+    rc = p->desc.create(&h->api, s, validated[i], &s->instance, &err);
+    json_decref(validated[i]);
+    if (rc != 0) {
+      where_options(where, sizeof(where), h, s->conf->index, err.path);
+      siphon__diag_add(d, where, "%s", err.text[0] ? err.text : uv_strerror(rc));
+      continue;
+    }
+    s->created = 1;
+    if (p->desc.kind == SIPHON_KIND_STREAMING) {
+      s->streaming = 1;
+    }
+    s->prefix = siphon__record_prefix(s->name, p->name, s->conf->tags, &s->prefix_len);
+  }
+  free(validated);
+  return d->count > 0 ? -EINVAL : 0;
+}
+
+/* --- backpressure --- */
+
+static void pause_sources(siphon__host *h) {
+  h->paused = 1;
+  siphon__log(SIPHON_LOG_INFO, NULL,
+              "output queue over %llu bytes: pausing sources until it drains",
+              (unsigned long long)h->output.limit);
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (s->started && s->plugin->desc.pause != NULL) {
+      s->plugin->desc.pause(s->instance);
+    }
+  }
+}
+
+static void resume_sources(siphon__host *h) {
+  h->paused = 0;
+  siphon__log(SIPHON_LOG_INFO, NULL, "output queue drained: resuming sources");
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (s->started && s->plugin->desc.resume != NULL) {
+      s->plugin->desc.resume(s->instance);
+    }
+  }
+  siphon__scheduler_resume(h);
+}
+
+void siphon__record_write(siphon_source *s, const char *ts, json_t *data, json_t *meta) {
+  siphon__host *h = s->host;
+  s->records++;
+  int rc = siphon__record_format_write(&h->output, s->prefix, s->prefix_len, ts, data, meta);
+  if (rc > 0 && !h->paused) {
+    pause_sources(h);
+  }
+}
+
+static void on_output(siphon__output *o, void *arg) {
+  siphon__host *h = arg;
+  if (siphon__output_failed(o)) {
+    if (!h->fatal) {
+      h->fatal = 1;
+      h->exit_code = 1;
+      siphon__log(SIPHON_LOG_ERROR, NULL, "writing to %s failed: %s: stopping", o->name,
+                  strerror(o->err));
+      siphon__host_begin_shutdown(h, NULL);
+    }
+    return;
+  }
+  if (h->paused && !o->over) {
+    resume_sources(h);
+  }
+}
+
+/* --- shutdown --- */
+
+static void close_cb_noop(uv_handle_t *handle) {
+  (void)handle;
+}
+
+static void finish(siphon__host *h) {
+  h->finished = 1;
+  uv_close((uv_handle_t *)&h->grace, close_cb_noop);
+  uv_close((uv_handle_t *)&h->kick, close_cb_noop);
+  uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
+  uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (!s->created) {
+      continue;
+    }
+    uv_close((uv_handle_t *)&s->tick, close_cb_noop);
+    uv_close((uv_handle_t *)&s->timeout, close_cb_noop);
+    s->plugin->desc.destroy(s->instance);
+    s->created = 0;
+    atomic_store(&s->closed, 1);
+  }
+  for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
+    if (p->initialized && p->desc.plugin_fini != NULL) {
+      p->desc.plugin_fini(p->plugin_data);
+    }
+    p->initialized = 0;
+  }
+  siphon__ts_close(h);
+  if (h->mode == SIPHON__MODE_ONCE) {
+    siphon__summary_print(h);
+    for (size_t i = 0; i < h->source_count; i++) {
+      if (!h->sources[i].streaming && h->sources[i].last_status != SIPHON__ROUND_OK) {
+        h->exit_code = 1;
+      }
+    }
+  }
+  siphon__output_close(&h->output);
+  uint64_t lost = siphon__output_lost(&h->output);
+  uint64_t discarded = 0;
+  for (size_t i = 0; i < h->source_count; i++) {
+    discarded += atomic_load(&h->sources[i].discarded);
+  }
+  if (lost > 0) {
+    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu records were not written",
+                (unsigned long long)lost);
+    h->exit_code = 1;
+  }
+  if (discarded > 0) {
+    siphon__log(SIPHON_LOG_WARN, NULL,
+                "%llu records emitted after their round timed out or was cancelled were "
+                "discarded",
+                (unsigned long long)discarded);
+  }
+}
+
+static void on_kick(uv_timer_t *t) {
+  siphon__host *h = t->data;
+  if (h->finished) {
+    return;
+  }
+  if (!h->stopping && h->mode == SIPHON__MODE_ONCE && h->once_left == 0) {
+    siphon__host_begin_shutdown(h, NULL);
+  }
+  if (h->stopping && h->rounds_in_flight == 0) {
+    finish(h);
+  }
+}
+
+void siphon__host_maybe_finish(siphon__host *h) {
+  if (h->kick_ready && !h->finished) {
+    uv_timer_start(&h->kick, on_kick, 0, 0);
+  }
+}
+
+static void on_hard_deadline(uv_timer_t *t) {
+  siphon__host *h = t->data;
+  siphon__log(SIPHON_LOG_ERROR, NULL,
+              "%zu collects still running after shutdown_grace and cancellation: exiting "
+              "without waiting for them",
+              h->rounds_in_flight);
+  /* Their worker threads still use plugin memory, so nothing can be
+   * freed safely: flush what was emitted and leave. */
+  uv_mutex_lock(&h->ts_lock);
+  h->ts_closed = 1;
+  uv_mutex_unlock(&h->ts_lock);
+  siphon__output_close(&h->output);
+  _exit(1);
+}
+
+static void on_grace(uv_timer_t *t) {
+  siphon__host *h = t->data;
+  if (h->rounds_in_flight == 0) {
+    return;
+  }
+  siphon__log(SIPHON_LOG_WARN, NULL, "shutdown_grace passed: cancelling %zu collects",
+              h->rounds_in_flight);
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_round *r = h->sources[i].round;
+    if (r != NULL) {
+      siphon__round_cancel(r);
+    }
+  }
+  if (!h->finished && h->rounds_in_flight > 0) {
+    uv_timer_start(&h->grace, on_hard_deadline, 1000, 0);
+  }
+}
+
+void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
+  if (h->stopping) {
+    return;
+  }
+  h->stopping = 1;
+  if (why != NULL) {
+    siphon__log(SIPHON_LOG_INFO, NULL, "%s: stopping", why);
+  }
+  siphon__scheduler_stop(h);
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (s->round != NULL && s->round->queued) {
+      siphon__round_cancel(s->round); /* never started: nothing to wait for */
+    }
+    if (s->started) {
+      s->plugin->desc.stop(s->instance);
+      s->started = 0;
+    }
+  }
+  h->grace.data = h;
+  uv_timer_start(&h->grace, on_grace, h->config->shutdown_grace_ms, 0);
+  siphon__host_maybe_finish(h);
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+  siphon__host *h = sig->data;
+  h->signals++;
+  if (h->signals == 1) {
+    siphon__host_begin_shutdown(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
+    return;
+  }
+  siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu records unwritten)",
+              (unsigned long long)(siphon__output_pending(&h->output) > 0
+                                       ? h->output.queued - h->output.written
+                                       : 0));
+  _exit(128 + signum);
+}
+
+/* --- run --- */
+
+int siphon__host_run(siphon__host *h) {
+  char *err = NULL;
+  const char *path = h->config->output_type == SIPHON__OUTPUT_FILE ? h->config->output_path : NULL;
+  int rc = siphon__output_open(&h->output, h->loop, path, h->config->buffer_max_bytes, on_output,
+                               h, &err);
+  if (rc != 0) {
+    siphon__log(SIPHON_LOG_ERROR, NULL, "%s", err);
+    free(err);
+    return 1;
+  }
+  siphon__ts_init(h);
+  uv_signal_init(h->loop, &h->sigint);
+  uv_signal_init(h->loop, &h->sigterm);
+  h->sigint.data = h->sigterm.data = h;
+  uv_signal_start(&h->sigint, on_signal, SIGINT);
+  uv_signal_start(&h->sigterm, on_signal, SIGTERM);
+  uv_timer_init(h->loop, &h->grace);
+  uv_timer_init(h->loop, &h->kick);
+  h->kick.data = h;
+  h->kick_ready = 1;
+  h->started_ms = uv_now(h->loop);
+
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (!s->created) {
+      continue;
+    }
+    uv_timer_init(h->loop, &s->tick);
+    uv_timer_init(h->loop, &s->timeout);
+    if (!s->streaming || h->mode != SIPHON__MODE_RUN) {
+      continue;
+    }
+    siphon_error e;
+    memset(&e, 0, sizeof(e));
+    rc = s->plugin->desc.start(s->instance, &e);
+    if (rc != 0) {
+      siphon__log(SIPHON_LOG_ERROR, s->name, "cannot start: %s",
+                  e.text[0] ? e.text : uv_strerror(rc));
+      continue;
+    }
+    s->started = 1;
+  }
+  siphon__scheduler_start(h);
+  if (h->mode == SIPHON__MODE_ONCE) {
+    siphon__host_maybe_finish(h);
+  }
+  uv_run(h->loop, UV_RUN_DEFAULT);
+  return h->exit_code;
+}
+
+static void close_leftover(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(handle)) {
+    siphon__log(SIPHON_LOG_WARN, NULL, "a plugin left a %s handle open: closing it",
+                uv_handle_type_name(uv_handle_get_type(handle)));
+    uv_close(handle, NULL);
+  }
+}
+
+void siphon__host_teardown(siphon__host *h) {
+  if (h->loop != NULL) {
+    if (!h->finished) {
+      /* --check, or setup failed: instances exist but never ran. */
+      for (size_t i = 0; i < h->source_count; i++) {
+        siphon_source *s = &h->sources[i];
+        if (s->created) {
+          s->plugin->desc.destroy(s->instance);
+          s->created = 0;
+        }
+      }
+      for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
+        if (p->initialized && p->desc.plugin_fini != NULL) {
+          p->desc.plugin_fini(p->plugin_data);
+        }
+        p->initialized = 0;
+      }
+    }
+    uv_run(h->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(h->loop) == UV_EBUSY) {
+      uv_walk(h->loop, close_leftover, NULL);
+      uv_run(h->loop, UV_RUN_DEFAULT);
+      uv_loop_close(h->loop);
+    }
+  }
+  for (size_t i = 0; i < h->source_count; i++) {
+    free(h->sources[i].name);
+    free(h->sources[i].prefix);
+    free(h->sources[i].last_error);
+  }
+  free(h->sources);
+  siphon__registry_free(&h->registry);
+  memset(h, 0, sizeof(*h));
+}

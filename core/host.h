@@ -1,0 +1,158 @@
+/* The host: one loop, the loaded plugins, the configured sources and the
+ * output. host.c builds and tears it down; scheduler.c, runner_async.c,
+ * runner_blocking.c, emit.c and output.c do the work. */
+#ifndef SIPHON_CORE_HOST_H
+#define SIPHON_CORE_HOST_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "config.h"
+#include "diag.h"
+#include "loader.h"
+#include "output.h"
+#include "siphon/plugin.h"
+
+typedef enum siphon__mode {
+  SIPHON__MODE_RUN = 0,   /* forever, until a signal */
+  SIPHON__MODE_ONCE = 1,  /* one round over all polled sources */
+  SIPHON__MODE_CHECK = 2  /* create every instance, run nothing */
+} siphon__mode;
+
+/* How the last round of a source ended (for --once and logs). */
+typedef enum siphon__round_status {
+  SIPHON__ROUND_NONE = 0,
+  SIPHON__ROUND_OK,
+  SIPHON__ROUND_FAILED,
+  SIPHON__ROUND_TIMEOUT,
+  SIPHON__ROUND_SKIPPED
+} siphon__round_status;
+
+typedef struct siphon__host siphon__host;
+
+struct siphon_source {
+  siphon__host *host;
+  siphon__plugin *plugin;
+  const siphon__source_conf *conf;
+  char *name;
+  char *prefix; /* pre-serialized record head: ,"source":..,"plugin":..,"tags":{..} */
+  size_t prefix_len;
+  void *instance;
+  int created;
+  int streaming;
+  int started;       /* streaming: start() succeeded */
+  atomic_int closed; /* destroyed: further emits are refused */
+
+  uv_timer_t tick;    /* when the next round is due */
+  uv_timer_t timeout; /* the running round's deadline */
+  uint64_t due_ms;    /* loop time the current tick was due */
+  struct siphon_round *round; /* the round in flight, or NULL */
+  int pending;        /* due while paused by backpressure */
+  unsigned failures;  /* consecutive failed rounds: backoff exponent */
+  struct siphon_source *next_waiting; /* bulkhead FIFO link */
+
+  /* Counters. */
+  uint64_t rounds, rounds_ok, rounds_failed, rounds_timeout, rounds_skipped;
+  uint64_t records;
+  atomic_uint_fast64_t discarded; /* emitted after timeout/cancel */
+
+  /* The last round, for --once's summary. */
+  siphon__round_status last_status;
+  uint64_t last_records;
+  uint64_t last_ms;
+  char *last_error;
+};
+
+struct siphon_round {
+  siphon_source *src;
+  uint64_t started_ms;
+  atomic_int cancelled; /* timeout or shutdown asked it to stop */
+  int timed_out;
+  int queued;      /* blocking: waiting for a bulkhead slot */
+  int in_pool;     /* blocking: handed to uv_queue_work */
+  int reported;    /* outcome recorded */
+  int cancel_sent; /* cancel() already called */
+  uint64_t records;
+  /* Blocking rounds buffer records here on the worker thread. */
+  struct siphon__pending_record *pending;
+  size_t pending_len, pending_cap;
+  uv_work_t work;
+  int status;
+  siphon_error err;
+};
+
+struct siphon__host {
+  uv_loop_t *loop;
+  siphon__mode mode;
+  siphon__config *config;
+  siphon__registry registry;
+  siphon_host_api api;
+  siphon_source *sources;
+  size_t source_count;
+  unsigned threads;
+
+  siphon__output output;
+
+  /* Thread-safe emit: records from plugin threads wait here. */
+  uv_async_t ts_async;
+  uv_mutex_t ts_lock;
+  struct siphon__ts_item *ts_head, *ts_tail;
+  int ts_closed;
+
+  uv_signal_t sigint, sigterm;
+  uv_timer_t grace;
+  uv_timer_t kick; /* re-evaluates shutdown/--once progress outside callbacks */
+  int stopping;  /* no new rounds */
+  int signals;   /* how many stop signals arrived */
+  int paused;    /* backpressure: output queue over its limit */
+  int fatal;     /* the output failed: exit non-zero */
+  int finished;  /* instances destroyed, handles closing */
+  int kick_ready;
+  size_t rounds_in_flight;
+  size_t once_left; /* --once: rounds still to finish */
+  uint64_t started_ms;
+  int exit_code;
+};
+
+/* host.c */
+int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, siphon__diag *d);
+int siphon__host_run(siphon__host *h);
+void siphon__host_teardown(siphon__host *h);
+void siphon__host_begin_shutdown(siphon__host *h, const char *why);
+/* Called when a round ends or a source stops, to finish shutdown/--once. */
+void siphon__host_maybe_finish(siphon__host *h);
+
+/* host_api.c */
+void siphon__host_api_init(siphon_host_api *api);
+
+/* scheduler.c */
+void siphon__scheduler_start(siphon__host *h);
+void siphon__scheduler_stop(siphon__host *h);
+void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
+                                      const char *errmsg);
+void siphon__scheduler_resume(siphon__host *h);
+
+/* runner_async.c / runner_blocking.c */
+void siphon__run_async(siphon_source *s, siphon_round *r);
+void siphon__async_timeout(siphon_source *s, siphon_round *r);
+void siphon__run_blocking(siphon_source *s, siphon_round *r);
+void siphon__blocking_timeout(siphon_source *s, siphon_round *r);
+
+/* host.c: writes one record line of s to the output and pauses the
+ * sources when the output queue is full. ts: the record's time, or NULL
+ * for now. Steals data and meta. Loop thread. */
+void siphon__record_write(siphon_source *s, const char *ts, json_t *data, json_t *meta);
+
+/* emit.c */
+int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta);
+int siphon__ts_init(siphon__host *h);
+void siphon__ts_close(siphon__host *h);
+void siphon__ts_drain(siphon__host *h);
+
+/* summary.c */
+void siphon__summary_print(const siphon__host *h);
+
+#endif

@@ -1,0 +1,87 @@
+/* The table of host services handed to plugins (siphon_host_api). */
+#include <errno.h>
+#include <stdarg.h>
+
+#include "host.h"
+#include "log.h"
+#include "round.h"
+
+static void api_log(siphon_source *src, siphon_log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  siphon__logv((int)level, src ? src->name : NULL, fmt, ap);
+  va_end(ap);
+}
+
+static int api_round_emit(siphon_round *r, json_t *data, json_t *meta) {
+  return siphon__round_emit(r, data, meta);
+}
+
+static void api_round_done(siphon_round *r, int status, const char *errmsg) {
+  siphon__round_done(r, status, errmsg);
+}
+
+static int api_round_cancelled(const siphon_round *r) {
+  return atomic_load(&((siphon_round *)r)->cancelled);
+}
+
+static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
+  if (atomic_load(&s->closed)) {
+    atomic_fetch_add(&s->discarded, 1);
+    json_decref(data);
+    json_decref(meta);
+    return -ECANCELED;
+  }
+  siphon__record_write(s, NULL, data, meta);
+  return 0;
+}
+
+static int api_emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
+  return siphon__emit_threadsafe(s, data, meta);
+}
+
+static uv_loop_t *api_loop(siphon_source *s) {
+  return s->host->loop;
+}
+
+static const char *api_source_name(const siphon_source *s) {
+  return s->name;
+}
+
+static uint64_t api_source_timeout_ms(const siphon_source *s) {
+  return s->conf->timeout_ms;
+}
+
+static uint64_t api_source_interval_ms(const siphon_source *s) {
+  return s->conf->interval_ms;
+}
+
+static const char *api_state_dir(const siphon_source *s) {
+  return s->host->config->state_dir;
+}
+
+static void *api_plugin_data(const siphon_source *s) {
+  return s->plugin->plugin_data;
+}
+
+static void api_set_streaming(siphon_source *s) {
+  s->streaming = 1;
+}
+
+void siphon__host_api_init(siphon_host_api *api) {
+  api->abi_version = SIPHON_ABI_VERSION;
+  api->struct_size = (uint32_t)sizeof(*api);
+  api->log = api_log;
+  api->round_emit = api_round_emit;
+  api->round_done = api_round_done;
+  api->round_cancelled = api_round_cancelled;
+  api->emit = api_emit;
+  api->emit_threadsafe = api_emit_threadsafe;
+  api->loop = api_loop;
+  api->source_name = api_source_name;
+  api->source_timeout_ms = api_source_timeout_ms;
+  api->source_interval_ms = api_source_interval_ms;
+  api->state_dir = api_state_dir;
+  api->plugin_data = api_plugin_data;
+  api->set_streaming = api_set_streaming;
+}

@@ -1,0 +1,348 @@
+#include "loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "util.h"
+
+#ifndef SIPHON_PLUGIN_INSTALL_DIR
+#define SIPHON_PLUGIN_INSTALL_DIR "/usr/local/lib/siphon/plugins"
+#endif
+
+static void add_dir(siphon__registry *r, const char *dir) {
+  for (size_t i = 0; i < r->dir_count; i++) {
+    if (strcmp(r->dirs[i], dir) == 0) {
+      return;
+    }
+  }
+  r->dirs = siphon__xrealloc(r->dirs, (r->dir_count + 1) * sizeof(char *));
+  r->dirs[r->dir_count++] = siphon__xstrdup(dir);
+}
+
+static char *exe_dir(void) {
+  char buf[PATH_MAX];
+  size_t size = sizeof(buf);
+  if (uv_exepath(buf, &size) != 0) {
+    return NULL;
+  }
+  char *slash = strrchr(buf, '/');
+  if (slash == NULL) {
+    return NULL;
+  }
+  *slash = '\0';
+  return siphon__xstrdup(buf);
+}
+
+void siphon__registry_init(siphon__registry *r, const char *base_dir, char *const *config_dirs,
+                           size_t config_dir_count) {
+  memset(r, 0, sizeof(*r));
+  for (size_t i = 0; i < config_dir_count; i++) {
+    if (config_dirs[i][0] == '/' || base_dir == NULL) {
+      add_dir(r, config_dirs[i]);
+    } else {
+      char *p = siphon__asprintf("%s/%s", base_dir, config_dirs[i]);
+      add_dir(r, p);
+      free(p);
+    }
+  }
+  const char *env = getenv("SIPHON_PLUGIN_PATH");
+  if (env != NULL && env[0] != '\0') {
+    char *copy = siphon__xstrdup(env);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ":", &save); tok != NULL; tok = strtok_r(NULL, ":", &save)) {
+      add_dir(r, tok);
+    }
+    free(copy);
+  }
+  char *exe = exe_dir();
+  if (exe != NULL) {
+    /* Build tree (build/siphon + build/plugins) and a relocated install
+     * (bin/siphon + lib/siphon/plugins). */
+    char *p = siphon__asprintf("%s/plugins", exe);
+    add_dir(r, p);
+    free(p);
+    p = siphon__asprintf("%s/../lib/siphon/plugins", exe);
+    add_dir(r, p);
+    free(p);
+    free(exe);
+  }
+  add_dir(r, SIPHON_PLUGIN_INSTALL_DIR);
+}
+
+void siphon__registry_free(siphon__registry *r) {
+  siphon__plugin *p = r->head;
+  while (p != NULL) {
+    siphon__plugin *next = p->next;
+    uv_dlclose(&p->lib);
+    free(p->name);
+    free(p->path);
+    free(p);
+    p = next;
+  }
+  for (size_t i = 0; i < r->dir_count; i++) {
+    free(r->dirs[i]);
+  }
+  free(r->dirs);
+  memset(r, 0, sizeof(*r));
+}
+
+const char *siphon__capability_name(siphon_capability c) {
+  switch (c) {
+    case SIPHON_CAP_ASYNC:
+      return "async";
+    case SIPHON_CAP_BLOCKING:
+      return "blocking";
+  }
+  return "unknown";
+}
+
+const char *siphon__kind_name(siphon_kind k) {
+  switch (k) {
+    case SIPHON_KIND_POLLED:
+      return "polled";
+    case SIPHON_KIND_STREAMING:
+      return "streaming";
+  }
+  return "unknown";
+}
+
+static int is_path(const char *ref) {
+  size_t n = strlen(ref);
+  return strchr(ref, '/') != NULL || (n > 3 && strcmp(ref + n - 3, ".so") == 0);
+}
+
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int valid_name(const char *s) {
+  if (s == NULL || *s == '\0') {
+    return 0;
+  }
+  for (; *s != '\0'; s++) {
+    int ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-';
+    if (!ok) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Checks what the descriptor promises before the host relies on it.
+ * Returns NULL when fine, else a static description of the fault. */
+static const char *check_desc(const siphon_plugin_desc *d) {
+  if (!valid_name(d->name)) {
+    return "its name is missing or not made of [a-z0-9_-]";
+  }
+  if (d->capability != SIPHON_CAP_ASYNC && d->capability != SIPHON_CAP_BLOCKING) {
+    return "its capability is neither SIPHON_CAP_ASYNC nor SIPHON_CAP_BLOCKING";
+  }
+  if (d->kind != SIPHON_KIND_POLLED && d->kind != SIPHON_KIND_STREAMING) {
+    return "its kind is neither SIPHON_KIND_POLLED nor SIPHON_KIND_STREAMING";
+  }
+  if (d->create == NULL || d->destroy == NULL) {
+    return "it lacks create() or destroy()";
+  }
+  if (d->kind == SIPHON_KIND_STREAMING) {
+    if (d->capability != SIPHON_CAP_ASYNC) {
+      return "a streaming plugin must be async";
+    }
+    if (d->start == NULL || d->stop == NULL) {
+      return "a streaming plugin needs start() and stop()";
+    }
+  } else if (d->capability == SIPHON_CAP_ASYNC && d->collect == NULL) {
+    return "an async polled plugin needs collect()";
+  } else if (d->capability == SIPHON_CAP_BLOCKING && d->collect_blocking == NULL) {
+    return "a blocking plugin needs collect_blocking()";
+  }
+  if ((d->start == NULL) != (d->stop == NULL)) {
+    return "start() and stop() go together";
+  }
+  return NULL;
+}
+
+static siphon__plugin *find_loaded(siphon__registry *r, const char *name) {
+  for (siphon__plugin *p = r->head; p != NULL; p = p->next) {
+    if (strcmp(p->name, name) == 0) {
+      return p;
+    }
+  }
+  return NULL;
+}
+
+static siphon__plugin *find_loaded_path(siphon__registry *r, const char *path) {
+  for (siphon__plugin *p = r->head; p != NULL; p = p->next) {
+    if (strcmp(p->path, path) == 0) {
+      return p;
+    }
+  }
+  return NULL;
+}
+
+/* Opens one file and checks it; adds to the registry on success. */
+static siphon__plugin *load_file(siphon__registry *r, const char *path, const char *where,
+                                 siphon__diag *d) {
+  char real[PATH_MAX];
+  if (realpath(path, real) == NULL) {
+    siphon__diag_add(d, where, "%s: cannot open plugin: %s", path, strerror(errno));
+    return NULL;
+  }
+  siphon__plugin *have = find_loaded_path(r, real);
+  if (have != NULL) {
+    return have;
+  }
+  siphon__plugin *p = siphon__xcalloc(1, sizeof(*p));
+  if (uv_dlopen(real, &p->lib) != 0) {
+    siphon__diag_add(d, where, "%s: not a loadable shared object: %s", path, uv_dlerror(&p->lib));
+    uv_dlclose(&p->lib);
+    free(p);
+    return NULL;
+  }
+  void *sym = NULL;
+  if (uv_dlsym(&p->lib, SIPHON_PLUGIN_SYMBOL, &sym) != 0 || sym == NULL) {
+    siphon__diag_add(d, where,
+                     "%s: no '%s' symbol: not a siphon plugin (define it with "
+                     "SIPHON_PLUGIN_DEFINE from siphon/plugin.h)",
+                     path, SIPHON_PLUGIN_SYMBOL);
+    uv_dlclose(&p->lib);
+    free(p);
+    return NULL;
+  }
+  /* Only the two leading words are read before they are checked. */
+  const uint32_t *head = sym;
+  uint32_t abi = head[0];
+  uint32_t size = head[1];
+  const char *fault = NULL;
+  if (SIPHON_ABI_MAJOR_OF(abi) != SIPHON_ABI_MAJOR) {
+    siphon__diag_add(d, where,
+                     "%s: plugin built for siphon ABI %u.%u, this host speaks ABI %u.%u: rebuild "
+                     "the plugin against siphon %u.x headers (siphon/plugin.h)",
+                     path, SIPHON_ABI_MAJOR_OF(abi), SIPHON_ABI_MINOR_OF(abi), SIPHON_ABI_MAJOR,
+                     SIPHON_ABI_MINOR, SIPHON_ABI_MAJOR);
+  } else if (size < SIPHON_PLUGIN_DESC_MIN_SIZE) {
+    siphon__diag_add(d, where,
+                     "%s: plugin descriptor is %u bytes, ABI %u.x needs at least %zu (plugin ABI "
+                     "%u.%u, host ABI %u.%u): rebuild the plugin against siphon/plugin.h",
+                     path, size, SIPHON_ABI_MAJOR, SIPHON_PLUGIN_DESC_MIN_SIZE,
+                     SIPHON_ABI_MAJOR_OF(abi), SIPHON_ABI_MINOR_OF(abi), SIPHON_ABI_MAJOR,
+                     SIPHON_ABI_MINOR);
+  } else {
+    memcpy(&p->desc, sym, size < sizeof(p->desc) ? size : sizeof(p->desc));
+    fault = check_desc(&p->desc);
+    if (fault != NULL) {
+      siphon__diag_add(d, where, "%s: invalid plugin descriptor: %s", path, fault);
+    }
+  }
+  if (SIPHON_ABI_MAJOR_OF(abi) != SIPHON_ABI_MAJOR || size < SIPHON_PLUGIN_DESC_MIN_SIZE ||
+      fault != NULL) {
+    uv_dlclose(&p->lib);
+    free(p);
+    return NULL;
+  }
+  siphon__plugin *same = find_loaded(r, p->desc.name);
+  if (same != NULL) {
+    siphon__diag_add(d, where, "two plugins named '%s': %s and %s", p->desc.name, same->path, real);
+    uv_dlclose(&p->lib);
+    free(p);
+    return NULL;
+  }
+  p->abi_version = abi;
+  p->name = siphon__xstrdup(p->desc.name);
+  p->path = siphon__xstrdup(real);
+  p->next = r->head;
+  r->head = p;
+  return p;
+}
+
+siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const char *where,
+                                     siphon__diag *d) {
+  if (is_path(ref)) {
+    if (!file_exists(ref)) {
+      siphon__diag_add(d, where, "plugin file '%s' not found", ref);
+      return NULL;
+    }
+    return load_file(r, ref, where, d);
+  }
+  siphon__plugin *have = find_loaded(r, ref);
+  if (have != NULL) {
+    return have;
+  }
+  for (size_t i = 0; i < r->dir_count; i++) {
+    char *path = siphon__asprintf("%s/%s.so", r->dirs[i], ref);
+    if (file_exists(path)) {
+      siphon__plugin *p = load_file(r, path, where, d);
+      if (p != NULL && strcmp(p->name, ref) != 0) {
+        siphon__diag_add(d, where, "%s: file is named '%s' but the plugin calls itself '%s'", path,
+                         ref, p->name);
+        p = NULL;
+      }
+      free(path);
+      return p;
+    }
+    free(path);
+  }
+  /* List where we looked, so the user can fix plugin_path. */
+  size_t len = 1;
+  for (size_t i = 0; i < r->dir_count; i++) {
+    len += strlen(r->dirs[i]) + 2;
+  }
+  char *list = siphon__xcalloc(1, len);
+  for (size_t i = 0; i < r->dir_count; i++) {
+    if (i > 0) {
+      strcat(list, ", ");
+    }
+    strcat(list, r->dirs[i]);
+  }
+  siphon__diag_add(d, where, "unknown plugin '%s': no %s.so in %s", ref, ref, list);
+  free(list);
+  return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void siphon__registry_load_all(siphon__registry *r, siphon__diag *d) {
+  for (size_t i = 0; i < r->dir_count; i++) {
+    DIR *dir = opendir(r->dirs[i]);
+    if (dir == NULL) {
+      continue;
+    }
+    char **names = NULL;
+    size_t count = 0;
+    struct dirent *e;
+    for (e = readdir(dir); e != NULL; e = readdir(dir)) {
+      size_t n = strlen(e->d_name);
+      if (n > 3 && strcmp(e->d_name + n - 3, ".so") == 0) {
+        names = siphon__xrealloc(names, (count + 1) * sizeof(char *));
+        names[count++] = siphon__xstrdup(e->d_name);
+      }
+    }
+    closedir(dir);
+    qsort(names, count, sizeof(char *), cmp_str);
+    for (size_t j = 0; j < count; j++) {
+      char *path = siphon__asprintf("%s/%s", r->dirs[i], names[j]);
+      char *stem = siphon__xstrdup(names[j]);
+      stem[strlen(stem) - 3] = '\0';
+      siphon__plugin *have = find_loaded(r, stem);
+      if (have == NULL) {
+        load_file(r, path, NULL, d);
+      } else {
+        char real[PATH_MAX];
+        if (realpath(path, real) != NULL && strcmp(real, have->path) != 0) {
+          SLOG_DEBUG("%s is shadowed by %s", path, have->path);
+        }
+      }
+      free(stem);
+      free(path);
+      free(names[j]);
+    }
+    free(names);
+  }
+}

@@ -1,0 +1,198 @@
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return -errno;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static void writer_main(void *arg) {
+  siphon__output *o = arg;
+  char *mine = NULL;
+  size_t mine_cap = 0;
+  uv_mutex_lock(&o->lock);
+  for (;;) {
+    while (o->len == 0 && !o->stop) {
+      uv_cond_wait(&o->cond, &o->lock);
+    }
+    if (o->len == 0 && o->stop) {
+      break;
+    }
+    /* Swap buffers: the loop keeps filling while we write. */
+    char *full = o->buf;
+    size_t full_len = o->len;
+    size_t full_cap = o->cap;
+    uint64_t full_records = o->buf_records;
+    o->buf = mine;
+    o->cap = mine_cap;
+    o->len = 0;
+    o->buf_records = 0;
+    o->writing = full_len;
+    uv_mutex_unlock(&o->lock);
+
+    int rc = write_all(o->fd, full, full_len);
+
+    uv_mutex_lock(&o->lock);
+    mine = full;
+    mine_cap = full_cap;
+    o->writing = 0;
+    if (rc != 0) {
+      o->failed = 1;
+      o->err = -rc;
+      uv_mutex_unlock(&o->lock);
+      uv_async_send(&o->notify);
+      free(mine);
+      return;
+    }
+    o->written += full_records;
+    int wake = o->over && o->len + o->writing < o->limit / 2;
+    uv_mutex_unlock(&o->lock);
+    if (wake) {
+      uv_async_send(&o->notify);
+    }
+    uv_mutex_lock(&o->lock);
+  }
+  uv_mutex_unlock(&o->lock);
+  free(mine);
+}
+
+static void on_notify(uv_async_t *a) {
+  siphon__output *o = a->data;
+  uv_mutex_lock(&o->lock);
+  int drained = o->over && o->len + o->writing < o->limit / 2;
+  if (drained) {
+    o->over = 0;
+  }
+  uv_mutex_unlock(&o->lock);
+  if (o->cb != NULL) {
+    o->cb(o, o->cb_arg);
+  }
+}
+
+int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, uint64_t limit,
+                        siphon__output_cb cb, void *arg, char **err_out) {
+  memset(o, 0, sizeof(*o));
+  o->limit = limit ? limit : 64u << 20;
+  o->cb = cb;
+  o->cb_arg = arg;
+  if (path == NULL) {
+    o->fd = STDOUT_FILENO;
+    o->name = siphon__xstrdup("stdout");
+  } else {
+    o->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (o->fd < 0) {
+      int e = errno;
+      *err_out = siphon__asprintf("output file %s: %s", path, strerror(e));
+      return -e;
+    }
+    o->owns_fd = 1;
+    o->name = siphon__xstrdup(path);
+  }
+  uv_mutex_init(&o->lock);
+  uv_cond_init(&o->cond);
+  int rc = uv_async_init(loop, &o->notify, on_notify);
+  if (rc != 0) {
+    *err_out = siphon__asprintf("output: %s", uv_strerror(rc));
+    return rc;
+  }
+  o->notify.data = o;
+  rc = uv_thread_create(&o->thread, writer_main, o);
+  if (rc != 0) {
+    *err_out = siphon__asprintf("output: cannot start writer thread: %s", uv_strerror(rc));
+    uv_close((uv_handle_t *)&o->notify, NULL);
+    return rc;
+  }
+  o->thread_started = 1;
+  return 0;
+}
+
+int siphon__output_write(siphon__output *o, const char *line, size_t len) {
+  uv_mutex_lock(&o->lock);
+  if (o->failed) {
+    o->queued++;
+    uv_mutex_unlock(&o->lock);
+    return -EPIPE;
+  }
+  if (o->len + len > o->cap) {
+    size_t cap = o->cap ? o->cap : 65536;
+    while (cap < o->len + len) {
+      cap *= 2;
+    }
+    o->buf = siphon__xrealloc(o->buf, cap);
+    o->cap = cap;
+  }
+  int was_empty = o->len == 0;
+  memcpy(o->buf + o->len, line, len);
+  o->len += len;
+  o->buf_records++;
+  o->queued++;
+  int over = o->len + o->writing >= o->limit;
+  if (over) {
+    o->over = 1;
+  }
+  uv_mutex_unlock(&o->lock);
+  if (was_empty) {
+    uv_cond_signal(&o->cond);
+  }
+  return over;
+}
+
+size_t siphon__output_pending(siphon__output *o) {
+  uv_mutex_lock(&o->lock);
+  size_t n = o->len + o->writing;
+  uv_mutex_unlock(&o->lock);
+  return n;
+}
+
+int siphon__output_failed(siphon__output *o) {
+  uv_mutex_lock(&o->lock);
+  int f = o->failed;
+  uv_mutex_unlock(&o->lock);
+  return f;
+}
+
+uint64_t siphon__output_lost(siphon__output *o) {
+  uv_mutex_lock(&o->lock);
+  uint64_t lost = o->queued - o->written;
+  uv_mutex_unlock(&o->lock);
+  return lost;
+}
+
+void siphon__output_close(siphon__output *o) {
+  if (o->thread_started) {
+    uv_mutex_lock(&o->lock);
+    o->stop = 1;
+    uv_mutex_unlock(&o->lock);
+    uv_cond_signal(&o->cond);
+    uv_thread_join(&o->thread);
+    o->thread_started = 0;
+    uv_close((uv_handle_t *)&o->notify, NULL);
+    uv_mutex_destroy(&o->lock);
+    uv_cond_destroy(&o->cond);
+  }
+  if (o->owns_fd && o->fd >= 0) {
+    close(o->fd);
+  }
+  o->fd = -1;
+  free(o->buf);
+  o->buf = NULL;
+  free(o->name);
+  o->name = NULL;
+}

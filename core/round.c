@@ -1,0 +1,123 @@
+#include "round.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "record.h"
+#include "util.h"
+
+static void on_timeout(uv_timer_t *t) {
+  siphon_source *s = t->data;
+  siphon_round *r = s->round;
+  if (r == NULL || r->reported) {
+    return;
+  }
+  r->timed_out = 1;
+  atomic_store(&r->cancelled, 1);
+  siphon__log(SIPHON_LOG_WARN, s->name, "collect timed out after %.3f s",
+              (double)s->conf->timeout_ms / 1000.0);
+  char *msg = siphon__asprintf("timed out after %.3f s", (double)s->conf->timeout_ms / 1000.0);
+  siphon__round_report(r, SIPHON__ROUND_TIMEOUT, msg);
+  free(msg);
+  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    siphon__blocking_timeout(s, r);
+  } else {
+    siphon__async_timeout(s, r);
+  }
+}
+
+void siphon__round_start(siphon_source *s) {
+  siphon__host *h = s->host;
+  siphon_round *r = siphon__xcalloc(1, sizeof(*r));
+  r->src = s;
+  r->started_ms = uv_now(h->loop);
+  s->round = r;
+  s->rounds++;
+  h->rounds_in_flight++;
+  s->timeout.data = s;
+  uv_timer_start(&s->timeout, on_timeout, s->conf->timeout_ms, 0);
+  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    siphon__run_blocking(s, r);
+  } else {
+    siphon__run_async(s, r);
+  }
+}
+
+int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
+  siphon_source *s = r->src;
+  if (atomic_load(&r->cancelled)) {
+    atomic_fetch_add(&s->discarded, 1);
+    json_decref(data);
+    json_decref(meta);
+    return -ECANCELED;
+  }
+  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    /* Worker thread: keep it until the round returns to the loop. */
+    if (r->pending_len == r->pending_cap) {
+      r->pending_cap = r->pending_cap ? r->pending_cap * 2 : 16;
+      r->pending = siphon__xrealloc(r->pending, r->pending_cap * sizeof(*r->pending));
+    }
+    siphon__pending_record *p = &r->pending[r->pending_len++];
+    p->data = data;
+    p->meta = meta;
+    siphon__record_timestamp(p->ts);
+    return 0;
+  }
+  r->records++;
+  siphon__record_write(s, NULL, data, meta);
+  return 0;
+}
+
+void siphon__round_done(siphon_round *r, int status, const char *errmsg) {
+  siphon__round_status st = SIPHON__ROUND_OK;
+  if (status != 0) {
+    st = SIPHON__ROUND_FAILED;
+  }
+  if (errmsg == NULL && status != 0) {
+    errmsg = uv_strerror(status);
+  }
+  siphon__round_report(r, st, errmsg);
+  siphon__round_release(r);
+}
+
+void siphon__round_report(siphon_round *r, siphon__round_status st, const char *errmsg) {
+  if (r->reported) {
+    return;
+  }
+  r->reported = 1;
+  siphon_source *s = r->src;
+  uv_timer_stop(&s->timeout);
+  s->last_status = st;
+  s->last_records = r->records;
+  s->last_ms = uv_now(s->host->loop) - r->started_ms;
+  free(s->last_error);
+  s->last_error = errmsg ? siphon__xstrdup(errmsg) : NULL;
+  siphon__scheduler_round_finished(s, st, errmsg);
+}
+
+void siphon__round_release(siphon_round *r) {
+  siphon_source *s = r->src;
+  for (size_t i = 0; i < r->pending_len; i++) {
+    json_decref(r->pending[i].data);
+    json_decref(r->pending[i].meta);
+  }
+  free(r->pending);
+  if (s->round == r) {
+    s->round = NULL;
+  }
+  s->host->rounds_in_flight--;
+  free(r);
+  siphon__host_maybe_finish(s->host);
+}
+
+void siphon__round_cancel(siphon_round *r) {
+  atomic_store(&r->cancelled, 1);
+  siphon_source *s = r->src;
+  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    siphon__blocking_timeout(s, r);
+  } else {
+    siphon__async_timeout(s, r);
+  }
+}

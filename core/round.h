@@ -1,0 +1,32 @@
+/* A round's life: started by the scheduler, run by the async or blocking
+ * runner, reported once (outcome, counters, backoff) and released once
+ * (memory, in-flight count). A timed-out round is reported at its timeout
+ * but released only when the plugin lets go of it. */
+#ifndef SIPHON_CORE_ROUND_H
+#define SIPHON_CORE_ROUND_H
+
+#include "host.h"
+
+typedef struct siphon__pending_record {
+  json_t *data;
+  json_t *meta;
+  char ts[25];
+} siphon__pending_record;
+
+/* Starts a round of s now. */
+void siphon__round_start(siphon_source *s);
+
+/* Plugin-facing: see siphon_host_api. */
+int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta);
+void siphon__round_done(siphon_round *r, int status, const char *errmsg);
+
+/* Records the outcome (once per round). */
+void siphon__round_report(siphon_round *r, siphon__round_status st, const char *errmsg);
+
+/* Frees the round and clears s->round. */
+void siphon__round_release(siphon_round *r);
+
+/* Asks a running round to stop (shutdown); async plugins get cancel(). */
+void siphon__round_cancel(siphon_round *r);
+
+#endif

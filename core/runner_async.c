@@ -1,0 +1,27 @@
+/* Async rounds run on the loop thread: collect() starts I/O and the
+ * plugin calls round_done() later. */
+#include <string.h>
+
+#include "host.h"
+#include "log.h"
+#include "round.h"
+
+void siphon__run_async(siphon_source *s, siphon_round *r) {
+  int rc = s->plugin->desc.collect(s->instance, r);
+  if (rc != 0) {
+    /* A collect that fails never completes, so the round ends here. */
+    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(rc));
+    siphon__round_release(r);
+  }
+}
+
+void siphon__async_timeout(siphon_source *s, siphon_round *r) {
+  if (r->cancel_sent || s->plugin->desc.cancel == NULL) {
+    /* Without cancel() the round ends when the plugin says so; what it
+     * emits until then is discarded and counted. */
+    return;
+  }
+  r->cancel_sent = 1;
+  /* cancel() may call round_done() at once, which frees r. */
+  s->plugin->desc.cancel(s->instance, r);
+}

@@ -1,0 +1,121 @@
+/* Blocking rounds run on libuv's threadpool through uv_queue_work. Each
+ * plugin may hold at most max_busy pool threads at once (a bulkhead), so
+ * one hung plugin cannot starve the others; rounds over the bound wait in
+ * the plugin's FIFO. */
+#include <errno.h>
+#include <string.h>
+
+#include "host.h"
+#include "log.h"
+#include "record.h"
+#include "round.h"
+
+static void work_cb(uv_work_t *req) {
+  siphon_round *r = req->data;
+  siphon_source *s = r->src;
+  r->status = s->plugin->desc.collect_blocking(s->instance, r, &r->err);
+}
+
+static void dispatch_waiting(siphon__plugin *p);
+
+static void after_work_cb(uv_work_t *req, int status) {
+  siphon_round *r = req->data;
+  siphon_source *s = r->src;
+  siphon__plugin *p = s->plugin;
+  p->busy--;
+  r->in_pool = 0;
+  /* Records emitted before any timeout are delivered now, in order. */
+  for (size_t i = 0; i < r->pending_len; i++) {
+    siphon__pending_record *pr = &r->pending[i];
+    r->records++;
+    siphon__record_write(s, pr->ts, pr->data, pr->meta);
+  }
+  r->pending_len = 0;
+  if (status != 0) {
+    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(status));
+  } else if (r->status != 0) {
+    const char *msg = r->err.text[0] != '\0' ? r->err.text : uv_strerror(r->status);
+    siphon__round_report(r, SIPHON__ROUND_FAILED, msg);
+  } else {
+    siphon__round_report(r, SIPHON__ROUND_OK, NULL);
+  }
+  siphon__round_release(r);
+  dispatch_waiting(p);
+}
+
+static void dispatch(siphon_source *s, siphon_round *r) {
+  siphon__plugin *p = s->plugin;
+  p->busy++;
+  r->in_pool = 1;
+  r->work.data = r;
+  int rc = uv_queue_work(s->host->loop, &r->work, work_cb, after_work_cb);
+  if (rc != 0) {
+    p->busy--;
+    r->in_pool = 0;
+    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(rc));
+    siphon__round_release(r);
+  }
+}
+
+static void dispatch_waiting(siphon__plugin *p) {
+  while (p->waiting != NULL && p->busy < p->max_busy) {
+    siphon_source *s = p->waiting;
+    p->waiting = s->next_waiting;
+    if (p->waiting == NULL) {
+      p->waiting_tail = NULL;
+    }
+    s->next_waiting = NULL;
+    siphon_round *r = s->round;
+    r->queued = 0;
+    dispatch(s, r);
+  }
+}
+
+void siphon__run_blocking(siphon_source *s, siphon_round *r) {
+  siphon__plugin *p = s->plugin;
+  if (p->busy < p->max_busy && p->waiting == NULL) {
+    dispatch(s, r);
+    return;
+  }
+  r->queued = 1;
+  s->next_waiting = NULL;
+  if (p->waiting_tail != NULL) {
+    p->waiting_tail->next_waiting = s;
+  } else {
+    p->waiting = s;
+  }
+  p->waiting_tail = s;
+  siphon__log(SIPHON_LOG_DEBUG, s->name, "waiting: plugin %s holds %u of its %u threads", p->name,
+              p->busy, p->max_busy);
+}
+
+static void unqueue(siphon__plugin *p, siphon_source *s) {
+  siphon_source *prev = NULL;
+  for (siphon_source *it = p->waiting; it != NULL; it = it->next_waiting) {
+    if (it == s) {
+      if (prev != NULL) {
+        prev->next_waiting = it->next_waiting;
+      } else {
+        p->waiting = it->next_waiting;
+      }
+      if (p->waiting_tail == it) {
+        p->waiting_tail = prev;
+      }
+      it->next_waiting = NULL;
+      return;
+    }
+    prev = it;
+  }
+}
+
+void siphon__blocking_timeout(siphon_source *s, siphon_round *r) {
+  /* A round still waiting for a thread never started: drop it. One in the
+   * pool keeps its thread until collect_blocking() returns; it sees the
+   * cancel flag, and records it emits from now on are discarded. */
+  if (r->queued) {
+    unqueue(s->plugin, s);
+    r->queued = 0;
+    siphon__round_report(r, SIPHON__ROUND_TIMEOUT, "timed out waiting for a worker thread");
+    siphon__round_release(r);
+  }
+}

@@ -1,0 +1,148 @@
+/* Every polled source runs on its own uv_timer_t at its interval, plus a
+ * random jitter. The rhythm is kept from the due time, not from when a
+ * round ended, so a slow round does not drift the schedule; a turn that
+ * comes while the last round still runs is skipped and counted. A failing
+ * source backs off exponentially from its interval up to max_backoff. */
+#include "host.h"
+#include "log.h"
+#include "round.h"
+
+static uint64_t jitter_ms(siphon_source *s) {
+  uint64_t j = s->conf->jitter_ms;
+  if (j == 0 || s->host->mode == SIPHON__MODE_ONCE) {
+    return 0;
+  }
+  /* xorshift: cheap, and good enough to spread sources apart. */
+  static uint64_t state = 0x9e3779b97f4a7c15ull;
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state % j;
+}
+
+static void on_tick(uv_timer_t *t);
+
+static void arm(siphon_source *s, uint64_t delay) {
+  s->tick.data = s;
+  uv_timer_start(&s->tick, on_tick, delay, 0);
+}
+
+static void on_tick(uv_timer_t *t) {
+  siphon_source *s = t->data;
+  siphon__host *h = s->host;
+  if (h->stopping) {
+    return;
+  }
+  uint64_t now = uv_now(h->loop);
+  if (h->mode == SIPHON__MODE_RUN) {
+    s->due_ms += s->conf->interval_ms;
+    if (s->due_ms < now) {
+      s->due_ms = now; /* missed turns are not made up in a burst */
+    }
+    arm(s, s->due_ms - now + jitter_ms(s));
+  }
+  if (s->round != NULL) {
+    s->rounds_skipped++;
+    siphon__log(SIPHON_LOG_WARN, s->name,
+                "previous collect still running after %.3f s (interval %.3f s): skipping this "
+                "turn (%llu skipped so far)",
+                (double)(now - s->round->started_ms) / 1000.0,
+                (double)s->conf->interval_ms / 1000.0, (unsigned long long)s->rounds_skipped);
+    return;
+  }
+  if (h->paused) {
+    s->pending = 1;
+    return;
+  }
+  siphon__round_start(s);
+}
+
+void siphon__scheduler_start(siphon__host *h) {
+  uint64_t now = uv_now(h->loop);
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (!s->created || s->streaming) {
+      continue;
+    }
+    s->due_ms = now;
+    arm(s, jitter_ms(s));
+    if (h->mode == SIPHON__MODE_ONCE) {
+      h->once_left++;
+    }
+  }
+}
+
+void siphon__scheduler_stop(siphon__host *h) {
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (s->created && !s->streaming) {
+      uv_timer_stop(&s->tick);
+    }
+  }
+}
+
+void siphon__scheduler_resume(siphon__host *h) {
+  for (size_t i = 0; i < h->source_count && !h->paused && !h->stopping; i++) {
+    siphon_source *s = &h->sources[i];
+    if (s->pending) {
+      s->pending = 0;
+      if (s->round == NULL) {
+        siphon__round_start(s);
+      }
+    }
+  }
+}
+
+static uint64_t backoff_ms(const siphon_source *s) {
+  uint64_t interval = s->conf->interval_ms;
+  uint64_t cap = s->conf->max_backoff_ms > interval ? s->conf->max_backoff_ms : interval;
+  unsigned shift = s->failures < 30 ? s->failures : 30;
+  uint64_t d = interval << shift;
+  if (d / interval != (1ull << shift) || d > cap) {
+    d = cap;
+  }
+  return d;
+}
+
+void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
+                                      const char *errmsg) {
+  siphon__host *h = s->host;
+  switch (st) {
+    case SIPHON__ROUND_OK:
+      s->rounds_ok++;
+      break;
+    case SIPHON__ROUND_TIMEOUT:
+      s->rounds_timeout++;
+      break;
+    default:
+      s->rounds_failed++;
+      break;
+  }
+  if (st == SIPHON__ROUND_OK) {
+    if (s->failures > 0) {
+      siphon__log(SIPHON_LOG_INFO, s->name, "collect succeeded again after %u failures",
+                  s->failures);
+      s->failures = 0;
+    }
+  } else {
+    s->failures++;
+    if (st == SIPHON__ROUND_FAILED) {
+      siphon__log(SIPHON_LOG_WARN, s->name, "collect failed: %s",
+                  errmsg ? errmsg : "unknown error");
+    }
+    if (h->mode == SIPHON__MODE_RUN && !h->stopping) {
+      uint64_t d = backoff_ms(s);
+      if (d > s->conf->interval_ms) {
+        uint64_t now = uv_now(h->loop);
+        s->due_ms = now + d;
+        arm(s, d);
+        siphon__log(SIPHON_LOG_INFO, s->name, "%u failures in a row: next try in %.3f s",
+                    s->failures, (double)d / 1000.0);
+      }
+    }
+  }
+  if (h->mode == SIPHON__MODE_ONCE && h->once_left > 0) {
+    h->once_left--;
+    siphon__host_maybe_finish(h);
+  }
+}

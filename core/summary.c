@@ -1,0 +1,54 @@
+/* The table `siphon --once` prints on stderr. */
+#include <stdio.h>
+#include <string.h>
+
+#include "host.h"
+
+static const char *status_name(siphon__round_status st) {
+  switch (st) {
+    case SIPHON__ROUND_OK:
+      return "ok";
+    case SIPHON__ROUND_FAILED:
+      return "failed";
+    case SIPHON__ROUND_TIMEOUT:
+      return "timeout";
+    case SIPHON__ROUND_SKIPPED:
+      return "skipped";
+    case SIPHON__ROUND_NONE:
+      break;
+  }
+  return "not run";
+}
+
+void siphon__summary_print(const siphon__host *h) {
+  int w = 6;
+  for (size_t i = 0; i < h->source_count; i++) {
+    int n = (int)strlen(h->sources[i].name);
+    w = n > w ? n : w;
+  }
+  if (w > 40) {
+    w = 40;
+  }
+  size_t ok = 0, bad = 0;
+  uint64_t records = 0;
+  fprintf(stderr, "%-*s  %-10s  %-8s  %8s  %10s  %s\n", w, "SOURCE", "PLUGIN", "STATUS",
+          "RECORDS", "DURATION", "ERROR");
+  for (size_t i = 0; i < h->source_count; i++) {
+    const siphon_source *s = &h->sources[i];
+    if (s->streaming) {
+      continue;
+    }
+    if (s->last_status == SIPHON__ROUND_OK) {
+      ok++;
+    } else {
+      bad++;
+    }
+    records += s->last_records;
+    fprintf(stderr, "%-*s  %-10s  %-8s  %8llu  %8.3f s  %s\n", w, s->name, s->plugin->name,
+            status_name(s->last_status), (unsigned long long)s->last_records,
+            (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
+  }
+  fprintf(stderr, "round: %zu sources, %zu ok, %zu failed, %llu records in %.3f s\n", ok + bad,
+          ok, bad, (unsigned long long)records,
+          (double)(uv_now(h->loop) - h->started_ms) / 1000.0);
+}
