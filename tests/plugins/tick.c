@@ -1,0 +1,120 @@
+/* tick: an async polled test plugin. Each round waits `delay` on a
+ * uv_timer_t, then emits `count` records {"seq":N,"i":K} and finishes; it
+ * fails its first `fail_rounds` rounds (-1: always). With `cancellable`
+ * false it ignores cancel() (a hung plugin). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "siphon/plugin.h"
+
+typedef struct tick {
+  const siphon_host_api *api;
+  siphon_source *src;
+  uv_timer_t timer;
+  siphon_round *round;
+  json_int_t count, fail_rounds, delay_ms;
+  int cancellable, hang;
+  json_int_t rounds;
+  json_int_t seq;
+} tick;
+
+static const siphon_option tick_options[] = {
+    {"count", SIPHON_OPT_INT, 0, "1", NULL, "records per round"},
+    {"delay", SIPHON_OPT_DURATION, 0, "0", NULL, "time a round takes"},
+    {"fail_rounds", SIPHON_OPT_INT, 0, "0", NULL, "rounds that fail first (-1: all)"},
+    {"cancellable", SIPHON_OPT_BOOL, 0, "true", NULL, "whether cancel() is honoured"},
+    {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
+    {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
+    {NULL, 0, 0, NULL, NULL, NULL}};
+
+static void finish_round(tick *t) {
+  siphon_round *r = t->round;
+  t->round = NULL;
+  t->rounds++;
+  if (t->fail_rounds < 0 || t->rounds <= t->fail_rounds) {
+    t->api->round_done(r, -EIO, "tick: failing as configured");
+    return;
+  }
+  for (json_int_t i = 0; i < t->count; i++) {
+    t->api->round_emit(r, json_pack("{sIsI}", "seq", t->seq++, "i", i), NULL);
+  }
+  t->api->round_done(r, 0, NULL);
+}
+
+static void on_timer(uv_timer_t *timer) {
+  tick *t = timer->data;
+  if (t->round != NULL && !t->hang) {
+    finish_round(t);
+  }
+}
+
+static int tick_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
+                       void **instance, siphon_error *err) {
+  tick *t = calloc(1, sizeof(*t));
+  if (t == NULL) {
+    return -ENOMEM;
+  }
+  t->api = api;
+  t->src = src;
+  t->count = json_integer_value(json_object_get(options, "count"));
+  t->delay_ms = json_integer_value(json_object_get(options, "delay"));
+  t->fail_rounds = json_integer_value(json_object_get(options, "fail_rounds"));
+  t->cancellable = json_is_true(json_object_get(options, "cancellable"));
+  t->hang = json_is_true(json_object_get(options, "hang"));
+  if (t->count < 0) {
+    snprintf(err->path, sizeof(err->path), "count");
+    snprintf(err->text, sizeof(err->text), "expected a count >= 0, got %lld",
+             (long long)t->count);
+    free(t);
+    return -EINVAL;
+  }
+  uv_timer_init(api->loop(src), &t->timer);
+  t->timer.data = t;
+  *instance = t;
+  return 0;
+}
+
+static int tick_collect(void *instance, siphon_round *round) {
+  tick *t = instance;
+  t->round = round;
+  if (t->delay_ms == 0 && !t->hang) {
+    finish_round(t);
+    return 0;
+  }
+  return uv_timer_start(&t->timer, on_timer, (uint64_t)t->delay_ms, 0);
+}
+
+static void tick_cancel(void *instance, siphon_round *round) {
+  tick *t = instance;
+  if (!t->cancellable || t->round != round) {
+    return;
+  }
+  uv_timer_stop(&t->timer);
+  t->round = NULL;
+  t->api->round_done(round, -ECANCELED, "tick: cancelled");
+}
+
+static void on_close(uv_handle_t *h) {
+  free(h->data);
+}
+
+static void tick_destroy(void *instance) {
+  tick *t = instance;
+  uv_close((uv_handle_t *)&t->timer, on_close);
+}
+
+SIPHON_PLUGIN_DEFINE = {
+    .abi_version = SIPHON_ABI_VERSION,
+    .struct_size = sizeof(siphon_plugin_desc),
+    .name = "tick",
+    .version = "1.0.0",
+    .description = "test: async rounds on a timer",
+    .capability = SIPHON_CAP_ASYNC,
+    .kind = SIPHON_KIND_POLLED,
+    .options = tick_options,
+    .create = tick_create,
+    .collect = tick_collect,
+    .cancel = tick_cancel,
+    .destroy = tick_destroy,
+    .example = "{\"count\": 3, \"delay\": \"10ms\"}",
+};
