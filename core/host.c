@@ -215,6 +215,20 @@ static void on_output(siphon__output *o, void *arg) {
 
 /* --- shutdown --- */
 
+/* --once: the summary table and the exit status, once. */
+static void once_report(siphon__host *h) {
+  if (h->mode != SIPHON__MODE_ONCE || h->reported) {
+    return;
+  }
+  h->reported = 1;
+  siphon__summary_print(h);
+  for (size_t i = 0; i < h->source_count; i++) {
+    if (!h->sources[i].streaming && h->sources[i].last_status != SIPHON__ROUND_OK) {
+      h->exit_code = 1;
+    }
+  }
+}
+
 static void close_cb_noop(uv_handle_t *handle) {
   (void)handle;
 }
@@ -243,14 +257,7 @@ static void finish(siphon__host *h) {
     p->initialized = 0;
   }
   siphon__ts_close(h);
-  if (h->mode == SIPHON__MODE_ONCE) {
-    siphon__summary_print(h);
-    for (size_t i = 0; i < h->source_count; i++) {
-      if (!h->sources[i].streaming && h->sources[i].last_status != SIPHON__ROUND_OK) {
-        h->exit_code = 1;
-      }
-    }
-  }
+  once_report(h);
   siphon__output_close(&h->output);
   uint64_t lost = siphon__output_lost(&h->output);
   uint64_t discarded = 0;
@@ -276,6 +283,9 @@ static void on_kick(uv_timer_t *t) {
     return;
   }
   if (!h->stopping && h->mode == SIPHON__MODE_ONCE && h->once_left == 0) {
+    /* The round's outcome is known now, even if a plugin that ignores
+     * cancellation still holds a round: report before shutting down. */
+    once_report(h);
     siphon__host_begin_shutdown(h, NULL);
   }
   if (h->stopping && h->rounds_in_flight == 0) {
@@ -301,7 +311,7 @@ static void on_hard_deadline(uv_timer_t *t) {
   h->ts_closed = 1;
   uv_mutex_unlock(&h->ts_lock);
   siphon__output_close(&h->output);
-  _exit(1);
+  _exit(h->exit_code != 0 ? h->exit_code : 1);
 }
 
 static void on_grace(uv_timer_t *t) {

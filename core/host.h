@@ -111,6 +111,7 @@ struct siphon__host {
   int fatal;     /* the output failed: exit non-zero */
   int finished;  /* instances destroyed, handles closing */
   int kick_ready;
+  int reported;  /* --once: summary printed */
   size_t rounds_in_flight;
   size_t once_left; /* --once: rounds still to finish */
   uint64_t started_ms;
