@@ -155,6 +155,9 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
 }
 
 size_t siphon__output_pending(siphon__output *o) {
+  if (!o->thread_started) {
+    return o->len;
+  }
   uv_mutex_lock(&o->lock);
   size_t n = o->len + o->writing;
   uv_mutex_unlock(&o->lock);
@@ -162,6 +165,9 @@ size_t siphon__output_pending(siphon__output *o) {
 }
 
 int siphon__output_failed(siphon__output *o) {
+  if (!o->thread_started) {
+    return o->failed;
+  }
   uv_mutex_lock(&o->lock);
   int f = o->failed;
   uv_mutex_unlock(&o->lock);
@@ -169,6 +175,9 @@ int siphon__output_failed(siphon__output *o) {
 }
 
 uint64_t siphon__output_lost(siphon__output *o) {
+  if (!o->thread_started) {
+    return o->queued - o->written; /* closed: the writer is gone */
+  }
   uv_mutex_lock(&o->lock);
   uint64_t lost = o->queued - o->written;
   uv_mutex_unlock(&o->lock);

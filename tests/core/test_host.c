@@ -1,0 +1,473 @@
+/* End-to-end tests of the host: the real siphon binary runs the test
+ * plugins in tests/plugins, and we look at what a user would see: record
+ * lines on stdout, messages on stderr, the exit status. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "tmpfile.h"
+
+/* A config with the test plugins on the plugin path. */
+static char *config(const char *siphon_extra, const char *sources) {
+  return tmp_write("siphon.json",
+                   "{\"siphon\": {\"plugin_path\": [\"%s\"]%s%s},\n \"sources\": [%s]}\n",
+                   SIPHON_TEST_PLUGIN_DIR, siphon_extra[0] ? ", " : "", siphon_extra, sources);
+}
+
+static void start(tproc *p, const char *mode, const char *cfg) {
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, mode, NULL};
+  if (mode == NULL) {
+    argv[3] = NULL;
+  }
+  cr_assert_eq(tproc_start(p, argv, NULL), 0, "cannot start %s", SIPHON_BIN);
+}
+
+static int run_once(tproc *p, const char *cfg, int timeout_ms) {
+  start(p, "--once", cfg);
+  return tproc_finish(p, timeout_ms);
+}
+
+/* Parses every stdout line; fails the test on a line that is not JSON. */
+static json_t *lines(const char *out) {
+  json_t *all = json_array();
+  const char *s = out;
+  while (*s != '\0') {
+    const char *nl = strchr(s, '\n');
+    cr_assert_not_null(nl, "a record line without its newline: %s", s);
+    json_error_t err;
+    json_t *v = json_loadb(s, (size_t)(nl - s), 0, &err);
+    cr_assert_not_null(v, "not JSON: %.*s (%s)", (int)(nl - s), s, err.text);
+    json_array_append_new(all, v);
+    s = nl + 1;
+  }
+  return all;
+}
+
+static size_t count_source(json_t *recs, const char *source) {
+  size_t n = 0, i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    n += strcmp(json_string_value(json_object_get(v, "source")), source) == 0;
+  }
+  return n;
+}
+
+Test(host, record_line_format) {
+  char *cfg = config("", "{\"name\": \"t1\", \"plugin\": \"tick\", \"interval\": \"1s\","
+                         " \"tags\": {\"team\": \"a\"}, \"options\": {\"count\": 3}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "exit %d, stderr: %s", st, p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 3);
+  size_t i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    /* Envelope keys, in order: ts, source, plugin, tags, data. */
+    const char *keys[] = {"ts", "source", "plugin", "tags", "data"};
+    void *it = json_object_iter(v);
+    for (size_t k = 0; k < 5; k++) {
+      cr_assert_not_null(it);
+      cr_assert_str_eq(json_object_iter_key(it), keys[k]);
+      it = json_object_iter_next(v, it);
+    }
+    const char *ts = json_string_value(json_object_get(v, "ts"));
+    cr_assert_eq(strlen(ts), 24, "ts %s", ts);
+    cr_assert(ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z', "ts %s", ts);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "source")), "t1");
+    cr_assert_str_eq(json_string_value(json_object_get(v, "plugin")), "tick");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "tags"), "team")), "a");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "i")),
+                 (json_int_t)i);
+  }
+  /* Raw text: compact, one object a line. */
+  cr_assert(strncmp(p.out, "{\"ts\":\"", 7) == 0, "%s", p.out);
+  cr_assert(strstr(p.err, "round: 1 sources, 1 ok, 0 failed, 3 records") != NULL, "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, once_exit_status_and_summary) {
+  char *cfg = config("",
+                     "{\"name\": \"good\", \"plugin\": \"tick\"},"
+                     "{\"name\": \"bad\", \"plugin\": \"tick\", \"options\": {\"fail_rounds\": -1}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 1, "a failed source makes --once exit 1, got %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "SOURCE") && strstr(p.err, "STATUS") && strstr(p.err, "RECORDS"),
+            "%s", p.err);
+  cr_assert(strstr(p.err, "tick: failing as configured") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "round: 2 sources, 1 ok, 1 failed") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "[bad] collect failed") != NULL, "log names the source: %s", p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(count_source(recs, "good"), 1);
+  cr_assert_eq(count_source(recs, "bad"), 0);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, async_timeout_cancels_the_round) {
+  char *cfg = config("",
+                     "{\"name\": \"slow\", \"plugin\": \"tick\", \"interval\": \"10s\","
+                     " \"timeout\": \"200ms\", \"options\": {\"delay\": \"30s\"}},"
+                     "{\"name\": \"fast\", \"plugin\": \"tick\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "[slow] collect timed out after 0.200 s") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "timeout") != NULL);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(count_source(recs, "fast"), 1, "the slow source must not hold up the fast one");
+  cr_assert_eq(count_source(recs, "slow"), 0);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, hung_async_plugin_does_not_hang_once) {
+  char *cfg = config("\"shutdown_grace\": \"200ms\"",
+                     "{\"name\": \"hung\", \"plugin\": \"tick\", \"timeout\": \"200ms\","
+                     " \"options\": {\"hang\": true, \"cancellable\": false}}");
+  tproc p;
+  int st = run_once(&p, cfg, 15000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "round: 1 sources, 0 ok, 1 failed") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "still running after shutdown_grace") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, blocking_timeout_sets_cancel_flag) {
+  char *cfg = config("",
+                     "{\"name\": \"slowb\", \"plugin\": \"sleeper\", \"timeout\": \"300ms\","
+                     " \"options\": {\"sleep\": \"20s\"}},"
+                     "{\"name\": \"okb\", \"plugin\": \"sleeper\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 15000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "[slowb] collect timed out") != NULL, "%s", p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(count_source(recs, "okb"), 1);
+  cr_assert_eq(count_source(recs, "slowb"), 0);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, records_after_timeout_are_discarded_and_counted) {
+  char *cfg = config("\"shutdown_grace\": \"10s\"",
+                     "{\"name\": \"late\", \"plugin\": \"sleeper\", \"timeout\": \"200ms\","
+                     " \"options\": {\"sleep\": \"800ms\", \"ignore_cancel\": true, \"count\": 2}}");
+  tproc p;
+  int st = run_once(&p, cfg, 15000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert_eq(p.out_len, 0, "nothing after the timeout is written: %s", p.out);
+  cr_assert(strstr(p.err, "2 records emitted after their round timed out") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, overrun_turns_are_skipped_and_logged) {
+  char *cfg = config("\"shutdown_grace\": \"3s\"",
+                     "{\"name\": \"long\", \"plugin\": \"sleeper\", \"interval\": \"200ms\","
+                     " \"options\": {\"sleep\": \"1s\", \"ignore_cancel\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "skipping this turn", 5000), "%s", p.err);
+  cr_assert(strstr(p.err, "[long] previous collect still running") != NULL, "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, sources_run_at_their_interval) {
+  char *cfg = config("", "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"100ms\"}");
+  tproc p;
+  start(&p, NULL, cfg);
+  /* seq counts rounds: the fifth record shows the source ran again and
+   * again without being asked. */
+  cr_assert(tproc_wait_stdout(&p, "\"seq\":4,", 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, failing_source_backs_off_and_others_keep_going) {
+  char *cfg = config("",
+                     "{\"name\": \"flaky\", \"plugin\": \"tick\", \"interval\": \"100ms\","
+                     " \"max_backoff\": \"400ms\", \"options\": {\"fail_rounds\": -1}},"
+                     "{\"name\": \"steady\", \"plugin\": \"tick\", \"interval\": \"100ms\"}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "next try in 0.200 s", 5000), "%s", p.err);
+  cr_assert(tproc_wait_stderr(&p, "next try in 0.400 s", 5000), "%s", p.err);
+  cr_assert(tproc_wait_stderr(&p, "4 failures in a row: next try in 0.400 s", 5000),
+            "capped at max_backoff: %s", p.err);
+  cr_assert(tproc_wait_stdout(&p, "\"seq\":9,", 5000), "steady keeps its rhythm: %s", p.out);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0);
+  cr_assert_eq(tproc_count(p.out, "\"source\":\"flaky\""), 0);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, backoff_resets_after_success) {
+  char *cfg = config("", "{\"name\": \"heals\", \"plugin\": \"tick\", \"interval\": \"100ms\","
+                         " \"options\": {\"fail_rounds\": 2}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "[heals] collect succeeded again after 2 failures", 5000),
+            "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, bulkhead_leaves_threads_for_other_plugins) {
+  /* 4 threads, each plugin at most half: four slow sleepers can hold only
+   * two threads, so sleeper2 gets one at once and finishes first. */
+  char *cfg = config("\"threads\": 4, \"max_pool_share\": 0.5",
+                     "{\"name\": \"s1\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+                     "{\"name\": \"s2\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+                     "{\"name\": \"s3\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+                     "{\"name\": \"s4\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+                     "{\"name\": \"other\", \"plugin\": \"sleeper2\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 5);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 0), "source")), "other");
+  size_t i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    json_t *data = json_object_get(v, "data");
+    if (strcmp(json_string_value(json_object_get(v, "plugin")), "sleeper") == 0) {
+      cr_assert_leq(json_integer_value(json_object_get(data, "peak")), 2,
+                    "sleeper ran on more than its share of the pool");
+    }
+  }
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, threadsafe_emit_from_four_threads_loses_nothing) {
+  char *cfg = config("", "{\"name\": \"th\", \"plugin\": \"threads\","
+                         " \"options\": {\"threads\": 4, \"records\": 5000}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  for (int t = 0; t < 4; t++) {
+    char needle[64];
+    snprintf(needle, sizeof(needle), "thread %d emitted 5000 records", t);
+    cr_assert(tproc_wait_stderr(&p, needle, 20000), "%s", p.err);
+  }
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 20000), 0, "%s", p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 20000);
+  /* In order per thread, none twice, none missing. */
+  json_int_t next[4] = {0, 0, 0, 0};
+  size_t i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    json_t *data = json_object_get(v, "data");
+    json_int_t t = json_integer_value(json_object_get(data, "thread"));
+    cr_assert(t >= 0 && t < 4);
+    cr_assert_eq(json_integer_value(json_object_get(data, "n")), next[t]);
+    next[t]++;
+  }
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, backpressure_pauses_without_loss) {
+  char *cfg = config("\"buffer_limit\": 65536",
+                     "{\"name\": \"firehose\", \"plugin\": \"stream\","
+                     " \"options\": {\"every\": 1, \"burst\": 200, \"size\": 200}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  /* A slow reader: read nothing for a while, so the pipe and then the
+   * output queue fill up. */
+  usleep(1500 * 1000);
+  cr_assert(tproc_wait_stderr(&p, "pausing sources", 5000), "%s", p.err);
+  cr_assert(tproc_wait_stderr(&p, "resuming sources", 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 30000), 0, "%s", p.err);
+  const char *stopped = strstr(p.err, "stopped: emitted ");
+  cr_assert_not_null(stopped, "%s", p.err);
+  long long emitted = atoll(stopped + strlen("stopped: emitted "));
+  json_t *recs = lines(p.out);
+  cr_assert_eq((long long)json_array_size(recs), emitted, "every record emitted is written");
+  size_t i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "seq")),
+                 (json_int_t)i);
+  }
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, shutdown_waits_for_rounds_in_flight) {
+  char *cfg = config("", "{\"name\": \"inflight\", \"plugin\": \"sleeper\", \"interval\": \"1m\","
+                         " \"options\": {\"sleep\": \"700ms\", \"count\": 3}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  usleep(300 * 1000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_eq(count_lines(p.out), 3, "the round in flight finished and was written: %s", p.out);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, second_signal_exits_at_once) {
+  char *cfg = config("\"shutdown_grace\": \"1m\"",
+                     "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"interval\": \"2m\","
+                     " \"timeout\": \"2m\", \"options\": {\"sleep\": \"1m\", \"ignore_cancel\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  usleep(300 * 1000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert(tproc_wait_stderr(&p, "SIGTERM: stopping", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 5000), 128 + SIGTERM, "%s", p.err);
+  cr_assert(strstr(p.err, "second signal") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, file_output_appends_with_mode_0640) {
+  char *dir = tmp_dir();
+  char extra[1024];
+  snprintf(extra, sizeof(extra), "\"output\": {\"type\": \"file\", \"path\": \"%s/out.jsonl\"}",
+           dir);
+  char *cfg = config(extra, "{\"name\": \"f\", \"plugin\": \"tick\", \"options\": {\"count\": 2}}");
+  char path[1100];
+  snprintf(path, sizeof(path), "%s/out.jsonl", dir);
+  for (int round = 1; round <= 2; round++) {
+    tproc p;
+    cr_assert_eq(run_once(&p, cfg, 10000), 0, "%s", p.err);
+    cr_assert_eq(p.out_len, 0, "records go to the file, not stdout");
+    tproc_free(&p);
+    char *text = tmp_read(path, NULL);
+    cr_assert_not_null(text);
+    cr_assert_eq(count_lines(text), (size_t)(2 * round), "appended, not truncated");
+    free(text);
+  }
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  cr_assert_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
+Test(host, closed_output_is_a_clear_error) {
+  char *cfg = config("", "{\"name\": \"s\", \"plugin\": \"stream\","
+                         " \"options\": {\"every\": 1, \"burst\": 50}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout(&p, "\"seq\":10,", 5000));
+  close(p.out_fd); /* the reader goes away */
+  p.out_fd = -1;
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "writing to stdout failed") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "records were not written") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, unknown_plugin_lists_where_it_looked) {
+  char *cfg = config("", "{\"name\": \"x\", \"plugin\": \"nosuch\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 2);
+  cr_assert(strstr(p.err, "sources[0].plugin: unknown plugin 'nosuch'") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, SIPHON_TEST_PLUGIN_DIR) != NULL, "lists the search path: %s", p.err);
+  cr_assert_eq(p.out_len, 0, "a config error collects nothing");
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, two_plugins_with_one_name_are_refused) {
+  char sources[2048];
+  snprintf(sources, sizeof(sources),
+           "{\"name\": \"a\", \"plugin\": \"%s/tick.so\"},"
+           "{\"name\": \"b\", \"plugin\": \"%s/dup/tick.so\"}",
+           SIPHON_TEST_PLUGIN_DIR, SIPHON_TEST_PLUGIN_DIR);
+  char *cfg = config("", sources);
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 2, "%s", p.err);
+  cr_assert(strstr(p.err, "sources[1].plugin: two plugins named 'tick'") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, check_creates_instances_and_hides_secrets) {
+  char *cfg = config("", "{\"name\": \"c\", \"plugin\": \"tick\","
+                         " \"options\": {\"secret\": \"hunter2\"}},"
+                         "{\"name\": \"d\", \"plugin\": \"tick\", \"options\": {\"count\": -1}}");
+  tproc p;
+  start(&p, "--check", cfg);
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 2, "create() errors are config errors: %s", p.err);
+  cr_assert(strstr(p.err, "sources[1].options.count: expected a count >= 0") != NULL, "%s",
+            p.err);
+  tproc_free(&p);
+  free(cfg);
+
+  cfg = config("", "{\"name\": \"c\", \"plugin\": \"tick\", \"options\": {\"secret\": \"hunter2\"}}");
+  start(&p, "--check", cfg);
+  st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 0, "%s", p.err);
+  cr_assert(strstr(p.out, "ok: 1 sources") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "hunter2") == NULL && strstr(p.err, "hunter2") == NULL,
+            "secret shown: %s", p.out);
+  cr_assert(strstr(p.out, "********") != NULL, "%s", p.out);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, list_and_help_plugins_come_from_the_options_table) {
+  char *cfg = config("", "{\"name\": \"c\", \"plugin\": \"tick\"}");
+  tproc p;
+  start(&p, "--list-plugins", cfg);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert(strstr(p.out, "tick 1.0.0  (async, polled)") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "sleeper 1.0.0  (blocking, polled)") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "fail_rounds") != NULL, "%s", p.out);
+  tproc_free(&p);
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, "--help-plugin", "tick", NULL};
+  cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 0, "%s", p.err);
+  cr_assert(strstr(p.out, "rounds that fail first (-1: all)") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "example options") != NULL, "%s", p.out);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, plugin_mode_runs_without_a_config) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/tick.so", SIPHON_TEST_PLUGIN_DIR);
+  const char *argv[] = {SIPHON_BIN, "--plugin", path, "--options", "{\"count\": 2}", "--once", NULL};
+  tproc p;
+  cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 0, "%s", p.err);
+  cr_assert_eq(count_lines(p.out), 2, "%s", p.out);
+  cr_assert(strstr(p.out, "\"source\":\"tick\"") != NULL, "%s", p.out);
+  tproc_free(&p);
+}
