@@ -14,7 +14,7 @@
 
 Test(valgrind, full_run_is_clean) {
   if (access("/usr/bin/valgrind", X_OK) != 0) {
-    cr_fail("valgrind is not installed (make deps installs it)");
+    cr_assert_fail("valgrind is not installed (make deps installs it)");
   }
   char *cfg = tmp_write(
       "siphon.json",
