@@ -325,7 +325,9 @@ void siphon__registry_load_all(siphon__registry *r, siphon__diag *d) {
       }
     }
     closedir(dir);
-    qsort(names, count, sizeof(char *), cmp_str);
+    if (count > 1) {
+      qsort(names, count, sizeof(char *), cmp_str);
+    }
     for (size_t j = 0; j < count; j++) {
       char *path = siphon__asprintf("%s/%s", r->dirs[i], names[j]);
       char *stem = siphon__xstrdup(names[j]);
