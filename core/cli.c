@@ -314,7 +314,7 @@ int siphon__cli_run(siphon__cli *cli) {
     siphon__diag_free(&d);
     return rc;
   }
-  siphon__mode mode = cli->check ? SIPHON__MODE_CHECK
+  siphon__mode mode = cli->check  ? SIPHON__MODE_CHECK
                       : cli->once ? SIPHON__MODE_ONCE
                                   : SIPHON__MODE_RUN;
   siphon__host host;

@@ -4,7 +4,7 @@
 #define SIPHON_CORE_CLI_H
 
 typedef struct siphon__cli {
-  const char *config;      /* -c FILE */
+  const char *config; /* -c FILE */
   int once, check, list_plugins;
   const char *help_plugin; /* --help-plugin NAME */
   const char *plugin;      /* --plugin REF: run one plugin without a config */

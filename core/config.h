@@ -30,18 +30,18 @@ typedef struct siphon__source_conf {
 } siphon__source_conf;
 
 typedef struct siphon__config {
-  char *path;                /* the file as named, or "<string>" */
-  char *dir;                 /* its directory: base of relative paths */
-  unsigned threads;          /* threadpool size; 0 = choose */
-  double max_pool_share;     /* (0,1]: share of the pool one plugin may use; 0 = choose */
-  int log_level;             /* siphon_log_level */
-  char **plugin_path;        /* absolute or relative to dir, as written */
+  char *path;            /* the file as named, or "<string>" */
+  char *dir;             /* its directory: base of relative paths */
+  unsigned threads;      /* threadpool size; 0 = choose */
+  double max_pool_share; /* (0,1]: share of the pool one plugin may use; 0 = choose */
+  int log_level;         /* siphon_log_level */
+  char **plugin_path;    /* absolute or relative to dir, as written */
   size_t plugin_path_count;
   siphon__output_type output_type;
-  char *output_path;         /* for SIPHON__OUTPUT_FILE */
-  uint64_t buffer_max_bytes; /* output queue bound; default 64 MiB */
-  uint64_t shutdown_grace_ms;/* default 5 s */
-  char *state_dir;           /* default "state" beside the config? see config.c */
+  char *output_path;          /* for SIPHON__OUTPUT_FILE */
+  uint64_t buffer_max_bytes;  /* output queue bound; default 64 MiB */
+  uint64_t shutdown_grace_ms; /* default 5 s */
+  char *state_dir;            /* default "state" beside the config? see config.c */
   siphon__source_conf *sources;
   size_t source_count;
 } siphon__config;

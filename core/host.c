@@ -265,8 +265,7 @@ static void finish(siphon__host *h) {
     discarded += atomic_load(&h->sources[i].discarded);
   }
   if (lost > 0) {
-    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu records were not written",
-                (unsigned long long)lost);
+    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu records were not written", (unsigned long long)lost);
     h->exit_code = 1;
   }
   if (discarded > 0) {
@@ -375,8 +374,8 @@ static void on_signal(uv_signal_t *sig, int signum) {
 int siphon__host_run(siphon__host *h) {
   char *err = NULL;
   const char *path = h->config->output_type == SIPHON__OUTPUT_FILE ? h->config->output_path : NULL;
-  int rc = siphon__output_open(&h->output, h->loop, path, h->config->buffer_max_bytes, on_output,
-                               h, &err);
+  int rc = siphon__output_open(&h->output, h->loop, path, h->config->buffer_max_bytes, on_output, h,
+                               &err);
   if (rc != 0) {
     siphon__log(SIPHON_LOG_ERROR, NULL, "%s", err);
     free(err);

@@ -17,9 +17,9 @@
 #include "siphon/plugin.h"
 
 typedef enum siphon__mode {
-  SIPHON__MODE_RUN = 0,   /* forever, until a signal */
-  SIPHON__MODE_ONCE = 1,  /* one round over all polled sources */
-  SIPHON__MODE_CHECK = 2  /* create every instance, run nothing */
+  SIPHON__MODE_RUN = 0,  /* forever, until a signal */
+  SIPHON__MODE_ONCE = 1, /* one round over all polled sources */
+  SIPHON__MODE_CHECK = 2 /* create every instance, run nothing */
 } siphon__mode;
 
 /* How the last round of a source ended (for --once and logs). */
@@ -46,12 +46,12 @@ struct siphon_source {
   int started;       /* streaming: start() succeeded */
   atomic_int closed; /* destroyed: further emits are refused */
 
-  uv_timer_t tick;    /* when the next round is due */
-  uv_timer_t timeout; /* the running round's deadline */
-  uint64_t due_ms;    /* loop time the current tick was due */
-  struct siphon_round *round; /* the round in flight, or NULL */
-  int pending;        /* due while paused by backpressure */
-  unsigned failures;  /* consecutive failed rounds: backoff exponent */
+  uv_timer_t tick;                    /* when the next round is due */
+  uv_timer_t timeout;                 /* the running round's deadline */
+  uint64_t due_ms;                    /* loop time the current tick was due */
+  struct siphon_round *round;         /* the round in flight, or NULL */
+  int pending;                        /* due while paused by backpressure */
+  unsigned failures;                  /* consecutive failed rounds: backoff exponent */
   struct siphon_source *next_waiting; /* bulkhead FIFO link */
 
   /* Counters. */
@@ -105,13 +105,13 @@ struct siphon__host {
   uv_signal_t sigint, sigterm;
   uv_timer_t grace;
   uv_timer_t kick; /* re-evaluates shutdown/--once progress outside callbacks */
-  int stopping;  /* no new rounds */
-  int signals;   /* how many stop signals arrived */
-  int paused;    /* backpressure: output queue over its limit */
-  int fatal;     /* the output failed: exit non-zero */
-  int finished;  /* instances destroyed, handles closing */
+  int stopping;    /* no new rounds */
+  int signals;     /* how many stop signals arrived */
+  int paused;      /* backpressure: output queue over its limit */
+  int fatal;       /* the output failed: exit non-zero */
+  int finished;    /* instances destroyed, handles closing */
   int kick_ready;
-  int reported;  /* --once: summary printed */
+  int reported; /* --once: summary printed */
   size_t rounds_in_flight;
   size_t once_left; /* --once: rounds still to finish */
   uint64_t started_ms;

@@ -11,8 +11,8 @@
 #include "siphon/plugin.h"
 
 typedef struct siphon__plugin {
-  char *name;              /* desc.name */
-  char *path;              /* the file it came from */
+  char *name; /* desc.name */
+  char *path; /* the file it came from */
   uv_lib_t lib;
   siphon_plugin_desc desc; /* copy; fields the plugin's ABI lacks are zero */
   uint32_t abi_version;    /* what the plugin was built with */

@@ -12,8 +12,8 @@
  * On success returns 0 and sets *validated_out to a NEW object: defaults
  * filled in, durations as integer ms, in table order. On failure adds
  * every error to d and returns -EINVAL. */
-int siphon__options_validate(const siphon_option *table, const json_t *options,
-                             const char *where, json_t **validated_out, siphon__diag *d);
+int siphon__options_validate(const siphon_option *table, const json_t *options, const char *where,
+                             json_t **validated_out, siphon__diag *d);
 
 /* A NEW copy of `options` with SIPHON_OPT_SECRET values replaced by
  * "********", and secrets in URL userinfo ("mongodb://u:p@h") masked, for

@@ -29,13 +29,13 @@ struct siphon__output {
   char *buf; /* filled by the loop; swapped out by the writer */
   size_t len, cap;
   uint64_t buf_records;
-  size_t writing;        /* bytes the writer holds now */
-  int over;              /* the loop saw the queue over its limit */
-  int stop;              /* close asked: write what is left, then exit */
-  int failed;            /* a write failed; errno in err */
+  size_t writing; /* bytes the writer holds now */
+  int over;       /* the loop saw the queue over its limit */
+  int stop;       /* close asked: write what is left, then exit */
+  int failed;     /* a write failed; errno in err */
   int err;
-  uint64_t queued;       /* records handed to output_write */
-  uint64_t written;      /* records fully written */
+  uint64_t queued;  /* records handed to output_write */
+  uint64_t written; /* records fully written */
 
   uv_async_t notify;
   siphon__output_cb cb;

@@ -31,8 +31,8 @@ void siphon__summary_print(const siphon__host *h) {
   }
   size_t ok = 0, bad = 0;
   uint64_t records = 0;
-  fprintf(stderr, "%-*s  %-10s  %-8s  %8s  %10s  %s\n", w, "SOURCE", "PLUGIN", "STATUS",
-          "RECORDS", "DURATION", "ERROR");
+  fprintf(stderr, "%-*s  %-10s  %-8s  %8s  %10s  %s\n", w, "SOURCE", "PLUGIN", "STATUS", "RECORDS",
+          "DURATION", "ERROR");
   for (size_t i = 0; i < h->source_count; i++) {
     const siphon_source *s = &h->sources[i];
     if (s->streaming) {
@@ -48,7 +48,6 @@ void siphon__summary_print(const siphon__host *h) {
             status_name(s->last_status), (unsigned long long)s->last_records,
             (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
   }
-  fprintf(stderr, "round: %zu sources, %zu ok, %zu failed, %llu records in %.3f s\n", ok + bad,
-          ok, bad, (unsigned long long)records,
-          (double)(uv_now(h->loop) - h->started_ms) / 1000.0);
+  fprintf(stderr, "round: %zu sources, %zu ok, %zu failed, %llu records in %.3f s\n", ok + bad, ok,
+          bad, (unsigned long long)records, (double)(uv_now(h->loop) - h->started_ms) / 1000.0);
 }

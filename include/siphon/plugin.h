@@ -117,14 +117,14 @@ typedef enum siphon_opt_type {
  * object.
  */
 typedef struct siphon_option {
-  const char *key;         /* option name, e.g. "url" */
-  siphon_opt_type type;    /* expected JSON type */
-  unsigned flags;          /* SIPHON_OPT_REQUIRED | SIPHON_OPT_SECRET */
+  const char *key;          /* option name, e.g. "url" */
+  siphon_opt_type type;     /* expected JSON type */
+  unsigned flags;           /* SIPHON_OPT_REQUIRED | SIPHON_OPT_SECRET */
   const char *default_json; /* default as JSON text ("16777216", "\"GET\""),
-                            * or NULL for none */
-  const char *choices;     /* for strings: allowed values separated by '|'
-                            * ("GET|POST"), or NULL for any */
-  const char *description; /* one line, shown by --help-plugin */
+                             * or NULL for none */
+  const char *choices;      /* for strings: allowed values separated by '|'
+                             * ("GET|POST"), or NULL for any */
+  const char *description;  /* one line, shown by --help-plugin */
 } siphon_option;
 
 /* Error detail filled by a plugin for the host (jansson's json_error_t
@@ -250,7 +250,7 @@ typedef struct siphon_host_api {
 } siphon_host_api;
 
 /* True when the host's table is long enough to hold `member`. */
-#define SIPHON_HOST_HAS(api, member)                                            \
+#define SIPHON_HOST_HAS(api, member) \
   ((api)->struct_size >= offsetof(siphon_host_api, member) + sizeof((api)->member))
 
 /*
@@ -364,7 +364,7 @@ typedef struct siphon_plugin_desc {
  * of 1.0. A descriptor from an older minor is smaller than
  * sizeof(siphon_plugin_desc), one from a newer minor may be larger; the
  * host reads only the fields both know. */
-#define SIPHON_PLUGIN_DESC_MIN_SIZE                                             \
+#define SIPHON_PLUGIN_DESC_MIN_SIZE \
   (offsetof(siphon_plugin_desc, destroy) + sizeof(void (*)(void *)))
 
 #ifdef __cplusplus

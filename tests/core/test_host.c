@@ -58,8 +58,9 @@ static size_t count_source(json_t *recs, const char *source) {
 }
 
 Test(host, record_line_format) {
-  char *cfg = config("", "{\"name\": \"t1\", \"plugin\": \"tick\", \"interval\": \"1s\","
-                         " \"tags\": {\"team\": \"a\"}, \"options\": {\"count\": 3}}");
+  char *cfg = config("",
+                     "{\"name\": \"t1\", \"plugin\": \"tick\", \"interval\": \"1s\","
+                     " \"tags\": {\"team\": \"a\"}, \"options\": {\"count\": 3}}");
   tproc p;
   int st = run_once(&p, cfg, 10000);
   cr_assert_eq(st, 0, "exit %d, stderr: %s", st, p.err);
@@ -94,14 +95,15 @@ Test(host, record_line_format) {
 }
 
 Test(host, once_exit_status_and_summary) {
-  char *cfg = config("",
-                     "{\"name\": \"good\", \"plugin\": \"tick\"},"
-                     "{\"name\": \"bad\", \"plugin\": \"tick\", \"options\": {\"fail_rounds\": -1}}");
+  char *cfg =
+      config("",
+             "{\"name\": \"good\", \"plugin\": \"tick\"},"
+             "{\"name\": \"bad\", \"plugin\": \"tick\", \"options\": {\"fail_rounds\": -1}}");
   tproc p;
   int st = run_once(&p, cfg, 10000);
   cr_assert_eq(st, 1, "a failed source makes --once exit 1, got %d: %s", st, p.err);
-  cr_assert(strstr(p.err, "SOURCE") && strstr(p.err, "STATUS") && strstr(p.err, "RECORDS"),
-            "%s", p.err);
+  cr_assert(strstr(p.err, "SOURCE") && strstr(p.err, "STATUS") && strstr(p.err, "RECORDS"), "%s",
+            p.err);
   cr_assert(strstr(p.err, "tick: failing as configured") != NULL, "%s", p.err);
   cr_assert(strstr(p.err, "round: 2 sources, 1 ok, 1 failed") != NULL, "%s", p.err);
   cr_assert(strstr(p.err, "[bad] collect failed") != NULL, "log names the source: %s", p.err);
@@ -162,9 +164,10 @@ Test(host, blocking_timeout_sets_cancel_flag) {
 }
 
 Test(host, records_after_timeout_are_discarded_and_counted) {
-  char *cfg = config("\"shutdown_grace\": \"10s\"",
-                     "{\"name\": \"late\", \"plugin\": \"sleeper\", \"timeout\": \"200ms\","
-                     " \"options\": {\"sleep\": \"800ms\", \"ignore_cancel\": true, \"count\": 2}}");
+  char *cfg =
+      config("\"shutdown_grace\": \"10s\"",
+             "{\"name\": \"late\", \"plugin\": \"sleeper\", \"timeout\": \"200ms\","
+             " \"options\": {\"sleep\": \"800ms\", \"ignore_cancel\": true, \"count\": 2}}");
   tproc p;
   int st = run_once(&p, cfg, 15000);
   cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
@@ -221,12 +224,13 @@ Test(host, failing_source_backs_off_and_others_keep_going) {
 }
 
 Test(host, backoff_resets_after_success) {
-  char *cfg = config("", "{\"name\": \"heals\", \"plugin\": \"tick\", \"interval\": \"100ms\","
-                         " \"options\": {\"fail_rounds\": 2}}");
+  char *cfg = config("",
+                     "{\"name\": \"heals\", \"plugin\": \"tick\", \"interval\": \"100ms\","
+                     " \"options\": {\"fail_rounds\": 2}}");
   tproc p;
   start(&p, NULL, cfg);
-  cr_assert(tproc_wait_stderr(&p, "[heals] collect succeeded again after 2 failures", 5000),
-            "%s", p.err);
+  cr_assert(tproc_wait_stderr(&p, "[heals] collect succeeded again after 2 failures", 5000), "%s",
+            p.err);
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 10000), 0);
   tproc_free(&p);
@@ -236,12 +240,13 @@ Test(host, backoff_resets_after_success) {
 Test(host, bulkhead_leaves_threads_for_other_plugins) {
   /* 4 threads, each plugin at most half: four slow sleepers can hold only
    * two threads, so sleeper2 gets one at once and finishes first. */
-  char *cfg = config("\"threads\": 4, \"max_pool_share\": 0.5",
-                     "{\"name\": \"s1\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
-                     "{\"name\": \"s2\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
-                     "{\"name\": \"s3\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
-                     "{\"name\": \"s4\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
-                     "{\"name\": \"other\", \"plugin\": \"sleeper2\"}");
+  char *cfg =
+      config("\"threads\": 4, \"max_pool_share\": 0.5",
+             "{\"name\": \"s1\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+             "{\"name\": \"s2\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+             "{\"name\": \"s3\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+             "{\"name\": \"s4\", \"plugin\": \"sleeper\", \"options\": {\"sleep\": \"1s\"}},"
+             "{\"name\": \"other\", \"plugin\": \"sleeper2\"}");
   tproc p;
   int st = run_once(&p, cfg, 20000);
   cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
@@ -263,8 +268,9 @@ Test(host, bulkhead_leaves_threads_for_other_plugins) {
 }
 
 Test(host, threadsafe_emit_from_four_threads_loses_nothing) {
-  char *cfg = config("", "{\"name\": \"th\", \"plugin\": \"threads\","
-                         " \"options\": {\"threads\": 4, \"records\": 5000}}");
+  char *cfg = config("",
+                     "{\"name\": \"th\", \"plugin\": \"threads\","
+                     " \"options\": {\"threads\": 4, \"records\": 5000}}");
   tproc p;
   start(&p, NULL, cfg);
   for (int t = 0; t < 4; t++) {
@@ -322,8 +328,9 @@ Test(host, backpressure_pauses_without_loss) {
 }
 
 Test(host, shutdown_waits_for_rounds_in_flight) {
-  char *cfg = config("", "{\"name\": \"inflight\", \"plugin\": \"sleeper\", \"interval\": \"1m\","
-                         " \"options\": {\"sleep\": \"700ms\", \"count\": 3}}");
+  char *cfg = config("",
+                     "{\"name\": \"inflight\", \"plugin\": \"sleeper\", \"interval\": \"1m\","
+                     " \"options\": {\"sleep\": \"700ms\", \"count\": 3}}");
   tproc p;
   start(&p, NULL, cfg);
   usleep(300 * 1000);
@@ -335,9 +342,10 @@ Test(host, shutdown_waits_for_rounds_in_flight) {
 }
 
 Test(host, second_signal_exits_at_once) {
-  char *cfg = config("\"shutdown_grace\": \"1m\"",
-                     "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"interval\": \"2m\","
-                     " \"timeout\": \"2m\", \"options\": {\"sleep\": \"1m\", \"ignore_cancel\": true}}");
+  char *cfg =
+      config("\"shutdown_grace\": \"1m\"",
+             "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"interval\": \"2m\","
+             " \"timeout\": \"2m\", \"options\": {\"sleep\": \"1m\", \"ignore_cancel\": true}}");
   tproc p;
   start(&p, NULL, cfg);
   usleep(300 * 1000);
@@ -377,8 +385,9 @@ Test(host, file_output_appends_with_mode_0640) {
 }
 
 Test(host, closed_output_is_a_clear_error) {
-  char *cfg = config("", "{\"name\": \"s\", \"plugin\": \"stream\","
-                         " \"options\": {\"every\": 1, \"burst\": 50}}");
+  char *cfg = config("",
+                     "{\"name\": \"s\", \"plugin\": \"stream\","
+                     " \"options\": {\"every\": 1, \"burst\": 50}}");
   tproc p;
   start(&p, NULL, cfg);
   cr_assert(tproc_wait_stdout(&p, "\"seq\":10,", 5000));
@@ -420,19 +429,20 @@ Test(host, two_plugins_with_one_name_are_refused) {
 }
 
 Test(host, check_creates_instances_and_hides_secrets) {
-  char *cfg = config("", "{\"name\": \"c\", \"plugin\": \"tick\","
-                         " \"options\": {\"secret\": \"hunter2\"}},"
-                         "{\"name\": \"d\", \"plugin\": \"tick\", \"options\": {\"count\": -1}}");
+  char *cfg = config("",
+                     "{\"name\": \"c\", \"plugin\": \"tick\","
+                     " \"options\": {\"secret\": \"hunter2\"}},"
+                     "{\"name\": \"d\", \"plugin\": \"tick\", \"options\": {\"count\": -1}}");
   tproc p;
   start(&p, "--check", cfg);
   int st = tproc_finish(&p, 10000);
   cr_assert_eq(st, 2, "create() errors are config errors: %s", p.err);
-  cr_assert(strstr(p.err, "sources[1].options.count: expected a count >= 0") != NULL, "%s",
-            p.err);
+  cr_assert(strstr(p.err, "sources[1].options.count: expected a count >= 0") != NULL, "%s", p.err);
   tproc_free(&p);
   free(cfg);
 
-  cfg = config("", "{\"name\": \"c\", \"plugin\": \"tick\", \"options\": {\"secret\": \"hunter2\"}}");
+  cfg =
+      config("", "{\"name\": \"c\", \"plugin\": \"tick\", \"options\": {\"secret\": \"hunter2\"}}");
   start(&p, "--check", cfg);
   st = tproc_finish(&p, 10000);
   cr_assert_eq(st, 0, "%s", p.err);
@@ -464,7 +474,8 @@ Test(host, list_and_help_plugins_come_from_the_options_table) {
 Test(host, plugin_mode_runs_without_a_config) {
   char path[1024];
   snprintf(path, sizeof(path), "%s/tick.so", SIPHON_TEST_PLUGIN_DIR);
-  const char *argv[] = {SIPHON_BIN, "--plugin", path, "--options", "{\"count\": 2}", "--once", NULL};
+  const char *argv[] = {SIPHON_BIN,       "--plugin", path, "--options",
+                        "{\"count\": 2}", "--once",   NULL};
   tproc p;
   cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 0, "%s", p.err);
   cr_assert_eq(count_lines(p.out), 2, "%s", p.out);

@@ -69,9 +69,8 @@ static int sleeper_collect(void *instance, siphon_round *round, siphon_error *er
     rc = -EIO;
   }
   for (json_int_t i = 0; rc == 0 && i < s->count; i++) {
-    s->api->round_emit(round,
-                       json_pack("{sIsIsi}", "seq", s->seq++, "i", i, "peak", atomic_load(&peak)),
-                       NULL);
+    s->api->round_emit(
+        round, json_pack("{sIsIsi}", "seq", s->seq++, "i", i, "peak", atomic_load(&peak)), NULL);
   }
   atomic_fetch_sub(&running, 1);
   return rc;

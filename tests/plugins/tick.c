@@ -63,8 +63,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   t->hang = json_is_true(json_object_get(options, "hang"));
   if (t->count < 0) {
     snprintf(err->path, sizeof(err->path), "count");
-    snprintf(err->text, sizeof(err->text), "expected a count >= 0, got %lld",
-             (long long)t->count);
+    snprintf(err->text, sizeof(err->text), "expected a count >= 0, got %lld", (long long)t->count);
     free(t);
     return -EINVAL;
   }
