@@ -268,6 +268,24 @@ static void finish(siphon__host *h) {
     siphon__log(SIPHON_LOG_ERROR, NULL, "%llu records were not written", (unsigned long long)lost);
     h->exit_code = 1;
   }
+  uint64_t rounds = 0, ok = 0, failed = 0, timeouts = 0, skipped = 0, records = 0;
+  for (size_t i = 0; i < h->source_count; i++) {
+    const siphon_source *s = &h->sources[i];
+    rounds += s->rounds;
+    ok += s->rounds_ok;
+    failed += s->rounds_failed;
+    timeouts += s->rounds_timeout;
+    skipped += s->rounds_skipped;
+    records += s->records;
+  }
+  if (h->mode == SIPHON__MODE_RUN) {
+    siphon__log(SIPHON_LOG_INFO, NULL,
+                "stopped after %.3f s: %llu rounds (%llu ok, %llu failed, %llu timed out, %llu "
+                "skipped), %llu records written",
+                (double)(uv_now(h->loop) - h->started_ms) / 1000.0, (unsigned long long)rounds,
+                (unsigned long long)ok, (unsigned long long)failed, (unsigned long long)timeouts,
+                (unsigned long long)skipped, (unsigned long long)(records - lost));
+  }
   if (discarded > 0) {
     siphon__log(SIPHON_LOG_WARN, NULL,
                 "%llu records emitted after their round timed out or was cancelled were "
