@@ -1,0 +1,240 @@
+/* The socket plugin's descriptor: options, create/destroy, and the
+ * dispatch to its three modes. listen instances are streaming (they call
+ * set_streaming), probe and request instances are polled. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "listen.h"
+#include "probe.h"
+#include "request.h"
+#include "session.h"
+#include "socket.h"
+
+static const siphon_option socket_options[] = {
+    {"mode", SIPHON_OPT_STRING, SIPHON_OPT_REQUIRED, NULL, "listen|probe|request",
+     "listen: a server emitting what clients send; probe: a connect check per round; "
+     "request: send and emit the reply per round"},
+    {"address", SIPHON_OPT_STRING, SIPHON_OPT_REQUIRED, NULL, NULL,
+     "tcp://HOST:PORT, udp://HOST:PORT (listen only), unix:///PATH; IPv6 as tcp://[::1]:PORT"},
+    {"framing", SIPHON_OPT_STRING, 0, "\"lines\"", "lines|json",
+     "listen/request: a record per line (a string) or per line holding a JSON value"},
+    {"max_line_bytes", SIPHON_OPT_INT, 0, "65536", NULL,
+     "a longer line is dropped whole and counted"},
+    {"max_connections", SIPHON_OPT_INT, 0, "1024", NULL,
+     "listen: connections beyond it are refused and counted"},
+    {"idle_timeout", SIPHON_OPT_DURATION, 0, "0", NULL,
+     "listen: close a client silent this long (0: never)"},
+    {"stats_interval", SIPHON_OPT_DURATION, 0, "\"60s\"", NULL,
+     "listen: log the counters at debug level this often (0: only at stop)"},
+    {"send", SIPHON_OPT_STRING, 0, NULL, NULL, "probe/request: text sent once connected"},
+    {"expect", SIPHON_OPT_STRING, 0, NULL, NULL,
+     "probe: the reply must contain this text (result string_mismatch otherwise)"},
+    {"until", SIPHON_OPT_STRING, 0, NULL, NULL,
+     "request: the reply ends at this delimiter (default: when the peer closes)"},
+    {"max_reply_bytes", SIPHON_OPT_INT, 0, "1048576", NULL,
+     "request: a longer reply fails the round"},
+    {NULL, 0, 0, NULL, NULL, NULL}};
+
+static int bad(siphon_error *err, const char *path, const char *text) {
+  snprintf(err->path, sizeof(err->path), "%s", path);
+  snprintf(err->text, sizeof(err->text), "%s", text);
+  return -EINVAL;
+}
+
+static int int_in(const json_t *options, const char *key, json_int_t lo, json_int_t hi, size_t *out,
+                  siphon_error *err) {
+  json_int_t v = json_integer_value(json_object_get(options, key));
+  if (v < lo || v > hi) {
+    snprintf(err->path, sizeof(err->path), "%s", key);
+    snprintf(err->text, sizeof(err->text), "expected an integer from %lld to %lld, got %lld",
+             (long long)lo, (long long)hi, (long long)v);
+    return -EINVAL;
+  }
+  *out = (size_t)v;
+  return 0;
+}
+
+static char *opt_string(const json_t *options, const char *key, size_t *len) {
+  const json_t *v = json_object_get(options, key);
+  if (!json_is_string(v)) {
+    return NULL;
+  }
+  size_t n = json_string_length(v);
+  char *s = malloc(n + 1);
+  if (s != NULL) {
+    memcpy(s, json_string_value(v), n + 1);
+    if (len != NULL) {
+      *len = n;
+    }
+  }
+  return s;
+}
+
+/* Options that only one mode reads are refused in the others, so that a
+ * misplaced `expect` does not silently do nothing. */
+static int check_mode_options(const sock_instance *inst, const json_t *options, siphon_error *err) {
+  static const struct {
+    const char *key;
+    unsigned modes; /* bit (1 << mode) */
+  } only[] = {{"send", (1u << SOCK_PROBE) | (1u << SOCK_REQUEST)},
+              {"expect", 1u << SOCK_PROBE},
+              {"until", 1u << SOCK_REQUEST}};
+  for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
+    if (json_object_get(options, only[i].key) != NULL && !(only[i].modes & (1u << inst->mode))) {
+      snprintf(err->path, sizeof(err->path), "%s", only[i].key);
+      snprintf(err->text, sizeof(err->text), "is not used in mode \"%s\"",
+               json_string_value(json_object_get(options, "mode")));
+      return -EINVAL;
+    }
+  }
+  if (inst->mode == SOCK_LISTEN && inst->addr.scheme != SOCK_UNIX && !inst->addr.numeric) {
+    return bad(err, "address",
+               "listen needs an IP address to bind, such as tcp://127.0.0.1:5170 or "
+               "tcp://[::1]:5170, not a host name");
+  }
+  if (inst->mode != SOCK_LISTEN && inst->addr.scheme == SOCK_UDP) {
+    return bad(err, "address", "probe and request connect over tcp:// or unix://, not udp://");
+  }
+  if (inst->until != NULL && inst->until[0] == '\0') {
+    return bad(err, "until", "expected a non-empty delimiter");
+  }
+  if (inst->expect != NULL && inst->expect[0] == '\0') {
+    return bad(err, "expect", "expected a non-empty text");
+  }
+  return 0;
+}
+
+static void instance_free(sock_instance *inst) {
+  free(inst->address);
+  free(inst->send);
+  free(inst->expect);
+  free(inst->until);
+  free(inst);
+}
+
+static int parse(sock_instance *inst, const json_t *options, siphon_error *err) {
+  const char *mode = json_string_value(json_object_get(options, "mode"));
+  inst->mode = strcmp(mode, "listen") == 0  ? SOCK_LISTEN
+               : strcmp(mode, "probe") == 0 ? SOCK_PROBE
+                                            : SOCK_REQUEST;
+  inst->address = opt_string(options, "address", NULL);
+  if (inst->address == NULL) {
+    return -ENOMEM;
+  }
+  char why[200];
+  if (sock_addr_parse(inst->address, &inst->addr, why, sizeof(why)) != 0) {
+    return bad(err, "address", why);
+  }
+  const char *framing = json_string_value(json_object_get(options, "framing"));
+  inst->framing = strcmp(framing, "json") == 0 ? SOCK_FRAMING_JSON : SOCK_FRAMING_LINES;
+  int rc = int_in(options, "max_line_bytes", 1, 64 << 20, &inst->max_line_bytes, err);
+  if (rc == 0) {
+    rc = int_in(options, "max_connections", 1, 1 << 20, &inst->max_connections, err);
+  }
+  if (rc == 0) {
+    rc = int_in(options, "max_reply_bytes", 1, 1 << 30, &inst->max_reply_bytes, err);
+  }
+  if (rc != 0) {
+    return rc;
+  }
+  inst->idle_timeout_ms = (uint64_t)json_integer_value(json_object_get(options, "idle_timeout"));
+  inst->stats_interval_ms =
+      (uint64_t)json_integer_value(json_object_get(options, "stats_interval"));
+  inst->send = opt_string(options, "send", &inst->send_len);
+  inst->expect = opt_string(options, "expect", NULL);
+  inst->until = opt_string(options, "until", NULL);
+  return check_mode_options(inst, options, err);
+}
+
+static int socket_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
+                         void **instance, siphon_error *err) {
+  sock_instance *inst = calloc(1, sizeof(*inst));
+  if (inst == NULL) {
+    return -ENOMEM;
+  }
+  inst->api = api;
+  inst->src = src;
+  inst->loop = api->loop(src);
+  int rc = parse(inst, options, err);
+  if (rc == 0 && inst->mode == SOCK_LISTEN) {
+    if (!SIPHON_HOST_HAS(api, set_streaming)) {
+      rc = bad(err, "mode", "listen needs a host with ABI 1.1 or later (set_streaming)");
+    } else {
+      api->set_streaming(src);
+    }
+  }
+  if (rc != 0) {
+    instance_free(inst);
+    return rc;
+  }
+  *instance = inst;
+  return 0;
+}
+
+static int socket_collect(void *instance, siphon_round *round) {
+  sock_instance *inst = instance;
+  switch (inst->mode) {
+    case SOCK_PROBE:
+      return sock_probe_collect(inst, round);
+    case SOCK_REQUEST:
+      return sock_request_collect(inst, round);
+    default:
+      return -ENOTSUP; /* listeners are streaming: never scheduled */
+  }
+}
+
+static void socket_cancel(void *instance, siphon_round *round) {
+  sock_instance *inst = instance;
+  if (inst->session != NULL && inst->round == round) {
+    sock_session_abort(inst->session, UV_ECANCELED);
+  }
+}
+
+static int socket_start(void *instance, siphon_error *err) {
+  sock_instance *inst = instance;
+  return inst->mode == SOCK_LISTEN ? sock_listen_start(inst, err) : 0;
+}
+
+static void socket_stop(void *instance) {
+  sock_listen_stop(instance);
+}
+
+static void socket_pause(void *instance) {
+  sock_listen_pause(instance);
+}
+
+static void socket_resume(void *instance) {
+  sock_listen_resume(instance);
+}
+
+static void socket_destroy(void *instance) {
+  sock_instance *inst = instance;
+  /* The host stops a started listener first; this covers a host that
+   * did not. */
+  sock_listen_stop(inst);
+  instance_free(inst);
+}
+
+SIPHON_PLUGIN_DEFINE = {
+    .abi_version = SIPHON_ABI_VERSION,
+    .struct_size = sizeof(siphon_plugin_desc),
+    .name = "socket",
+    .version = "1.0.0",
+    .description = "TCP/UDP/unix listeners, TCP probes and request/reply, on libuv alone",
+    .capability = SIPHON_CAP_ASYNC,
+    .kind = SIPHON_KIND_POLLED,
+    .options = socket_options,
+    .create = socket_create,
+    .collect = socket_collect,
+    .cancel = socket_cancel,
+    .start = socket_start,
+    .stop = socket_stop,
+    .pause = socket_pause,
+    .resume = socket_resume,
+    .destroy = socket_destroy,
+    .example =
+        "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:5170\", \"framing\": "
+        "\"json\", \"max_connections\": 256, \"idle_timeout\": \"5m\"}",
+};

@@ -1,0 +1,151 @@
+#include "request.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "deadline.h"
+#include "framing.h"
+#include "session.h"
+
+typedef struct request_round {
+  sock_instance *inst;
+  siphon_round *round;
+  char *reply;
+  size_t len, cap;
+  size_t until_at; /* where `until` starts in reply, or (size_t)-1 */
+  int too_big;
+  uint64_t deadline_ms;
+  size_t records, invalid;
+} request_round;
+
+static int on_data(sock_session *s, const char *buf, size_t n) {
+  request_round *r = s->data;
+  sock_instance *inst = r->inst;
+  if (r->len + n > inst->max_reply_bytes) {
+    r->too_big = 1;
+    return 1;
+  }
+  if (r->len + n > r->cap) {
+    size_t cap = r->cap ? r->cap : 4096;
+    while (cap < r->len + n) {
+      cap *= 2;
+    }
+    char *p = realloc(r->reply, cap);
+    if (p == NULL) {
+      r->too_big = 1;
+      return 1;
+    }
+    r->reply = p;
+    r->cap = cap;
+  }
+  memcpy(r->reply + r->len, buf, n);
+  size_t before = r->len;
+  r->len += n;
+  if (inst->until == NULL) {
+    return 0;
+  }
+  /* Look again only where a delimiter split across reads could start. */
+  size_t m = strlen(inst->until);
+  size_t from = before >= m ? before - m + 1 : 0;
+  size_t at = sock_find(r->reply + from, r->len - from, inst->until, m);
+  if (at == (size_t)-1) {
+    return 0;
+  }
+  r->until_at = from + at;
+  return 1;
+}
+
+static void on_line(void *arg, const char *line, size_t len) {
+  request_round *r = arg;
+  sock_instance *inst = r->inst;
+  json_t *v;
+  if (inst->framing == SOCK_FRAMING_JSON) {
+    json_error_t jerr;
+    v = sock_value_json(line, len, &jerr);
+    if (v == NULL) {
+      r->invalid++;
+      inst->api->log(inst->src, SIPHON_LOG_WARN, "reply line is not JSON (%s): skipped", jerr.text);
+      return;
+    }
+  } else {
+    v = sock_value_string(line, len);
+    if (v == NULL) {
+      return;
+    }
+  }
+  if (inst->api->round_emit(r->round, v, NULL) == 0) {
+    r->records++;
+  }
+}
+
+static void emit_reply(request_round *r) {
+  sock_instance *inst = r->inst;
+  size_t len = r->until_at != (size_t)-1 ? r->until_at : r->len;
+  sock_framer fr;
+  sock_framer_init(&fr, inst->max_line_bytes);
+  sock_framer_feed(&fr, r->reply, len, on_line, r);
+  sock_framer_finish(&fr, on_line, r);
+  if (fr.dropped > 0) {
+    inst->api->log(inst->src, SIPHON_LOG_WARN, "%llu reply lines over max_line_bytes dropped",
+                   (unsigned long long)fr.dropped);
+  }
+  sock_framer_free(&fr);
+}
+
+static void on_end(sock_session *s, int status) {
+  request_round *r = s->data;
+  sock_instance *inst = r->inst;
+  const siphon_host_api *api = inst->api;
+  inst->session = NULL;
+  inst->round = NULL;
+  char msg[300];
+  if (status == 0 && r->too_big) {
+    snprintf(msg, sizeof(msg), "the reply from %s is longer than max_reply_bytes (%zu)",
+             inst->address, inst->max_reply_bytes);
+    api->round_done(r->round, -EMSGSIZE, msg);
+  } else if (status == 0) {
+    emit_reply(r);
+    api->round_done(r->round, 0, NULL);
+  } else if (status == UV_ECANCELED) {
+    api->round_done(r->round, -ECANCELED, "cancelled");
+  } else if (status == UV_ETIMEDOUT && s->connected) {
+    snprintf(msg, sizeof(msg),
+             "%s: no end of reply within %llu ms (%zu bytes received); the peer kept the "
+             "connection open%s",
+             inst->address, (unsigned long long)r->deadline_ms, r->len,
+             inst->until != NULL ? " and `until` did not arrive" : ": set `until`");
+    api->round_done(r->round, -ETIMEDOUT, msg);
+  } else {
+    const char *what = s->stage == SOCK_STAGE_RESOLVE   ? "resolve"
+                       : s->stage == SOCK_STAGE_CONNECT ? "connect to"
+                       : s->stage == SOCK_STAGE_SEND    ? "send to"
+                                                        : "read from";
+    snprintf(msg, sizeof(msg), "%s %s: %s", what, inst->address, uv_strerror(status));
+    api->round_done(r->round, status, msg);
+  }
+  free(r->reply);
+  free(r);
+}
+
+static const sock_session_ops request_ops = {NULL, on_data, on_end};
+
+int sock_request_collect(sock_instance *inst, siphon_round *round) {
+  request_round *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return -ENOMEM;
+  }
+  r->inst = inst;
+  r->round = round;
+  r->until_at = (size_t)-1;
+  r->deadline_ms = sock_deadline_ms(inst->api->source_timeout_ms(inst->src));
+  int rc = sock_session_start(&inst->session, inst->loop, &inst->addr, inst->send, inst->send_len,
+                              r->deadline_ms, &request_ops, r);
+  if (rc != 0) {
+    free(r);
+    return rc;
+  }
+  inst->round = round;
+  return 0;
+}

@@ -1,0 +1,20 @@
+/* Turns one line into a record's `data`. */
+#ifndef SIPHON_SOCKET_VALUE_H
+#define SIPHON_SOCKET_VALUE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+typedef enum sock_framing { SOCK_FRAMING_LINES = 1, SOCK_FRAMING_JSON = 2 } sock_framing;
+
+/* lines: a JSON string; bytes that are not valid UTF-8 become U+FFFD so
+ * that binary garbage still yields a record. Returns NULL only when out
+ * of memory. */
+json_t *sock_value_string(const char *line, size_t len);
+
+/* json: the JSON value the line holds, or NULL when it holds none (the
+ * reason is left in err). */
+json_t *sock_value_json(const char *line, size_t len, json_error_t *err);
+
+#endif
