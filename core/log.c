@@ -1,9 +1,10 @@
 #include "log.h"
 
+#include "record.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static atomic_int log_level = SIPHON_LOG_INFO;
 
@@ -29,16 +30,6 @@ int siphon__log_level_parse(const char *s) {
   return -1;
 }
 
-int siphon__format_now(char *buf, unsigned size) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  return snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  ts.tv_nsec / 1000000);
-}
-
 void siphon__logv(int level, const char *who, const char *fmt, va_list ap) {
   if (level > atomic_load(&log_level)) {
     return;
@@ -51,8 +42,8 @@ void siphon__logv(int level, const char *who, const char *fmt, va_list ap) {
   }
   /* One fputs per line keeps lines from different threads whole. */
   char line[2048];
-  char ts[40];
-  siphon__format_now(ts, sizeof(ts));
+  char ts[SIPHON__TS_LEN];
+  siphon__record_timestamp(ts);
   int n;
   if (who != NULL) {
     n = snprintf(line, sizeof(line), "%s %-5s [%s] ", ts, level_names[level], who);

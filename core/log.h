@@ -23,8 +23,4 @@ void siphon__log(int level, const char *who, const char *fmt, ...)
 #define SLOG_INFO(...) siphon__log(SIPHON_LOG_INFO, NULL, __VA_ARGS__)
 #define SLOG_DEBUG(...) siphon__log(SIPHON_LOG_DEBUG, NULL, __VA_ARGS__)
 
-/* Formats the current UTC time as "2026-11-24T19:27:03.123Z" into buf
- * (at least 32 bytes). Returns the length. */
-int siphon__format_now(char *buf, unsigned size);
-
 #endif

@@ -8,6 +8,9 @@
 
 #include "util.h"
 
+#define SIPHON__OUTPUT_BATCH_BYTES (64u * 1024u)
+#define SIPHON__OUTPUT_BATCH_NS (5u * 1000u * 1000u)
+
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -34,6 +37,11 @@ static void writer_main(void *arg) {
     }
     if (o->len == 0 && o->stop) {
       break;
+    }
+    /* Gather a batch: one write() and one wake-up per few ms instead of
+     * one per record keeps a steady trickle of records cheap. */
+    if (!o->stop && o->len < SIPHON__OUTPUT_BATCH_BYTES) {
+      uv_cond_timedwait(&o->cond, &o->lock, SIPHON__OUTPUT_BATCH_NS);
     }
     /* Swap buffers: the loop keeps filling while we write. */
     char *full = o->buf;
@@ -138,7 +146,8 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
     o->buf = siphon__xrealloc(o->buf, cap);
     o->cap = cap;
   }
-  int was_empty = o->len == 0;
+  int wake = o->len == 0 ||
+             (o->len < SIPHON__OUTPUT_BATCH_BYTES && o->len + len >= SIPHON__OUTPUT_BATCH_BYTES);
   memcpy(o->buf + o->len, line, len);
   o->len += len;
   o->buf_records++;
@@ -148,7 +157,7 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
     o->over = 1;
   }
   uv_mutex_unlock(&o->lock);
-  if (was_empty) {
+  if (wake) {
     uv_cond_signal(&o->cond);
   }
   return over;

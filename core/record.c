@@ -34,9 +34,146 @@ static void lb_put(linebuf *b, const char *s, size_t n) {
   b->len += n;
 }
 
-static int lb_dump(const char *buffer, size_t size, void *data) {
-  lb_put(data, buffer, size);
-  return 0;
+/* A serializer of our own: jansson's json_dump_callback tracks visited
+ * containers in a hash table keyed by snprintf("%p") to catch cycles, which
+ * cost more than the record itself. Records come from plugins as trees
+ * (a cycle cannot be built with the steal-reference API without a leak),
+ * so a depth bound is enough. */
+#define SIPHON__JSON_MAX_DEPTH 512
+
+static void lb_string(linebuf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  lb_put(b, "\"", 1);
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      continue;
+    }
+    lb_put(b, s + run, i - run);
+    run = i + 1;
+    char esc[6] = {'\\', 0, 0, 0, 0, 0};
+    size_t len = 2;
+    switch (c) {
+      case '"':
+        esc[1] = '"';
+        break;
+      case '\\':
+        esc[1] = '\\';
+        break;
+      case '\n':
+        esc[1] = 'n';
+        break;
+      case '\r':
+        esc[1] = 'r';
+        break;
+      case '\t':
+        esc[1] = 't';
+        break;
+      case '\b':
+        esc[1] = 'b';
+        break;
+      case '\f':
+        esc[1] = 'f';
+        break;
+      default:
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        len = 6;
+        break;
+    }
+    lb_put(b, esc, len);
+  }
+  lb_put(b, s + run, n - run);
+  lb_put(b, "\"", 1);
+}
+
+static void lb_integer(linebuf *b, json_int_t v) {
+  char tmp[24];
+  char *end = tmp + sizeof(tmp);
+  char *p = end;
+  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0) {
+    *--p = '-';
+  }
+  lb_put(b, p, (size_t)(end - p));
+}
+
+static void lb_real(linebuf *b, double v) {
+  char tmp[40];
+  int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+  if (n <= 0 || (size_t)n >= sizeof(tmp)) {
+    lb_put(b, "null", 4);
+    return;
+  }
+  lb_put(b, tmp, (size_t)n);
+  if (strpbrk(tmp, ".eEn") == NULL) {
+    lb_put(b, ".0", 2); /* stays a real when read back */
+  }
+}
+
+static void lb_json(linebuf *b, const json_t *v, int depth) {
+  if (v == NULL || depth > SIPHON__JSON_MAX_DEPTH) {
+    lb_put(b, "null", 4);
+    return;
+  }
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+      const char *key;
+      json_t *val;
+      int first = 1;
+      lb_put(b, "{", 1);
+      json_object_foreach((json_t *)v, key, val) {
+        if (!first) {
+          lb_put(b, ",", 1);
+        }
+        first = 0;
+        lb_string(b, key, strlen(key));
+        lb_put(b, ":", 1);
+        lb_json(b, val, depth + 1);
+      }
+      lb_put(b, "}", 1);
+      break;
+    }
+    case JSON_ARRAY: {
+      size_t i;
+      json_t *val;
+      lb_put(b, "[", 1);
+      json_array_foreach(v, i, val) {
+        if (i > 0) {
+          lb_put(b, ",", 1);
+        }
+        lb_json(b, val, depth + 1);
+      }
+      lb_put(b, "]", 1);
+      break;
+    }
+    case JSON_STRING:
+      lb_string(b, json_string_value(v), json_string_length(v));
+      break;
+    case JSON_INTEGER:
+      lb_integer(b, json_integer_value(v));
+      break;
+    case JSON_REAL:
+      lb_real(b, json_real_value(v));
+      break;
+    case JSON_TRUE:
+      lb_put(b, "true", 4);
+      break;
+    case JSON_FALSE:
+      lb_put(b, "false", 5);
+      break;
+    case JSON_NULL:
+      lb_put(b, "null", 4);
+      break;
+  }
 }
 
 void siphon__record_timestamp(char out[SIPHON__TS_LEN]) {
@@ -91,12 +228,10 @@ int siphon__record_format_write(siphon__output *out, const char *prefix, size_t 
   lb_put(&b, "\",", 2);
   lb_put(&b, prefix, prefix_len);
   lb_put(&b, ",\"data\":", 8);
-  if (data == NULL || json_dump_callback(data, lb_dump, &b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
-    lb_put(&b, "null", 4);
-  }
+  lb_json(&b, data, 0);
   if (meta != NULL && json_is_object(meta) && json_object_size(meta) > 0) {
     lb_put(&b, ",\"meta\":", 8);
-    json_dump_callback(meta, lb_dump, &b, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    lb_json(&b, meta, 0);
   }
   lb_put(&b, "}\n", 2);
   int rc = siphon__output_write(out, b.p, b.len);

@@ -109,7 +109,9 @@ void siphon__round_release(siphon_round *r) {
   }
   s->host->rounds_in_flight--;
   free(r);
-  siphon__host_maybe_finish(s->host);
+  if (s->host->stopping) {
+    siphon__host_maybe_finish(s->host);
+  }
 }
 
 void siphon__round_cancel(siphon_round *r) {

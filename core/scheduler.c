@@ -22,9 +22,16 @@ static uint64_t jitter_ms(siphon_source *s) {
 
 static void on_tick(uv_timer_t *t);
 
+/* Due times are rounded up to a grain so that thousands of jittered
+ * sources wake the loop in batches, not once per millisecond. */
+#define SIPHON__SCHED_GRAIN_MS 10u
+
 static void arm(siphon_source *s, uint64_t delay) {
+  uint64_t now = uv_now(s->host->loop);
+  uint64_t at =
+      (now + delay + SIPHON__SCHED_GRAIN_MS - 1) / SIPHON__SCHED_GRAIN_MS * SIPHON__SCHED_GRAIN_MS;
   s->tick.data = s;
-  uv_timer_start(&s->tick, on_tick, delay, 0);
+  uv_timer_start(&s->tick, on_tick, at - now, 0);
 }
 
 static void on_tick(uv_timer_t *t) {
