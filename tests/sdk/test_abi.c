@@ -1,0 +1,197 @@
+/* The loader's ABI guard, seen from the command line: plugins built for
+ * an older or newer minor load and run; everything else is refused with a
+ * message that names the file and says what to do. The plugins are in
+ * tests/plugins/abi. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+#include "sdk_util.h"
+#include "siphon/plugin.h"
+#include "tmpfile.h"
+
+#define T_MS 20000
+#define ABI_DIR SIPHON_TEST_PLUGIN_DIR "/abi"
+
+/* `siphon --plugin PATH --once`; returns the exit status. */
+static int run_plugin(tproc *p, const char *path) {
+  return tproc_siphon(p, T_MS, "--plugin", path, "--once", NULL);
+}
+
+static void assert_has(const char *hay, const char *needle) {
+  cr_assert(strstr(hay, needle) != NULL, "expected \"%s\" in:\n%s", needle, hay);
+}
+
+/* The record the ABI test plugins emit: which ABI they were built for. */
+static void assert_ran(tproc *p, int st, const char *plugin, const char *built_for) {
+  cr_assert_eq(st, 0, "exit %d, stderr: %s", st, p->err);
+  json_t *recs = sdk_records(p->out);
+  cr_assert_eq(json_array_size(recs), 1, "stdout: %s", p->out);
+  json_t *rec = json_array_get(recs, 0);
+  cr_assert_str_eq(json_string_value(json_object_get(rec, "plugin")), plugin);
+  json_t *data = sdk_data(recs, 0);
+  cr_assert_str_eq(json_string_value(json_object_get(data, "built_for")), built_for);
+  /* The host always hands its own, current API table. */
+  cr_assert(json_is_true(json_object_get(data, "host_has_set_streaming")), "%s", p->out);
+  json_decref(recs);
+}
+
+Test(abi, older_minor_loads_and_runs) {
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/old_minor.so");
+  assert_ran(&p, st, "old_minor", "1.0");
+  tproc_free(&p);
+
+  /* Fields the 1.0 descriptor lacks read as absent: no example shown. */
+  st = tproc_siphon(&p, T_MS, "--help-plugin", ABI_DIR "/old_minor.so", NULL);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  assert_has(p.out, "old_minor 0.9.0");
+  assert_has(p.out, "ABI:  1.0");
+  assert_has(p.out, "an option, so the table is read");
+  cr_assert(strstr(p.out, "example") == NULL, "a 1.0 plugin has no example: %s", p.out);
+  tproc_free(&p);
+}
+
+Test(abi, newer_minor_loads_and_its_extra_fields_are_ignored) {
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/new_minor.so");
+  assert_ran(&p, st, "new_minor", "1.9");
+  tproc_free(&p);
+}
+
+Test(abi, another_major_is_refused_with_what_to_rebuild) {
+  const char *cases[][2] = {{"wrong_major.so", "2.0"}, {"major_zero.so", "0.0"}};
+  for (size_t i = 0; i < 2; i++) {
+    char path[512], want[1024];
+    snprintf(path, sizeof(path), "%s/%s", ABI_DIR, cases[i][0]);
+    tproc p;
+    int st = run_plugin(&p, path);
+    cr_assert_eq(st, 2, "%s: exit %d: %s", cases[i][0], st, p.err);
+    snprintf(want, sizeof(want),
+             "%s: plugin built for siphon ABI %s, this host speaks ABI %d.%d: rebuild the "
+             "plugin against siphon %d.x headers",
+             path, cases[i][1], SIPHON_ABI_MAJOR, SIPHON_ABI_MINOR, SIPHON_ABI_MAJOR);
+    assert_has(p.err, want);
+    cr_assert_eq(p.out_len, 0, "nothing ran: %s", p.out);
+    tproc_free(&p);
+  }
+}
+
+Test(abi, descriptor_smaller_than_1_0_is_refused) {
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/too_small.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  char want[512];
+  snprintf(want, sizeof(want), "%s: plugin descriptor is %zu bytes, ABI %d.x needs at least %zu",
+           ABI_DIR "/too_small.so", offsetof(siphon_plugin_desc, destroy), SIPHON_ABI_MAJOR,
+           (size_t)SIPHON_PLUGIN_DESC_MIN_SIZE);
+  assert_has(p.err, want);
+  assert_has(p.err, "rebuild the plugin");
+  tproc_free(&p);
+}
+
+Test(abi, missing_symbol_is_refused_and_says_how_to_define_it) {
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/no_symbol.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, ABI_DIR "/no_symbol.so: no 'siphon_plugin' symbol");
+  assert_has(p.err, "SIPHON_PLUGIN_DEFINE");
+  tproc_free(&p);
+}
+
+Test(abi, a_file_that_is_not_a_shared_object_is_refused) {
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/x.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, ABI_DIR "/x.so: not a loadable shared object");
+  tproc_free(&p);
+}
+
+Test(abi, a_descriptor_missing_a_callback_is_refused) {
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/no_collect.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err,
+             "no_collect.so: invalid plugin descriptor: an async polled plugin needs "
+             "collect()");
+  tproc_free(&p);
+}
+
+Test(abi, a_missing_file_is_named) {
+  tproc p;
+  int st = run_plugin(&p, "/nonexistent/dir/nope.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "'/nonexistent/dir/nope.so' not found");
+  tproc_free(&p);
+}
+
+Test(abi, an_unknown_name_lists_where_the_host_looked) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]},\n"
+                        " \"sources\": [{\"name\": \"a\", \"plugin\": \"nope\"}]}\n",
+                        ABI_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, T_MS, "-c", cfg, "--once", NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "unknown plugin 'nope': no nope.so in ");
+  assert_has(p.err, ABI_DIR);
+  assert_has(p.err, SIPHON_PLUGIN_DIR);
+  assert_has(p.err, "sources[0]");
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(abi, check_reports_every_refused_plugin_at_once) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]},\n"
+                        " \"sources\": [{\"name\": \"a\", \"plugin\": \"wrong_major\"},\n"
+                        "   {\"name\": \"b\", \"plugin\": \"too_small\"},\n"
+                        "   {\"name\": \"c\", \"plugin\": \"%s/x.so\"},\n"
+                        "   {\"name\": \"d\", \"plugin\": \"old_minor\"}]}\n",
+                        ABI_DIR, ABI_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, T_MS, "-c", cfg, "--check", NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "wrong_major.so: plugin built for siphon ABI 2.0");
+  assert_has(p.err, "too_small.so: plugin descriptor is");
+  assert_has(p.err, "x.so: not a loadable shared object");
+  assert_has(p.err, "sources[0]");
+  assert_has(p.err, "sources[2]");
+  cr_assert(strstr(p.err, "old_minor") == NULL, "the good plugin is not blamed: %s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(abi, two_files_with_one_plugin_name_are_refused) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"sources\": [{\"name\": \"a\", \"plugin\": \"%s/tick.so\"},\n"
+                        "   {\"name\": \"b\", \"plugin\": \"%s/dup/tick.so\"}]}\n",
+                        SIPHON_TEST_PLUGIN_DIR, SIPHON_TEST_PLUGIN_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, T_MS, "-c", cfg, "--check", NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "two plugins named 'tick'");
+  assert_has(p.err, SIPHON_TEST_PLUGIN_DIR "/tick.so");
+  assert_has(p.err, SIPHON_TEST_PLUGIN_DIR "/dup/tick.so");
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(abi, listing_shows_good_plugins_and_names_bad_files) {
+  const char *env[] = {"SIPHON_PLUGIN_PATH=" ABI_DIR, NULL};
+  const char *argv[] = {SIPHON_BIN, "--list-plugins", NULL};
+  tproc p;
+  int st = tproc_run(&p, argv, env, T_MS);
+  cr_assert(st == 0 || st == 2, "exit %d: %s", st, p.err);
+  assert_has(p.out, "old_minor 0.9.0");
+  assert_has(p.out, "new_minor 2.0.0");
+  assert_has(p.out, "template");
+  cr_assert(strstr(p.out, "wrong_major") == NULL, "refused plugins are not listed: %s", p.out);
+  assert_has(p.err, "wrong_major.so: plugin built for siphon ABI 2.0");
+  assert_has(p.err, "x.so: not a loadable shared object");
+  assert_has(p.err, "no_symbol.so: no 'siphon_plugin' symbol");
+  tproc_free(&p);
+}
