@@ -37,11 +37,16 @@ void siphon__round_start(siphon_source *s) {
   s->rounds++;
   h->rounds_in_flight++;
   s->timeout.data = s;
-  uv_timer_start(&s->timeout, on_timeout, s->conf->timeout_ms, 0);
   if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    uv_timer_start(&s->timeout, on_timeout, s->conf->timeout_ms, 0);
     siphon__run_blocking(s, r);
-  } else {
-    siphon__run_async(s, r);
+    return;
+  }
+  siphon__run_async(s, r);
+  /* Many async rounds finish inside collect(); only one still in flight
+   * needs a deadline (and the timer heap stays small). */
+  if (s->round != NULL && !s->round->reported) {
+    uv_timer_start(&s->timeout, on_timeout, s->conf->timeout_ms, 0);
   }
 }
 
