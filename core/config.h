@@ -72,4 +72,25 @@ char *siphon__env_substitute(const char *in, char **err_out);
  * close enough to be a likely typo. `known` ends with NULL. */
 const char *siphon__suggest(const char *key, const char *const *known);
 
+/* Formats a duration the way configs write it: "10s", "1.5s", "250ms",
+ * "2m", "1h". */
+void siphon__duration_format(uint64_t ms, char *buf, size_t size);
+
+/* Parses a size: a JSON integer of bytes, or a string "512KiB", "64MiB",
+ * "1GiB", "100MB", "1.5GB" (KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB
+ * of 1024; case-insensitive). Returns 0 or -EINVAL. */
+int siphon__size_parse(const json_t *v, uint64_t *bytes_out);
+int siphon__size_parse_str(const char *s, uint64_t *bytes_out);
+
+/* Message helpers shared by config.c and options.c (config_json.c).
+ * siphon__json_show: a value with its JSON type, for "wrong type" errors:
+ * `a string ("ten")`, `a number (5)`, `an array`, `null`.
+ * siphon__json_value_text: the value alone: `"ten"`, `5`, `true`.
+ * siphon__path_key / siphon__path_index: JSON paths ("sources[3].options.url",
+ * `tags["a.b"]`). All return new strings. */
+char *siphon__json_show(const json_t *v);
+char *siphon__json_value_text(const json_t *v);
+char *siphon__path_key(const char *parent, const char *key);
+char *siphon__path_index(const char *parent, size_t index);
+
 #endif

@@ -1,0 +1,323 @@
+/* Reading the config file: bytes -> jansson tree -> ${VAR} substituted ->
+ * checked -> siphon__config. Every error is collected so `siphon --check`
+ * shows them all at once. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_check.h"
+#include "siphon/plugin.h"
+#include "util.h"
+
+#define DEFAULT_BUFFER_BYTES (64ull << 20)
+#define DEFAULT_SHUTDOWN_GRACE_MS 5000u
+#define DEFAULT_STATE_DIR "siphon-state"
+#define MAX_THREADS 1024
+
+static const char *const top_keys[] = {"$schema", "siphon", "sources", NULL};
+static const char *const siphon_keys[] = {"threads",   "log_level",      "plugin_path",
+                                          "output",    "buffer_limit",   "shutdown_grace",
+                                          "state_dir", "max_pool_share", NULL};
+static const char *const output_keys[] = {"type", "path", NULL};
+static const char *const output_types[] = {"stdout", "file", NULL};
+/* In siphon_log_level order. */
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+
+/* Relative paths in a config are relative to the config's directory, so a
+ * config means the same whatever directory siphon is started from. */
+static char *resolve(const char *dir, const char *p) {
+  if (p[0] == '/' || dir == NULL || strcmp(dir, ".") == 0) {
+    return siphon__xstrdup(p);
+  }
+  return siphon__asprintf("%s/%s", dir, p);
+}
+
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    return siphon__xstrdup(".");
+  }
+  if (slash == path) {
+    return siphon__xstrdup("/");
+  }
+  return siphon__asprintf("%.*s", (int)(slash - path), path);
+}
+
+static void substitute_tree(siphon__cfgctx *c, json_t *v, const char *path) {
+  if (json_is_string(v)) {
+    const char *s = json_string_value(v);
+    if (strchr(s, '$') == NULL) {
+      return;
+    }
+    char *err = NULL;
+    char *out = siphon__env_substitute(s, &err);
+    if (out == NULL) {
+      siphon__cfg_error(c, path, "%s", err);
+      siphon__cfg_mark_bad(c, v);
+      free(err);
+      return;
+    }
+    if (json_string_set(v, out) != 0) {
+      siphon__cfg_error(c, path, "the value after ${...} substitution is not valid UTF-8");
+      siphon__cfg_mark_bad(c, v);
+    }
+    free(out);
+  } else if (json_is_object(v)) {
+    const char *key;
+    json_t *child;
+    json_object_foreach(v, key, child) {
+      char *p = siphon__path_key(path, key);
+      substitute_tree(c, child, p);
+      free(p);
+    }
+  } else if (json_is_array(v)) {
+    for (size_t i = 0; i < json_array_size(v); i++) {
+      char *p = siphon__path_index(path, i);
+      substitute_tree(c, json_array_get(v, i), p);
+      free(p);
+    }
+  }
+}
+
+static void add_plugin_path(siphon__config *cfg, const char *p) {
+  cfg->plugin_path =
+      siphon__xrealloc(cfg->plugin_path, (cfg->plugin_path_count + 1) * sizeof(char *));
+  cfg->plugin_path[cfg->plugin_path_count++] = siphon__xstrdup(p);
+}
+
+static void check_plugin_path(siphon__cfgctx *c, const json_t *sec, siphon__config *cfg) {
+  json_t *v = json_object_get(sec, "plugin_path");
+  if (v == NULL || siphon__cfg_is_bad(c, v)) {
+    return;
+  }
+  if (json_is_string(v)) {
+    const char *s;
+    if (siphon__cfg_string(c, sec, "siphon", "plugin_path", &s) > 0) {
+      add_plugin_path(cfg, s);
+    }
+    return;
+  }
+  if (!json_is_array(v)) {
+    char *got = siphon__json_show(v);
+    siphon__cfg_error(c, "siphon.plugin_path",
+                      "expected an array of directories or one string, got %s", got);
+    free(got);
+    return;
+  }
+  for (size_t i = 0; i < json_array_size(v); i++) {
+    json_t *e = json_array_get(v, i);
+    if (siphon__cfg_is_bad(c, e)) {
+      continue;
+    }
+    char *p = siphon__path_index("siphon.plugin_path", i);
+    if (!json_is_string(e) || json_string_length(e) == 0) {
+      char *got = siphon__json_show(e);
+      siphon__cfg_error(c, p, "expected a directory name, got %s", got);
+      free(got);
+    } else {
+      add_plugin_path(cfg, json_string_value(e));
+    }
+    free(p);
+  }
+}
+
+static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *cfg) {
+  json_t *out = NULL;
+  if (siphon__cfg_object(c, sec, "siphon", "output", &out) <= 0) {
+    return;
+  }
+  siphon__cfg_unknown_keys(c, out, "siphon.output", output_keys);
+  size_t type = 0;
+  int type_rc = siphon__cfg_choice(c, out, "siphon.output", "type", output_types, &type);
+  if (type_rc > 0) {
+    cfg->output_type = type == 1 ? SIPHON__OUTPUT_FILE : SIPHON__OUTPUT_STDOUT;
+  }
+  const char *path = NULL;
+  int path_rc = siphon__cfg_string(c, out, "siphon.output", "path", &path);
+  if (path_rc > 0) {
+    cfg->output_path = resolve(cfg->dir, path);
+  } else if (path_rc == 0 && type_rc > 0 && cfg->output_type == SIPHON__OUTPUT_FILE) {
+    siphon__cfg_error(c, "siphon.output",
+                      "missing required key \"path\": type \"file\" needs the file to append to");
+  }
+}
+
+static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *cfg) {
+  json_t *sec = NULL;
+  if (siphon__cfg_object(c, root, "", "siphon", &sec) <= 0) {
+    return;
+  }
+  siphon__cfg_unknown_keys(c, sec, "siphon", siphon_keys);
+
+  long long threads;
+  if (siphon__cfg_int(c, sec, "siphon", "threads", 1, MAX_THREADS, &threads) > 0) {
+    cfg->threads = (unsigned)threads;
+  }
+  size_t level;
+  if (siphon__cfg_choice(c, sec, "siphon", "log_level", log_levels, &level) > 0) {
+    cfg->log_level = (int)level;
+  }
+  check_plugin_path(c, sec, cfg);
+  check_output(c, sec, cfg);
+
+  uint64_t bytes;
+  if (siphon__cfg_size(c, sec, "siphon", "buffer_limit", &bytes) > 0) {
+    if (bytes == 0) {
+      siphon__cfg_error(c, "siphon.buffer_limit", "expected a size greater than 0, got 0");
+    } else {
+      cfg->buffer_max_bytes = bytes;
+    }
+  }
+  uint64_t ms;
+  if (siphon__cfg_duration(c, sec, "siphon", "shutdown_grace", &ms) > 0) {
+    cfg->shutdown_grace_ms = ms;
+  }
+  const char *dir;
+  if (siphon__cfg_string(c, sec, "siphon", "state_dir", &dir) > 0) {
+    free(cfg->state_dir);
+    cfg->state_dir = resolve(cfg->dir, dir);
+  }
+  json_t *share = json_object_get(sec, "max_pool_share");
+  if (share != NULL && !siphon__cfg_is_bad(c, share)) {
+    const char *expected = "a number greater than 0 and at most 1, such as 0.5";
+    if (!json_is_number(share)) {
+      char *got = siphon__json_show(share);
+      siphon__cfg_error(c, "siphon.max_pool_share", "expected %s, got %s", expected, got);
+      free(got);
+    } else if (!(json_number_value(share) > 0 && json_number_value(share) <= 1)) {
+      char *got = siphon__json_value_text(share);
+      siphon__cfg_error(c, "siphon.max_pool_share", "expected %s, got %s", expected, got);
+      free(got);
+    } else {
+      cfg->max_pool_share = json_number_value(share);
+    }
+  }
+}
+
+static void set_defaults(siphon__config *cfg, const char *name) {
+  cfg->path = siphon__xstrdup(name);
+  cfg->dir = dir_of(name);
+  cfg->log_level = SIPHON_LOG_INFO;
+  cfg->output_type = SIPHON__OUTPUT_STDOUT;
+  cfg->buffer_max_bytes = DEFAULT_BUFFER_BYTES;
+  cfg->shutdown_grace_ms = DEFAULT_SHUTDOWN_GRACE_MS;
+  cfg->state_dir = resolve(cfg->dir, DEFAULT_STATE_DIR);
+}
+
+/* Checks a parsed tree; `root` is modified by substitution. */
+static int load_tree(json_t *root, siphon__config *cfg, siphon__diag *d) {
+  size_t errors_before = d->count;
+  siphon__cfgctx c;
+  memset(&c, 0, sizeof(c));
+  c.file = cfg->path;
+  c.d = d;
+  if (!json_is_object(root)) {
+    char *got = siphon__json_show(root);
+    siphon__cfg_error(
+        &c, NULL, "expected an object such as {\"sources\": [...]} at the top level, got %s", got);
+    free(got);
+    return -EINVAL;
+  }
+  substitute_tree(&c, root, "");
+  siphon__cfg_unknown_keys(&c, root, "", top_keys);
+  check_siphon(&c, root, cfg);
+  siphon__cfg_sources(&c, root, cfg);
+  free(c.bad);
+  return d->count > errors_before ? -EINVAL : 0;
+}
+
+static int parse_and_load(const char *text, size_t len, siphon__config *cfg, siphon__diag *d) {
+  json_error_t jerr;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL) {
+    char *where = jerr.line > 0 ? siphon__asprintf("%s:%d:%d", cfg->path, jerr.line, jerr.column)
+                                : siphon__xstrdup(cfg->path);
+    siphon__diag_add(d, where, "%s", jerr.text);
+    free(where);
+    return -EINVAL;
+  }
+  int rc = load_tree(root, cfg, d);
+  json_decref(root);
+  return rc;
+}
+
+/* The whole file, or NULL with errno set. */
+static char *read_all(const char *path, size_t *len_out) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    return NULL;
+  }
+  size_t cap = 8192;
+  size_t len = 0;
+  char *buf = siphon__xmalloc(cap);
+  for (;;) {
+    size_t n = fread(buf + len, 1, cap - len, f);
+    len += n;
+    if (n == 0) {
+      break;
+    }
+    if (len == cap) {
+      cap *= 2;
+      buf = siphon__xrealloc(buf, cap);
+    }
+  }
+  int err = ferror(f) ? errno : 0;
+  fclose(f);
+  if (err != 0) {
+    free(buf);
+    errno = err;
+    return NULL;
+  }
+  *len_out = len;
+  return buf;
+}
+
+int siphon__config_load_file(const char *path, siphon__config *out, siphon__diag *d) {
+  memset(out, 0, sizeof(*out));
+  set_defaults(out, path);
+  size_t len = 0;
+  char *text = read_all(path, &len);
+  if (text == NULL) {
+    siphon__diag_add(d, path, "cannot read: %s", strerror(errno != 0 ? errno : EIO));
+    return -EINVAL;
+  }
+  int rc = parse_and_load(text, len, out, d);
+  free(text);
+  return rc;
+}
+
+int siphon__config_load_string(const char *text, const char *name, siphon__config *out,
+                               siphon__diag *d) {
+  memset(out, 0, sizeof(*out));
+  set_defaults(out, name);
+  /* Not a file: relative paths are relative to the working directory. */
+  free(out->dir);
+  out->dir = siphon__xstrdup(".");
+  free(out->state_dir);
+  out->state_dir = siphon__xstrdup(DEFAULT_STATE_DIR);
+  return parse_and_load(text, strlen(text), out, d);
+}
+
+void siphon__config_free(siphon__config *c) {
+  if (c == NULL) {
+    return;
+  }
+  free(c->path);
+  free(c->dir);
+  for (size_t i = 0; i < c->plugin_path_count; i++) {
+    free(c->plugin_path[i]);
+  }
+  free(c->plugin_path);
+  free(c->output_path);
+  free(c->state_dir);
+  for (size_t i = 0; i < c->source_count; i++) {
+    siphon__source_conf *s = &c->sources[i];
+    free(s->name);
+    free(s->plugin);
+    json_decref(s->tags);
+    json_decref(s->options);
+  }
+  free(c->sources);
+  memset(c, 0, sizeof(*c));
+}

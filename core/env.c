@@ -1,0 +1,162 @@
+/* ${VAR}, ${VAR:-default} and ${VAR:?message} in config strings. An unset
+ * ${VAR} is an error, not an empty string: a silently empty URL or
+ * password is worse than a config that refuses to load. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+typedef struct strbuf {
+  char *s;
+  size_t len;
+  size_t cap;
+} strbuf;
+
+static void sb_add(strbuf *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1) {
+      cap *= 2;
+    }
+    b->s = siphon__xrealloc(b->s, cap);
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+}
+
+static int is_name_start(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static int is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* The '}' closing the expression whose body starts at p, counting nested
+ * "${": a default may itself refer to a variable. NULL if unterminated. */
+static const char *closing_brace(const char *p) {
+  int depth = 1;
+  for (; *p != '\0'; p++) {
+    if (p[0] == '$' && p[1] == '$') {
+      p++;
+    } else if (p[0] == '$' && p[1] == '{') {
+      depth++;
+      p++;
+    } else if (*p == '}') {
+      depth--;
+      if (depth == 0) {
+        return p;
+      }
+    }
+  }
+  return NULL;
+}
+
+static int substitute(const char *in, size_t in_len, strbuf *out, char **err_out, int depth);
+
+/* One ${...} expression; `body` is what lies between "${" and "}". */
+static int expand(const char *body, size_t len, strbuf *out, char **err_out, int depth) {
+  size_t n = 0;
+  if (len == 0 || !is_name_start(body[0])) {
+    *err_out =
+        siphon__asprintf("\"${%.*s}\": expected a variable name after \"${\"", (int)len, body);
+    return -1;
+  }
+  while (n < len && is_name_char(body[n])) {
+    n++;
+  }
+  char *name = siphon__asprintf("%.*s", (int)n, body);
+  const char *value = getenv(name);
+  int rc = 0;
+  if (n == len) {
+    if (value == NULL) {
+      *err_out = siphon__asprintf("environment variable %s is not set", name);
+      rc = -1;
+    } else {
+      sb_add(out, value, strlen(value));
+    }
+  } else if (len - n >= 2 && body[n] == ':' && body[n + 1] == '-') {
+    if (value == NULL || value[0] == '\0') {
+      rc = substitute(body + n + 2, len - n - 2, out, err_out, depth + 1);
+    } else {
+      sb_add(out, value, strlen(value));
+    }
+  } else if (len - n >= 2 && body[n] == ':' && body[n + 1] == '?') {
+    if (value == NULL || value[0] == '\0') {
+      if (len - n == 2) {
+        *err_out = siphon__asprintf("environment variable %s is not set or empty", name);
+      } else {
+        *err_out = siphon__asprintf("%s: %.*s", name, (int)(len - n - 2), body + n + 2);
+      }
+      rc = -1;
+    } else {
+      sb_add(out, value, strlen(value));
+    }
+  } else {
+    *err_out = siphon__asprintf("\"${%.*s}\": expected ${%s}, ${%s:-default} or ${%s:?message}",
+                                (int)len, body, name, name, name);
+    rc = -1;
+  }
+  free(name);
+  return rc;
+}
+
+static int substitute(const char *in, size_t in_len, strbuf *out, char **err_out, int depth) {
+  if (depth > 8) {
+    *err_out = siphon__xstrdup("${...} nested more than 8 deep");
+    return -1;
+  }
+  const char *end = in + in_len;
+  const char *p = in;
+  while (p < end) {
+    const char *dollar = memchr(p, '$', (size_t)(end - p));
+    if (dollar == NULL) {
+      sb_add(out, p, (size_t)(end - p));
+      break;
+    }
+    sb_add(out, p, (size_t)(dollar - p));
+    if (dollar + 1 < end && dollar[1] == '$') {
+      sb_add(out, "$", 1);
+      p = dollar + 2;
+    } else if (dollar + 1 < end && dollar[1] == '{') {
+      const char *body = dollar + 2;
+      const char *close = closing_brace(body);
+      if (close == NULL || close >= end) {
+        *err_out =
+            siphon__xstrdup("\"${\" without a closing \"}\" (write \"$$\" for a literal \"$\")");
+        return -1;
+      }
+      if (expand(body, (size_t)(close - body), out, err_out, depth) != 0) {
+        return -1;
+      }
+      p = close + 1;
+    } else {
+      /* A lone '$' ("costs $5") stays as written. */
+      sb_add(out, "$", 1);
+      p = dollar + 1;
+    }
+  }
+  return 0;
+}
+
+char *siphon__env_substitute(const char *in, char **err_out) {
+  strbuf out = {NULL, 0, 0};
+  char *err = NULL;
+  sb_add(&out, "", 0);
+  if (substitute(in, strlen(in), &out, &err, 0) != 0) {
+    free(out.s);
+    if (err_out != NULL) {
+      *err_out = err;
+    } else {
+      free(err);
+    }
+    return NULL;
+  }
+  if (err_out != NULL) {
+    *err_out = NULL;
+  }
+  return out.s;
+}

@@ -1,0 +1,357 @@
+/* A source's "options" against its plugin's options table: the plugin's
+ * create() then sees a complete object of the types it declared. */
+#include "options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+const char *siphon__opt_type_name(siphon_opt_type t) {
+  switch (t) {
+    case SIPHON_OPT_STRING:
+      return "string";
+    case SIPHON_OPT_INT:
+      return "integer";
+    case SIPHON_OPT_NUMBER:
+      return "number";
+    case SIPHON_OPT_BOOL:
+      return "boolean";
+    case SIPHON_OPT_DURATION:
+      return "duration";
+    case SIPHON_OPT_OBJECT:
+      return "object";
+    case SIPHON_OPT_ARRAY:
+      return "array";
+    case SIPHON_OPT_ANY:
+      return "any";
+  }
+  return "unknown";
+}
+
+static const char *expectation(siphon_opt_type t) {
+  switch (t) {
+    case SIPHON_OPT_STRING:
+      return "a string";
+    case SIPHON_OPT_INT:
+      return "an integer";
+    case SIPHON_OPT_NUMBER:
+      return "a number";
+    case SIPHON_OPT_BOOL:
+      return "true or false";
+    case SIPHON_OPT_DURATION:
+      return "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds";
+    case SIPHON_OPT_OBJECT:
+      return "an object";
+    case SIPHON_OPT_ARRAY:
+      return "an array";
+    case SIPHON_OPT_ANY:
+      return "any JSON value";
+  }
+  return "a value";
+}
+
+static void add_error(siphon__diag *d, const char *where, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add_error(siphon__diag *d, const char *where, const char *key, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = siphon__vasprintf(fmt, ap);
+  va_end(ap);
+  char *at = key != NULL ? siphon__path_key(where, key) : siphon__xstrdup(where);
+  siphon__diag_add(d, at, "%s", text);
+  free(at);
+  free(text);
+}
+
+/* Is `s` one of the '|'-separated `choices`? */
+static int in_choices(const char *s, const char *choices) {
+  size_t n = strlen(s);
+  const char *p = choices;
+  for (;;) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+    if (len == n && strncmp(p, s, n) == 0) {
+      return 1;
+    }
+    if (bar == NULL) {
+      return 0;
+    }
+    p = bar + 1;
+  }
+}
+
+static const char *suggest_choice(const char *s, const char *choices, char *buf, size_t size) {
+  size_t count = 1;
+  for (const char *p = choices; *p != '\0'; p++) {
+    count += *p == '|';
+  }
+  char *copy = siphon__xstrdup(choices);
+  const char **list = siphon__xcalloc(count + 1, sizeof(char *));
+  size_t i = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(copy, "|", &save); tok != NULL && i < count;
+       tok = strtok_r(NULL, "|", &save)) {
+    list[i++] = tok;
+  }
+  const char *near = siphon__suggest(s, list);
+  const char *out = NULL;
+  if (near != NULL) {
+    snprintf(buf, size, "%s", near);
+    out = buf;
+  }
+  free((void *)list);
+  free(copy);
+  return out;
+}
+
+/* Checks one value against its row. Returns a new normalized value, or
+ * NULL after describing the problem in *why (a new string). */
+static json_t *check_value(const siphon_option *o, const json_t *v, char **why) {
+  int ok = 0;
+  switch (o->type) {
+    case SIPHON_OPT_STRING:
+      ok = json_is_string(v);
+      break;
+    case SIPHON_OPT_INT:
+      ok = json_is_integer(v);
+      break;
+    case SIPHON_OPT_NUMBER:
+      ok = json_is_number(v);
+      break;
+    case SIPHON_OPT_BOOL:
+      ok = json_is_boolean(v);
+      break;
+    case SIPHON_OPT_OBJECT:
+      ok = json_is_object(v);
+      break;
+    case SIPHON_OPT_ARRAY:
+      ok = json_is_array(v);
+      break;
+    case SIPHON_OPT_ANY:
+      ok = 1;
+      break;
+    case SIPHON_OPT_DURATION: {
+      uint64_t ms;
+      if (siphon__duration_parse(v, &ms) == 0 && ms <= (uint64_t)LLONG_MAX) {
+        return json_integer((json_int_t)ms);
+      }
+      char *got = json_is_string(v) || json_is_number(v) ? siphon__json_value_text(v)
+                                                         : siphon__json_show(v);
+      *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
+      free(got);
+      return NULL;
+    }
+  }
+  if (!ok) {
+    char *got = siphon__json_show(v);
+    *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
+    free(got);
+    return NULL;
+  }
+  if (o->type == SIPHON_OPT_STRING && o->choices != NULL &&
+      !in_choices(json_string_value(v), o->choices)) {
+    char *got = siphon__json_value_text(v);
+    char buf[128];
+    const char *near = suggest_choice(json_string_value(v), o->choices, buf, sizeof(buf));
+    if (near != NULL) {
+      *why = siphon__asprintf("expected one of %s, got %s; did you mean \"%s\"?", o->choices, got,
+                              near);
+    } else {
+      *why = siphon__asprintf("expected one of %s, got %s", o->choices, got);
+    }
+    free(got);
+    return NULL;
+  }
+  return json_deep_copy(v);
+}
+
+static const siphon_option *find_row(const siphon_option *table, const char *key) {
+  for (const siphon_option *o = table; o != NULL && o->key != NULL; o++) {
+    if (strcmp(o->key, key) == 0) {
+      return o;
+    }
+  }
+  return NULL;
+}
+
+static void unknown_key(const siphon_option *table, const char *key, const char *where,
+                        siphon__diag *d) {
+  size_t n = 0;
+  size_t len = 0;
+  for (const siphon_option *o = table; o != NULL && o->key != NULL; o++) {
+    n++;
+    len += strlen(o->key) + 2;
+  }
+  if (n == 0) {
+    add_error(d, where, key, "unknown option; this plugin takes no options");
+    return;
+  }
+  const char **known = siphon__xcalloc(n + 1, sizeof(char *));
+  char *list = siphon__xcalloc(1, len + 1);
+  for (size_t i = 0; i < n; i++) {
+    known[i] = table[i].key;
+    if (i > 0) {
+      strcat(list, ", ");
+    }
+    strcat(list, table[i].key);
+  }
+  const char *near = siphon__suggest(key, known);
+  if (near != NULL) {
+    add_error(d, where, key, "unknown option; did you mean \"%s\"?", near);
+  } else {
+    add_error(d, where, key, "unknown option; this plugin's options are: %s", list);
+  }
+  free(list);
+  free((void *)known);
+}
+
+int siphon__options_validate(const siphon_option *table, const json_t *options, const char *where,
+                             json_t **validated_out, siphon__diag *d) {
+  *validated_out = NULL;
+  size_t errors_before = d->count;
+  json_t *empty = NULL;
+  if (options == NULL) {
+    empty = json_object();
+    options = empty;
+  }
+  if (!json_is_object(options)) {
+    char *got = siphon__json_show(options);
+    add_error(d, where, NULL, "expected an object of options, got %s", got);
+    free(got);
+    return -EINVAL;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)options, key, v) {
+    if (find_row(table, key) == NULL) {
+      unknown_key(table, key, where, d);
+    }
+  }
+  json_t *out = json_object();
+  for (const siphon_option *o = table; o != NULL && o->key != NULL; o++) {
+    if (find_row(table, o->key) != o) {
+      continue; /* a plugin listing a key twice: the first row rules */
+    }
+    json_t *given = json_object_get(options, o->key);
+    char *why = NULL;
+    if (given != NULL) {
+      json_t *norm = check_value(o, given, &why);
+      if (norm == NULL) {
+        add_error(d, where, o->key, "%s", why);
+        free(why);
+      } else {
+        json_object_set_new(out, o->key, norm);
+      }
+      continue;
+    }
+    if (o->flags & SIPHON_OPT_REQUIRED) {
+      add_error(d, where, NULL, "missing required option \"%s\" (%s%s%s)", o->key,
+                siphon__opt_type_name(o->type), o->description ? ": " : "",
+                o->description ? o->description : "");
+      continue;
+    }
+    if (o->default_json == NULL) {
+      continue;
+    }
+    json_error_t jerr;
+    json_t *def = json_loads(o->default_json, JSON_DECODE_ANY, &jerr);
+    if (def == NULL) {
+      add_error(d, where, o->key,
+                "the plugin's default '%s' is not valid JSON (%s); this is a bug in the plugin",
+                o->default_json, jerr.text);
+      continue;
+    }
+    json_t *norm = check_value(o, def, &why);
+    json_decref(def);
+    if (norm == NULL) {
+      add_error(d, where, o->key,
+                "the plugin's default '%s' is wrong: %s; this is a bug in the plugin",
+                o->default_json, why);
+      free(why);
+      continue;
+    }
+    json_object_set_new(out, o->key, norm);
+  }
+  json_decref(empty);
+  if (d->count > errors_before) {
+    json_decref(out);
+    return -EINVAL;
+  }
+  *validated_out = out;
+  return 0;
+}
+
+/* "scheme://user:secret@host/..." -> "scheme://user:****@host/...". */
+static json_t *mask_userinfo(const char *s) {
+  const char *scheme_end = strstr(s, "://");
+  if (scheme_end == NULL) {
+    return NULL;
+  }
+  const char *auth = scheme_end + 3;
+  size_t auth_len = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for (size_t i = 0; i < auth_len; i++) {
+    if (auth[i] == '@') {
+      at = auth + i; /* the last '@': passwords may contain one unescaped */
+    }
+  }
+  if (at == NULL) {
+    return NULL;
+  }
+  const char *colon = memchr(auth, ':', (size_t)(at - auth));
+  if (colon == NULL) {
+    return NULL;
+  }
+  char *masked = siphon__asprintf("%.*s****%s", (int)(colon + 1 - s), s, at);
+  json_t *out = json_string(masked);
+  free(masked);
+  return out;
+}
+
+static json_t *redact_value(const json_t *v) {
+  if (json_is_string(v)) {
+    json_t *m = mask_userinfo(json_string_value(v));
+    return m != NULL ? m : json_deep_copy(v);
+  }
+  if (json_is_object(v)) {
+    json_t *out = json_object();
+    const char *key;
+    json_t *child;
+    json_object_foreach((json_t *)v, key, child) {
+      json_object_set_new(out, key, redact_value(child));
+    }
+    return out;
+  }
+  if (json_is_array(v)) {
+    json_t *out = json_array();
+    for (size_t i = 0; i < json_array_size(v); i++) {
+      json_array_append_new(out, redact_value(json_array_get(v, i)));
+    }
+    return out;
+  }
+  return json_deep_copy(v);
+}
+
+json_t *siphon__options_redact(const siphon_option *table, const json_t *options) {
+  if (options == NULL) {
+    return json_object();
+  }
+  json_t *out = redact_value(options);
+  if (!json_is_object(out)) {
+    return out;
+  }
+  for (const siphon_option *o = table; o != NULL && o->key != NULL; o++) {
+    json_t *v = json_object_get(out, o->key);
+    if ((o->flags & SIPHON_OPT_SECRET) && v != NULL && !json_is_null(v)) {
+      json_object_set_new(out, o->key, json_string("********"));
+    }
+  }
+  return out;
+}
