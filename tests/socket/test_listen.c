@@ -1,0 +1,442 @@
+/* listen mode end to end: the real siphon binary with a socket source,
+ * real clients on loopback, and what a user sees on stdout and stderr. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include "sockt.h"
+#include "tmpfile.h"
+
+static const char *peer_of(json_t *rec) {
+  return json_string_value(json_object_get(json_object_get(rec, "meta"), "peer"));
+}
+
+Test(listen, tcp_lines_crlf_partial_and_last_line_without_newline) {
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("127.0.0.1", port);
+  char me[64];
+  sockt_local_name(fd, me, sizeof(me));
+  sockt_sends(fd, "first\r\nsec");
+  sockt_sends(fd, "ond\n\nthi");
+  cr_assert_eq(sockt_wait_records(&p, 2, 5000), 2, "stdout: %s", p.out);
+  sockt_sends(fd, "rd");
+  close(fd); /* the last line has no newline: emitted at close */
+  cr_assert_eq(sockt_wait_records(&p, 3, 5000), 3, "stdout: %s", p.out);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  char *joined = sockt_data_join(recs);
+  cr_assert_str_eq(joined, "first|second|third");
+  cr_assert_str_eq(peer_of(json_array_get(recs, 0)), me);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 0), "source")), "s");
+  free(joined);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, ipv6_peer_in_brackets) {
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://[::1]:0\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("::1", port);
+  char me[64];
+  sockt_local_name(fd, me, sizeof(me));
+  sockt_sends(fd, "v6\n");
+  cr_assert_eq(sockt_wait_records(&p, 1, 5000), 1);
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  cr_assert_str_eq(peer_of(json_array_get(recs, 0)), me);
+  cr_assert_eq(strncmp(me, "[::1]:", 6), 0);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, lines_split_across_writes_at_every_position) {
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  const char *text = "ab\r\ncd\n";
+  size_t n = strlen(text);
+  for (size_t cut = 1; cut < n; cut++) {
+    int fd = sockt_connect("127.0.0.1", port);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockt_send(fd, text, cut);
+    usleep(5000);
+    sockt_send(fd, text + cut, n - cut);
+    cr_assert_eq(sockt_wait_records(&p, 2 * cut, 5000), 2 * cut, "cut %zu: %s", cut, p.out);
+    close(fd);
+  }
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  char *joined = sockt_data_join(recs);
+  cr_assert_str_eq(joined, "ab|cd|ab|cd|ab|cd|ab|cd|ab|cd|ab|cd");
+  free(joined);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, over_limit_line_dropped_and_counted) {
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"max_line_bytes\": 16}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("127.0.0.1", port);
+  sockt_sends(fd, "good one\n");
+  char big[5000];
+  memset(big, 'x', sizeof(big));
+  for (int i = 0; i < 4; i++) {
+    sockt_send(fd, big, sizeof(big)); /* one 20000-byte line over several reads */
+  }
+  sockt_sends(fd, "\ngood two\n");
+  cr_assert_eq(sockt_wait_records(&p, 2, 5000), 2, "%s", p.out);
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  char *joined = sockt_data_join(recs);
+  cr_assert_str_eq(joined, "good one|good two");
+  cr_assert_not_null(strstr(p.err, "1 lines over max_line_bytes dropped"), "%s", p.err);
+  free(joined);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, binary_garbage_and_invalid_utf8_still_valid_records) {
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("127.0.0.1", port);
+  const char garbage[] =
+      "\xff\xfe\x00\x01"
+      "bin\xc3\x28\n\x80\x81\x82\nok\n";
+  sockt_send(fd, garbage, sizeof(garbage) - 1);
+  cr_assert_eq(sockt_wait_records(&p, 3, 5000), 3, "%s", p.out);
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out); /* asserts every line is JSON */
+  json_t *d0 = json_object_get(json_array_get(recs, 0), "data");
+  cr_assert_eq(json_string_length(d0), 3 + 3 + 2 + 3 + 3 + 1);
+  cr_assert_eq(memcmp(json_string_value(d0),
+                      "\xef\xbf\xbd\xef\xbf\xbd\0\x01"
+                      "bin\xef\xbf\xbd(",
+                      15),
+               0);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 1), "data")),
+                   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 2), "data")), "ok");
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, json_framing_skips_and_counts_invalid_lines) {
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"framing\": \"json\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("127.0.0.1", port);
+  sockt_sends(fd, "{\"n\": 1}\nthis is not json\n{\"n\": 2\n[1, 2]\r\n\"\xff\"\n{\"n\": 3}\n");
+  cr_assert_eq(sockt_wait_records(&p, 3, 5000), 3, "%s", p.out);
+  /* The connection goes on after bad lines. */
+  sockt_sends(fd, "4\n");
+  cr_assert_eq(sockt_wait_records(&p, 4, 5000), 4, "%s", p.out);
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  cr_assert_eq(
+      json_integer_value(json_object_get(json_object_get(json_array_get(recs, 0), "data"), "n")),
+      1);
+  cr_assert(json_is_array(json_object_get(json_array_get(recs, 1), "data")));
+  cr_assert_eq(json_integer_value(json_object_get(json_array_get(recs, 3), "data")), 4);
+  cr_assert_not_null(strstr(p.err, "is not JSON"), "%s", p.err);
+  cr_assert_not_null(strstr(p.err, "3 invalid JSON lines"), "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+#define CLIENTS 40
+#define LINES 250
+
+Test(listen, many_concurrent_clients_lose_nothing) {
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"framing\": \"json\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fds[CLIENTS];
+  for (int c = 0; c < CLIENTS; c++) {
+    fds[c] = sockt_connect("127.0.0.1", port);
+  }
+  /* Interleaved: every client has a connection open the whole time. */
+  char line[128];
+  for (int i = 0; i < LINES; i++) {
+    for (int c = 0; c < CLIENTS; c++) {
+      snprintf(line, sizeof(line), "{\"c\": %d, \"i\": %d}\n", c, i);
+      sockt_sends(fds[c], line);
+    }
+    if (i % 50 == 0) {
+      sockt_wait_records(&p, 0, 1); /* keep stdout's pipe drained */
+    }
+  }
+  cr_assert_eq(sockt_wait_records(&p, CLIENTS * LINES, 20000), CLIENTS * LINES);
+  for (int c = 0; c < CLIENTS; c++) {
+    close(fds[c]);
+  }
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  cr_assert_eq(json_array_size(recs), CLIENTS * LINES);
+  /* Per client, lines arrive in order and complete. */
+  int next[CLIENTS] = {0};
+  size_t k;
+  json_t *r;
+  json_array_foreach(recs, k, r) {
+    json_t *d = json_object_get(r, "data");
+    int c = (int)json_integer_value(json_object_get(d, "c"));
+    int i = (int)json_integer_value(json_object_get(d, "i"));
+    cr_assert(c >= 0 && c < CLIENTS);
+    cr_assert_eq(i, next[c], "client %d: line %d after %d", c, i, next[c] - 1);
+    next[c]++;
+  }
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, udp_datagrams_with_several_lines) {
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"udp://127.0.0.1:0\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in from;
+  memset(&from, 0, sizeof(from));
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+  struct sockaddr_in to;
+  memset(&to, 0, sizeof(to));
+  to.sin_family = AF_INET;
+  to.sin_port = htons((uint16_t)port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  /* The last line of a datagram needs no newline; lines never run on
+   * from one datagram into the next. */
+  const char *grams[] = {"one\ntwo\r\nthree", "four\n", "fi", "ve\n"};
+  for (size_t i = 0; i < 4; i++) {
+    cr_assert_gt(sendto(fd, grams[i], strlen(grams[i]), 0, (struct sockaddr *)&to, sizeof(to)), 0);
+  }
+  cr_assert_eq(sockt_wait_records(&p, 6, 5000), 6, "%s", p.out);
+  char me[64];
+  sockt_local_name(fd, me, sizeof(me));
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  char *joined = sockt_data_join(recs);
+  cr_assert_str_eq(joined, "one|two|three|four|fi|ve");
+  cr_assert_str_eq(peer_of(json_array_get(recs, 0)), me);
+  free(joined);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* A socket file as a crashed process leaves it: bound, never unlinked. */
+static void make_stale_socket(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sun;
+  memset(&sun, 0, sizeof(sun));
+  sun.sun_family = AF_UNIX;
+  snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+  close(fd);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+}
+
+Test(listen, unix_socket_mode_stale_file_and_removal) {
+  char *dir = tmp_dir();
+  char path[256];
+  snprintf(path, sizeof(path), "%s/in.sock", dir);
+  make_stale_socket(path);
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"unix://%s\"}", path);
+  tproc p;
+  sockt_start(&p, cfg);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  cr_assert(S_ISSOCK(st.st_mode));
+  cr_assert_eq(st.st_mode & 0777, 0660, "mode %o", st.st_mode & 0777);
+  int fd = sockt_connect_unix(path);
+  sockt_sends(fd, "over unix\n");
+  cr_assert_eq(sockt_wait_records(&p, 1, 5000), 1);
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 0), "data")),
+                   "over unix");
+  cr_assert_str_eq(peer_of(json_array_get(recs, 0)), path);
+  cr_assert_neq(stat(path, &st), 0, "the socket file is still there after shutdown");
+  json_decref(recs);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
+Test(listen, unix_path_that_is_a_regular_file_is_left_alone) {
+  char *dir = tmp_dir();
+  char path[256];
+  snprintf(path, sizeof(path), "%s/data.txt", dir);
+  cr_assert_eq(tmp_write_at(path, "precious\n"), 0);
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"unix://%s\"}", path);
+  tproc p;
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  cr_assert(tproc_wait_stderr(&p, "not a socket", 10000), "%s", p.err);
+  tproc_kill(&p, 15);
+  tproc_finish(&p, 10000);
+  char *kept = tmp_read(path, NULL);
+  cr_assert_str_eq(kept, "precious\n");
+  free(kept);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
+Test(listen, max_connections_refuses_and_counts) {
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"max_connections\": 2}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int a = sockt_connect("127.0.0.1", port);
+  int b = sockt_connect("127.0.0.1", port);
+  sockt_sends(a, "a\n");
+  sockt_sends(b, "b\n");
+  cr_assert_eq(sockt_wait_records(&p, 2, 5000), 2);
+  int c = sockt_connect("127.0.0.1", port); /* the kernel accepts; siphon closes it */
+  cr_assert(sockt_wait_closed(c, 5000), "the third connection was not closed");
+  cr_assert(tproc_wait_stderr(&p, "max_connections (2) reached", 5000), "%s", p.err);
+  /* Once one leaves, a new client is welcome again. */
+  close(a);
+  close(c);
+  int d = -1;
+  for (int i = 0; i < 50 && d < 0; i++) {
+    d = sockt_connect("127.0.0.1", port);
+    sockt_sends(d, "d\n");
+    if (sockt_wait_records(&p, 3, 200) < 3) {
+      close(d);
+      d = -1;
+    }
+  }
+  cr_assert_geq(d, 0, "no connection accepted after one closed: %s", p.out);
+  close(b);
+  close(d);
+  sockt_stop(&p);
+  cr_assert_not_null(strstr(p.err, "connections refused over max_connections"), "%s", p.err);
+  cr_assert_null(strstr(p.err, " 0 connections refused"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, idle_timeout_closes_a_silent_client) {
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"idle_timeout\": \"300ms\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int silent = sockt_connect("127.0.0.1", port);
+  cr_assert(sockt_wait_closed(silent, 5000), "a silent client was not closed");
+  cr_assert(tproc_wait_stderr(&p, "silent for 300 ms", 5000), "%s", p.err);
+  /* A client that talks keeps its connection past the timeout. */
+  int talker = sockt_connect("127.0.0.1", port);
+  for (int i = 0; i < 6; i++) {
+    sockt_sends(talker, "tick\n");
+    usleep(100 * 1000);
+  }
+  cr_assert_eq(sockt_wait_records(&p, 6, 5000), 6, "%s", p.out);
+  cr_assert(sockt_wait_closed(talker, 5000), "the talker was not closed once silent");
+  close(silent);
+  close(talker);
+  sockt_stop(&p);
+  cr_assert_not_null(strstr(p.err, "2 idle clients closed"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, sigterm_with_clients_connected_flushes_everything) {
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  enum { N = 10, M = 2000 };
+  int fds[N];
+  char line[64];
+  for (int c = 0; c < N; c++) {
+    fds[c] = sockt_connect("127.0.0.1", port);
+  }
+  for (int i = 0; i < M; i++) {
+    for (int c = 0; c < N; c++) {
+      snprintf(line, sizeof(line), "client %d line %d\n", c, i);
+      sockt_sends(fds[c], line);
+    }
+    if (i % 100 == 0) {
+      sockt_wait_records(&p, 0, 1);
+    }
+  }
+  for (int c = 0; c < N; c++) {
+    sockt_sends(fds[c], "unterminated"); /* a partial line, still buffered */
+  }
+  /* No waiting: SIGTERM while the data may still be in flight. */
+  tproc_kill(&p, 15);
+  int st = tproc_finish(&p, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_eq(count_lines(p.out), (size_t)N * (M + 1), "got %zu records of %d; stderr: %s",
+               count_lines(p.out), N * (M + 1), p.err);
+  cr_assert_eq(tproc_count(p.out, "\"unterminated\""), N);
+  for (int c = 0; c < N; c++) {
+    close(fds[c]);
+  }
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, bad_options_named_with_their_path) {
+  const char *cases[][2] = {
+      {"{\"mode\": \"listen\", \"address\": \"tcp://localhost:0\"}", "options.address"},
+      {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\", \"expect\": \"x\"}",
+       "options.expect"},
+      {"{\"mode\": \"probe\", \"address\": \"udp://127.0.0.1:9\"}", "options.address"},
+      {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1\"}", "options.address"},
+      {"{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:9\", \"until\": \"\"}",
+       "options.until"},
+      {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\", \"max_line_bytes\": 0}",
+       "options.max_line_bytes"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *cfg = sockt_config("", "%s", cases[i][0]);
+    tproc p;
+    int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+    cr_assert_eq(st, 2, "%s: exit %d", cases[i][0], st);
+    char want[128];
+    snprintf(want, sizeof(want), "sources[0].%s", cases[i][1]);
+    cr_assert_not_null(strstr(p.err, want), "%s: stderr: %s", cases[i][0], p.err);
+    tproc_free(&p);
+    free(cfg);
+  }
+}

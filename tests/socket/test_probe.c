@@ -1,0 +1,306 @@
+/* probe and request modes end to end: `siphon --once` against small
+ * servers on loopback that refuse, stay silent, answer or close. */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sockt.h"
+#include "tmpfile.h"
+
+/* A loopback server on its own thread: for each connection it reads
+ * until `wait_for` arrives (if set), writes `reply`, then closes the
+ * connection unless keep_open. Bounded: it stops after 5 s idle or
+ * when told. */
+typedef struct server {
+  int fd;
+  int port;
+  const char *wait_for;
+  const char *reply;
+  int keep_open;
+  int accept_calls; /* 0: never accept (the kernel's backlog completes handshakes) */
+  volatile int stop;
+  pthread_t thread;
+  int served;
+} server;
+
+static void *serve(void *arg) {
+  server *s = arg;
+  int kept[16];
+  int nkept = 0;
+  for (int idle = 0; idle < 100 && !s->stop;) {
+    struct pollfd pfd = {s->fd, POLLIN, 0};
+    if (poll(&pfd, 1, 50) <= 0) {
+      idle++;
+      continue;
+    }
+    int c = accept(s->fd, NULL, NULL);
+    if (c < 0) {
+      continue;
+    }
+    struct timeval tv = {2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (s->wait_for != NULL) {
+      char buf[1024];
+      size_t len = 0;
+      while (len < sizeof(buf) - 1) {
+        ssize_t n = recv(c, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n <= 0) {
+          break;
+        }
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, s->wait_for) != NULL) {
+          break;
+        }
+      }
+    }
+    if (s->reply != NULL) {
+      send(c, s->reply, strlen(s->reply), MSG_NOSIGNAL);
+    }
+    s->served++;
+    if (s->keep_open && nkept < 16) {
+      kept[nkept++] = c;
+    } else {
+      close(c);
+    }
+  }
+  for (int i = 0; i < nkept; i++) {
+    close(kept[i]);
+  }
+  return NULL;
+}
+
+static void server_start(server *s) {
+  s->fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  cr_assert_eq(listen(s->fd, 512), 0);
+  socklen_t len = sizeof(a);
+  getsockname(s->fd, (struct sockaddr *)&a, &len);
+  s->port = ntohs(a.sin_port);
+  if (s->accept_calls) {
+    pthread_create(&s->thread, NULL, serve, s);
+  }
+}
+
+static void server_stop(server *s) {
+  s->stop = 1;
+  if (s->accept_calls) {
+    pthread_join(s->thread, NULL);
+  }
+  close(s->fd);
+}
+
+/* Runs `siphon --once` with one socket source; returns its records. */
+static json_t *once(tproc *p, int want_exit, const char *extra, const char *options_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static json_t *once(tproc *p, int want_exit, const char *extra, const char *options_fmt, ...) {
+  char opts[2048];
+  va_list ap;
+  va_start(ap, options_fmt);
+  vsnprintf(opts, sizeof(opts), options_fmt, ap);
+  va_end(ap);
+  char *cfg = sockt_config(extra, "%s", opts);
+  int st = tproc_siphon(p, 20000, "--once", "-c", cfg, NULL);
+  cr_assert_eq(st, want_exit, "exit %d, stderr: %s", st, p->err);
+  free(cfg);
+  return sockt_records(p->out);
+}
+
+static json_t *data0(json_t *recs) {
+  cr_assert_eq(json_array_size(recs), 1, "expected one record, got %zu", json_array_size(recs));
+  return json_object_get(json_array_get(recs, 0), "data");
+}
+
+static const char *str(json_t *d, const char *key) {
+  return json_string_value(json_object_get(d, key));
+}
+
+Test(probe, closed_port_is_a_record_not_a_failed_round) {
+  int port = sockt_free_port();
+  tproc p;
+  json_t *recs = once(&p, 0, "\"timeout\": \"2s\", ",
+                      "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\"}", port);
+  json_t *d = data0(recs);
+  cr_assert_str_eq(str(d, "result"), "connection_failed");
+  cr_assert(json_is_false(json_object_get(d, "connected")));
+  cr_assert_str_eq(str(d, "error"), "connection refused");
+  cr_assert(json_is_null(json_object_get(d, "connect_ms")));
+  cr_assert(json_is_number(json_object_get(d, "total_ms")));
+  char addr[64];
+  snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
+  cr_assert_str_eq(str(d, "address"), addr);
+  json_decref(recs);
+  tproc_free(&p);
+}
+
+Test(probe, plain_connect_succeeds) {
+  server s = {.accept_calls = 0};
+  server_start(&s);
+  tproc p;
+  json_t *recs =
+      once(&p, 0, "", "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\"}", s.port);
+  json_t *d = data0(recs);
+  cr_assert_str_eq(str(d, "result"), "success");
+  cr_assert(json_is_true(json_object_get(d, "connected")));
+  cr_assert(json_is_null(json_object_get(d, "error")));
+  cr_assert_geq(json_number_value(json_object_get(d, "connect_ms")), 0.0);
+  cr_assert(json_is_null(json_object_get(d, "matched")));
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
+Test(probe, accepting_but_silent_port_times_out_within_the_timeout) {
+  server s = {.accept_calls = 0}; /* handshakes complete, nobody answers */
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "\"interval\": \"10s\", \"timeout\": \"400ms\", ",
+                      "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"send\": \"PING\\n\", \"expect\": \"PONG\"}",
+                      s.port);
+  json_t *d = data0(recs);
+  cr_assert_str_eq(str(d, "result"), "timeout");
+  cr_assert(json_is_true(json_object_get(d, "connected")));
+  cr_assert(json_is_false(json_object_get(d, "matched")));
+  double total = json_number_value(json_object_get(d, "total_ms"));
+  cr_assert(total >= 300.0 && total < 400.0, "total_ms %f", total);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
+Test(probe, expected_reply_matches) {
+  server s = {.accept_calls = 1, .wait_for = "PING\r\n", .reply = "+PONG\r\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "",
+                      "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"send\": \"PING\\r\\n\", \"expect\": \"PONG\"}",
+                      s.port);
+  json_t *d = data0(recs);
+  cr_assert_str_eq(str(d, "result"), "success");
+  cr_assert(json_is_true(json_object_get(d, "matched")));
+  cr_assert_leq(json_number_value(json_object_get(d, "connect_ms")),
+                json_number_value(json_object_get(d, "total_ms")));
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+  cr_assert_eq(s.served, 1);
+}
+
+Test(probe, unexpected_reply_is_a_mismatch) {
+  server s = {.accept_calls = 1, .reply = "220 hello from smtp\r\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "",
+                      "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"expect\": \"SSH-2.0\"}",
+                      s.port);
+  json_t *d = data0(recs);
+  cr_assert_str_eq(str(d, "result"), "string_mismatch");
+  cr_assert(json_is_false(json_object_get(d, "matched")));
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
+Test(probe, many_probes_finish_in_one_round) {
+  server s = {.accept_calls = 0};
+  server_start(&s);
+  char sources[200 * 160];
+  size_t len = 0;
+  int closed = sockt_free_port();
+  for (int i = 0; i < 200; i++) {
+    len += (size_t)snprintf(sources + len, sizeof(sources) - len,
+                            "%s{\"name\": \"p%d\", \"plugin\": \"socket\", \"timeout\": \"3s\","
+                            " \"options\": {\"mode\": \"probe\", \"address\": "
+                            "\"tcp://127.0.0.1:%d\"}}",
+                            i ? ", " : "", i, i % 2 ? s.port : closed);
+  }
+  char *cfg =
+      tmp_write("siphon.json", "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": [%s]}",
+                SIPHON_PLUGIN_DIR, sources);
+  tproc p;
+  int st = tproc_siphon(&p, 30000, "--once", "-c", cfg, NULL);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_eq(count_lines(p.out), 200);
+  cr_assert_eq(tproc_count(p.out, "\"result\":\"success\""), 100);
+  cr_assert_eq(tproc_count(p.out, "\"result\":\"connection_failed\""), 100);
+  tproc_free(&p);
+  free(cfg);
+  server_stop(&s);
+}
+
+Test(request, reply_until_the_peer_closes_as_lines) {
+  server s = {.accept_calls = 1, .wait_for = "status\n", .reply = "uptime 5\r\nload 0.1\nlast"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"send\": \"status\\n\"}",
+                      s.port);
+  char *joined = sockt_data_join(recs);
+  cr_assert_str_eq(joined, "uptime 5|load 0.1|last");
+  free(joined);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
+Test(request, reply_until_a_delimiter_as_json) {
+  server s = {.accept_calls = 1,
+              .keep_open = 1,
+              .reply = "{\"a\": 1}\n{\"b\": 2}\nEND\n{\"after\": true}\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "\"timeout\": \"3s\", ",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"framing\": \"json\", \"until\": \"END\\n\"}",
+                      s.port);
+  cr_assert_eq(json_array_size(recs), 2, "%s", p.out);
+  cr_assert_eq(
+      json_integer_value(json_object_get(json_object_get(json_array_get(recs, 1), "data"), "b")),
+      2);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
+Test(request, refused_connection_fails_the_round) {
+  int port = sockt_free_port();
+  tproc p;
+  json_t *recs =
+      once(&p, 1, "", "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\"}", port);
+  cr_assert_eq(json_array_size(recs), 0);
+  cr_assert_not_null(strstr(p.err, "connect to tcp://127.0.0.1:"), "%s", p.err);
+  cr_assert_not_null(strstr(p.err, "connection refused"), "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+}
+
+Test(request, peer_that_never_closes_times_out_with_advice) {
+  server s = {.accept_calls = 1, .keep_open = 1, .reply = "partial\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 1, "\"timeout\": \"500ms\", ",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\"}", s.port);
+  cr_assert_eq(json_array_size(recs), 0);
+  cr_assert_not_null(strstr(p.err, "set `until`"), "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
