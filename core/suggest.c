@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 
@@ -67,5 +68,17 @@ const char *siphon__suggest(const char *key, const char *const *known) {
       best_d = d;
     }
   }
-  return best;
+  if (best != NULL) {
+    return best;
+  }
+  /* A shortened or lengthened word ("time" for "timeout", "warning" for
+   * "warn") is far by edit distance but an obvious intent. */
+  for (size_t i = 0; known[i] != NULL; i++) {
+    size_t n = strlen(known[i]);
+    size_t shorter = n < klen ? n : klen;
+    if (shorter >= 3 && strncasecmp(key, known[i], shorter) == 0) {
+      return known[i];
+    }
+  }
+  return NULL;
 }
