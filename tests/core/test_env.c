@@ -1,0 +1,208 @@
+/* ${VAR} substitution, durations, sizes and "did you mean" on their own. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static char *sub(const char *in) {
+  char *err = NULL;
+  char *out = siphon__env_substitute(in, &err);
+  cr_assert_not_null(out, "%s: %s", in, err ? err : "?");
+  cr_assert_null(err);
+  return out;
+}
+
+static char *sub_err(const char *in) {
+  char *err = NULL;
+  char *out = siphon__env_substitute(in, &err);
+  cr_assert_null(out, "%s was substituted to %s", in, out);
+  cr_assert_not_null(err);
+  return err;
+}
+
+#define SUB_EQ(in, want)                    \
+  do {                                      \
+    char *got_ = sub(in);                   \
+    cr_expect_str_eq(got_, want, "%s", in); \
+    free(got_);                             \
+  } while (0)
+
+#define SUB_ERR(in, want)                   \
+  do {                                      \
+    char *err_ = sub_err(in);               \
+    cr_expect_str_eq(err_, want, "%s", in); \
+    free(err_);                             \
+  } while (0)
+
+Test(env, plain_default_and_required) {
+  setenv("SIPHON_E_A", "alpha", 1);
+  setenv("SIPHON_E_EMPTY", "", 1);
+  unsetenv("SIPHON_E_UNSET");
+  SUB_EQ("no variables", "no variables");
+  SUB_EQ("${SIPHON_E_A}", "alpha");
+  SUB_EQ("x-${SIPHON_E_A}-${SIPHON_E_A}-y", "x-alpha-alpha-y");
+  SUB_EQ("${SIPHON_E_UNSET:-dflt}", "dflt");
+  SUB_EQ("${SIPHON_E_EMPTY:-dflt}", "dflt");
+  SUB_EQ("${SIPHON_E_A:-dflt}", "alpha");
+  SUB_EQ("${SIPHON_E_UNSET:-}", "");
+  SUB_EQ("${SIPHON_E_UNSET:-a:b}c}", "a:bc}");
+  SUB_EQ("${SIPHON_E_UNSET:-${SIPHON_E_A}}", "alpha");
+  SUB_EQ("${SIPHON_E_UNSET:-${SIPHON_E_UNSET:-deep}}", "deep");
+  SUB_EQ("${SIPHON_E_A:?must be set}", "alpha");
+  SUB_EQ("${SIPHON_E_EMPTY}", "");
+}
+
+Test(env, dollars) {
+  SUB_EQ("$$", "$");
+  SUB_EQ("$${HOME}", "${HOME}");
+  SUB_EQ("cost: $5", "cost: $5");
+  SUB_EQ("end$", "end$");
+  SUB_EQ("$$$$", "$$");
+}
+
+Test(env, errors) {
+  unsetenv("SIPHON_E_UNSET");
+  setenv("SIPHON_E_EMPTY", "", 1);
+  SUB_ERR("${SIPHON_E_UNSET}", "environment variable SIPHON_E_UNSET is not set");
+  SUB_ERR("a ${SIPHON_E_UNSET:?set it to the API token} b",
+          "SIPHON_E_UNSET: set it to the API token");
+  SUB_ERR("${SIPHON_E_EMPTY:?empty is not enough}", "SIPHON_E_EMPTY: empty is not enough");
+  SUB_ERR("${SIPHON_E_UNSET:?}", "environment variable SIPHON_E_UNSET is not set or empty");
+  SUB_ERR("${SIPHON_E_UNSET:-${SIPHON_E_UNSET}}", "environment variable SIPHON_E_UNSET is not set");
+  SUB_ERR("${}", "\"${}\": expected a variable name after \"${\"");
+  SUB_ERR("${9X}", "\"${9X}\": expected a variable name after \"${\"");
+  SUB_ERR("${A B}", "\"${A B}\": expected ${A}, ${A:-default} or ${A:?message}");
+  SUB_ERR("${A=x}", "\"${A=x}\": expected ${A}, ${A:-default} or ${A:?message}");
+  SUB_ERR("${SIPHON_E_UNSET", "\"${\" without a closing \"}\" (write \"$$\" for a literal \"$\")");
+}
+
+static uint64_t dur(const char *s) {
+  uint64_t ms = 12345;
+  cr_assert_eq(siphon__duration_parse_str(s, &ms), 0, "%s", s);
+  return ms;
+}
+
+static int dur_bad(const char *s) {
+  uint64_t ms = 777;
+  int rc = siphon__duration_parse_str(s, &ms);
+  return rc == -EINVAL && ms == 777;
+}
+
+Test(duration, accepted) {
+  cr_expect_eq(dur("250ms"), 250);
+  cr_expect_eq(dur("10s"), 10000);
+  cr_expect_eq(dur("1.5s"), 1500);
+  cr_expect_eq(dur(".5s"), 500);
+  cr_expect_eq(dur("1m"), 60000);
+  cr_expect_eq(dur("2h"), 7200000);
+  cr_expect_eq(dur("1h30m"), 5400000);
+  cr_expect_eq(dur("1m30.5s"), 90500);
+  cr_expect_eq(dur("0s"), 0);
+  cr_expect_eq(dur("0.0004s"), 0, "below a millisecond rounds to the nearest");
+  cr_expect_eq(dur("1.0006s"), 1001);
+}
+
+Test(duration, refused) {
+  const char *bad[] = {"",
+                       "10",
+                       "s",
+                       "1.s",
+                       "-1s",
+                       "10 s",
+                       " 10s",
+                       "10s ",
+                       "1d",
+                       "10S",
+                       "1ms5",
+                       "ten",
+                       "1.5",
+                       "ms",
+                       "1e3ms",
+                       "99999999999999999999h",
+                       "6000000000000h"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    cr_expect(dur_bad(bad[i]), "\"%s\" was accepted", bad[i]);
+  }
+}
+
+Test(duration, json_values) {
+  uint64_t ms = 0;
+  json_t *v = json_integer(1500);
+  cr_expect_eq(siphon__duration_parse(v, &ms), 0);
+  cr_expect_eq(ms, 1500);
+  json_decref(v);
+  v = json_real(2000.0);
+  cr_expect_eq(siphon__duration_parse(v, &ms), 0, "a whole real is a number of ms");
+  cr_expect_eq(ms, 2000);
+  json_decref(v);
+  const char *bad[] = {"-1", "1.5", "true", "null", "[]", "{}"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    v = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+    cr_assert_not_null(v);
+    cr_expect_eq(siphon__duration_parse(v, &ms), -EINVAL, "%s was accepted", bad[i]);
+    json_decref(v);
+  }
+}
+
+Test(duration, format) {
+  const struct {
+    uint64_t ms;
+    const char *text;
+  } cases[] = {{0, "0s"},       {250, "250ms"},   {1000, "1s"},  {1500, "1.5s"},
+               {1250, "1.25s"}, {1001, "1.001s"}, {60000, "1m"}, {90000, "90s"},
+               {7200000, "2h"}, {5400000, "90m"}, {999, "999ms"}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char buf[32];
+    siphon__duration_format(cases[i].ms, buf, sizeof(buf));
+    cr_expect_str_eq(buf, cases[i].text, "%llu ms", (unsigned long long)cases[i].ms);
+  }
+}
+
+Test(size, accepted_and_refused) {
+  const struct {
+    const char *s;
+    uint64_t bytes;
+  } ok[] = {{"0", 0},
+            {"100", 100},
+            {"100B", 100},
+            {"512KiB", 512 * 1024},
+            {"64MiB", 64ull << 20},
+            {"64 MiB", 64ull << 20},
+            {"64mib", 64ull << 20},
+            {"1GiB", 1ull << 30},
+            {"2TiB", 2ull << 40},
+            {"100MB", 100000000},
+            {"1.5GB", 1500000000},
+            {"10kB", 10000}};
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    uint64_t b = 0;
+    cr_expect_eq(siphon__size_parse_str(ok[i].s, &b), 0, "%s", ok[i].s);
+    cr_expect_eq(b, ok[i].bytes, "%s", ok[i].s);
+  }
+  const char *bad[] = {"", "lots", "MiB", "1.5B", "1.5", "-1MiB", "10 M", "1PiB", "64MiBs"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    uint64_t b = 0;
+    cr_expect_eq(siphon__size_parse_str(bad[i], &b), -EINVAL, "\"%s\" was accepted", bad[i]);
+  }
+  json_t *v = json_integer(-1);
+  uint64_t b = 0;
+  cr_expect_eq(siphon__size_parse(v, &b), -EINVAL);
+  json_decref(v);
+}
+
+Test(suggest, nearest_known_key) {
+  const char *const keys[] = {"name",   "plugin",  "interval", "timeout",
+                              "jitter", "options", "tags",     NULL};
+  cr_expect_str_eq(siphon__suggest("intervall", keys), "interval");
+  cr_expect_str_eq(siphon__suggest("intreval", keys), "interval");
+  cr_expect_str_eq(siphon__suggest("Timeout", keys), "timeout");
+  cr_expect_str_eq(siphon__suggest("plgin", keys), "plugin");
+  cr_expect_str_eq(siphon__suggest("option", keys), "options");
+  cr_expect_str_eq(siphon__suggest("time", keys), "timeout");
+  cr_expect_null(siphon__suggest("url", keys));
+  cr_expect_null(siphon__suggest("x", keys));
+  cr_expect_null(siphon__suggest("", keys));
+  cr_expect_null(siphon__suggest("completely_different", keys));
+}
