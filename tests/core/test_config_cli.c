@@ -1,0 +1,158 @@
+/* The config as a user meets it: `siphon --check -c FILE` (and a plain
+ * run) on bad configs exits 2, prints every error on stderr in the
+ * "siphon: FILE: PATH: TEXT" form, and collects nothing. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+#include "tmpfile.h"
+
+#define RUN_MS 10000
+
+/* A config with the test plugins on the plugin path. */
+static char *config(const char *sources) {
+  return tmp_write("siphon.json",
+                   "{\"siphon\": {\"plugin_path\": [\"%s\"]},\n \"sources\": [\n%s\n]}\n",
+                   SIPHON_TEST_PLUGIN_DIR, sources);
+}
+
+static void remove_config(char *path) {
+  char *slash = strrchr(path, '/');
+  *slash = '\0';
+  tmp_rmtree(path);
+  free(path);
+}
+
+static void expect_in(const char *haystack, const char *path, const char *rest) {
+  size_t n = strlen(path) + strlen(rest) + 16;
+  char *want = malloc(n);
+  cr_assert_not_null(want);
+  snprintf(want, n, "siphon: %s%s", path, rest);
+  cr_expect_not_null(strstr(haystack, want), "want: %s\nstderr:\n%s", want, haystack);
+  free(want);
+}
+
+Test(config_cli, check_reports_every_error_and_exits_2) {
+  char *cfg = config(
+      "{\"name\": \"a\", \"plugin\": \"tick\", \"intervall\": \"1s\"},\n"
+      "{\"name\": \"a\", \"plugin\": \"tick\", \"interval\": \"10s\", \"timeout\": \"20s\"},\n"
+      "{\"name\": \"c\", \"plugin\": \"tick\", \"interval\": \"ten\"}");
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 2, "stderr:\n%s", p.err);
+  expect_in(p.err, cfg, ": sources[0].intervall: unknown key; did you mean \"interval\"?");
+  expect_in(p.err, cfg, ": sources[1].name: \"a\" is already the name of sources[0]");
+  expect_in(p.err, cfg, ": sources[1].timeout: 20s is longer than the interval 10s");
+  expect_in(p.err, cfg, ": sources[2].interval: expected a duration such as \"10s\"");
+  cr_expect_eq(p.out_len, 0, "nothing on stdout: %s", p.out);
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
+Test(config_cli, bad_config_collects_nothing) {
+  char *cfg = config(
+      "{\"name\": \"a\", \"plugin\": \"tick\", \"interval\": \"100ms\"},\n"
+      "{\"name\": \"b\", \"plugin\": \"tick\", \"interval\": 0}");
+  const char *modes[] = {"--once", NULL};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+    tproc p;
+    int status = modes[i] != NULL ? tproc_siphon(&p, RUN_MS, modes[i], "-c", cfg, NULL)
+                                  : tproc_siphon(&p, RUN_MS, "-c", cfg, NULL);
+    cr_expect_eq(status, 2, "%s: exit %d, stderr:\n%s", modes[i] ? modes[i] : "run", status, p.err);
+    expect_in(p.err, cfg, ": sources[1].interval: expected a duration greater than 0, got 0");
+    cr_expect_eq(p.out_len, 0, "no record from the good source either: %s", p.out);
+    tproc_free(&p);
+  }
+  remove_config(cfg);
+}
+
+Test(config_cli, syntax_error_line_and_column) {
+  char *cfg = config("{\"name\": \"a\", \"plugin\": \"tick\",, \"interval\": \"1s\"}");
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 2);
+  /* line 3 of the file (after the "siphon" line and " \"sources\": ["), the
+   * second comma is the 32nd character. */
+  expect_in(p.err, cfg, ":3:32: string or '}' expected near ','");
+  cr_expect_eq(p.out_len, 0);
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
+Test(config_cli, missing_file) {
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", "/nonexistent/siphon.json", NULL);
+  cr_expect_eq(status, 2);
+  cr_expect_not_null(
+      strstr(p.err, "siphon: /nonexistent/siphon.json: cannot read: No such file or directory"),
+      "%s", p.err);
+  cr_expect_eq(p.out_len, 0);
+  tproc_free(&p);
+}
+
+Test(config_cli, env_var_unset_then_set) {
+  char *cfg = config(
+      "{\"name\": \"a\", \"plugin\": \"tick\", \"interval\": "
+      "\"${SIPHON_CLI_IVAL}\", \"options\": {\"secret\": \"${SIPHON_CLI_SECRET:?put "
+      "the token in SIPHON_CLI_SECRET}\"}}");
+  tproc p;
+  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+  const char *unset_env[] = {"SIPHON_CLI_IVAL=", NULL};
+  unsetenv("SIPHON_CLI_SECRET");
+  unsetenv("SIPHON_CLI_IVAL");
+  int status = tproc_run(&p, argv, NULL, RUN_MS);
+  cr_expect_eq(status, 2);
+  expect_in(p.err, cfg, ": sources[0].interval: environment variable SIPHON_CLI_IVAL is not set");
+  expect_in(p.err, cfg,
+            ": sources[0].options.secret: SIPHON_CLI_SECRET: put the token in SIPHON_CLI_SECRET");
+  tproc_free(&p);
+
+  /* Set but empty: not a duration. */
+  status = tproc_run(&p, argv, unset_env, RUN_MS);
+  cr_expect_eq(status, 2);
+  expect_in(p.err, cfg, ": sources[0].interval: expected a duration such as");
+  tproc_free(&p);
+
+  const char *env[] = {"SIPHON_CLI_IVAL=250ms", "SIPHON_CLI_SECRET=hunter2", NULL};
+  status = tproc_run(&p, argv, env, RUN_MS);
+  cr_expect_eq(status, 0, "stderr:\n%s", p.err);
+  cr_expect_not_null(strstr(p.out, "every 0.250 s"), "stdout:\n%s", p.out);
+  cr_expect_null(strstr(p.out, "hunter2"), "a secret is never printed:\n%s", p.out);
+  cr_expect_null(strstr(p.err, "hunter2"), "a secret is never printed:\n%s", p.err);
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
+Test(config_cli, plugin_option_errors_named_by_path) {
+  char *cfg = config(
+      "{\"name\": \"a\", \"plugin\": \"tick\", \"options\": {\"cont\": 3}},\n"
+      "{\"name\": \"b\", \"plugin\": \"tick\", \"options\": {\"count\": \"3\", \"delay\": "
+      "\"soon\"}}");
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 2, "stderr:\n%s", p.err);
+  expect_in(p.err, cfg, ": sources[0].options.cont: unknown option; did you mean \"count\"?");
+  expect_in(p.err, cfg, ": sources[1].options.count: expected an integer, got a string (\"3\")");
+  expect_in(p.err, cfg, ": sources[1].options.delay: expected a duration such as");
+  cr_expect_eq(p.out_len, 0);
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
+Test(config_cli, good_config_checks_ok) {
+  char *cfg = config(
+      "{\"name\": \"a\", \"plugin\": \"tick\", \"interval\": \"1m\", \"timeout\": "
+      "\"1.5s\", \"options\": {\"secret\": \"s3cr3t\"}},\n"
+      "{\"name\": \"off\", \"plugin\": \"tick\", \"enabled\": false}");
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 0, "stderr:\n%s", p.err);
+  cr_expect_not_null(strstr(p.out, "ok: 1 sources"), "a disabled source is not run:\n%s", p.out);
+  cr_expect_not_null(strstr(p.out, "every 60.000 s, timeout 1.500 s"), "%s", p.out);
+  cr_expect_not_null(strstr(p.out, "\"secret\":\"********\""), "%s", p.out);
+  cr_expect_null(strstr(p.out, "s3cr3t"), "%s", p.out);
+  tproc_free(&p);
+  remove_config(cfg);
+}
