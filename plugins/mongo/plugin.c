@@ -1,0 +1,415 @@
+/* mongo: documents, aggregations, counts and server statistics from
+ * MongoDB. libmongoc is synchronous, so this is a blocking plugin: each
+ * round runs on libuv's threadpool, pops a client from the pool its URI
+ * shares with other sources, and pushes it back. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mongo.h"
+
+typedef struct mg_source {
+  const siphon_host_api *api;
+  siphon_source *src;
+  mg_pools *pools;
+  mongoc_uri_t *uri; /* the source's timeouts applied */
+  mg_pool_ref *pool; /* taken on the first round, not in create() */
+  mg_query q;
+  char *state_path; /* since only */
+  bson_value_t last;
+  int has_last;
+} mg_source;
+
+static const siphon_option mg_options[] = {
+    /* SECRET: besides a password in the userinfo (which the host masks
+     * anyway), a URI may carry one in its query string
+     * (tlsCertificateKeyFilePassword), so it is never shown at all. */
+    {"uri", SIPHON_OPT_STRING, SIPHON_OPT_REQUIRED | SIPHON_OPT_SECRET, NULL, NULL,
+     "MongoDB connection string, e.g. mongodb://user:pass@host:27017/db?tls=true"},
+    {"database", SIPHON_OPT_STRING, 0, NULL, NULL,
+     "database (default: the URI's, or admin for command)"},
+    {"collection", SIPHON_OPT_STRING, 0, NULL, NULL, "collection for find, aggregate and count"},
+    {"operation", SIPHON_OPT_STRING, 0, "\"find\"", "find|aggregate|count|command",
+     "what each round runs"},
+    {"filter", SIPHON_OPT_OBJECT, 0, NULL, NULL, "find/count: query filter (Extended JSON)"},
+    {"projection", SIPHON_OPT_OBJECT, 0, NULL, NULL, "find: fields to return"},
+    {"sort", SIPHON_OPT_OBJECT, 0, NULL, NULL, "find: sort order, e.g. {\"ts\": -1}"},
+    {"limit", SIPHON_OPT_INT, 0, NULL, NULL, "find/count: at most this many documents"},
+    {"batch_size", SIPHON_OPT_INT, 0, NULL, NULL, "find/aggregate: documents per batch"},
+    {"pipeline", SIPHON_OPT_ARRAY, 0, NULL, NULL, "aggregate: the stages (Extended JSON)"},
+    {"command", SIPHON_OPT_OBJECT, 0, NULL, NULL,
+     "command: the command document, e.g. {\"serverStatus\": 1}"},
+    {"extended_json", SIPHON_OPT_STRING, 0, "\"relaxed\"", "relaxed|canonical",
+     "how BSON types appear in the records"},
+    {"max_documents", SIPHON_OPT_INT, 0, "10000", NULL,
+     "at most this many records per round (a bound on memory)"},
+    {"since", SIPHON_OPT_STRING, 0, NULL, NULL,
+     "find: only documents whose field is above the last value seen (kept in state_dir)"},
+    {NULL, 0, 0, NULL, NULL, NULL}};
+
+/* --- plugin-wide --- */
+
+static void mg_log_handler(mongoc_log_level_t level, const char *domain, const char *message,
+                           void *user_data) {
+  const siphon_host_api *api = user_data;
+  siphon_log_level l = SIPHON_LOG_DEBUG;
+  if (level <= MONGOC_LOG_LEVEL_CRITICAL) {
+    l = SIPHON_LOG_ERROR;
+  } else if (level == MONGOC_LOG_LEVEL_WARNING) {
+    l = SIPHON_LOG_WARN;
+  } else if (level == MONGOC_LOG_LEVEL_TRACE) {
+    return;
+  }
+  api->log(NULL, l, "mongoc %s: %s", domain, message);
+}
+
+static int mg_plugin_init(const siphon_host_api *api, uv_loop_t *loop, void **plugin_data,
+                          siphon_error *err) {
+  mg_pools *pools = mg_pools_new();
+  if (pools == NULL) {
+    snprintf(err->text, sizeof(err->text), "out of memory");
+    return -ENOMEM;
+  }
+  mongoc_init();
+  /* The driver's own messages go to the host's log, with its levels. */
+  mongoc_log_set_handler(mg_log_handler, (void *)api);
+  *plugin_data = pools;
+  return 0;
+}
+
+static void mg_plugin_fini(void *plugin_data) {
+  mg_pools_free(plugin_data);
+  mongoc_log_set_handler(mongoc_log_default_handler, NULL);
+  mongoc_cleanup();
+}
+
+/* --- create: options to a query --- */
+
+static int bad(siphon_error *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(siphon_error *err, const char *path, const char *fmt, ...) {
+  snprintf(err->path, sizeof(err->path), "%s", path);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->text, sizeof(err->text), fmt, ap);
+  va_end(ap);
+  return -EINVAL;
+}
+
+static int to_bson(const json_t *options, const char *key, bson_t **out, siphon_error *err) {
+  const json_t *v = json_object_get(options, key);
+  if (v == NULL || json_is_null(v)) {
+    return 0;
+  }
+  char why[160];
+  *out = mg_json_to_bson(v, why, sizeof(why));
+  return *out != NULL ? 0 : bad(err, key, "%s", why);
+}
+
+static const char *opt_str(const json_t *options, const char *key) {
+  return json_string_value(json_object_get(options, key));
+}
+
+static int has_opt(const json_t *options, const char *key) {
+  const json_t *v = json_object_get(options, key);
+  return v != NULL && !json_is_null(v);
+}
+
+/* The source's timeout bounds every wait of the driver: server selection
+ * (an unreachable server), connect, and each socket read (a hung one).
+ * A smaller value already in the URI is kept. */
+static void apply_timeouts(mongoc_uri_t *uri, uint64_t timeout_ms) {
+  int32_t t = timeout_ms > INT32_MAX ? INT32_MAX : (int32_t)timeout_ms;
+  if (t <= 0) {
+    return;
+  }
+  const char *keys[] = {MONGOC_URI_SERVERSELECTIONTIMEOUTMS, MONGOC_URI_SOCKETTIMEOUTMS,
+                        MONGOC_URI_CONNECTTIMEOUTMS};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    int32_t cur = mongoc_uri_get_option_as_int32(uri, keys[i], 0);
+    if (cur <= 0 || cur > t) {
+      mongoc_uri_set_option_as_int32(uri, keys[i], t);
+    }
+  }
+}
+
+/* Options that only some operations read: one given to another is a
+ * mistake worth reporting rather than ignoring. */
+static int check_op_options(const json_t *options, mg_op op, siphon_error *err) {
+  static const struct {
+    const char *key;
+    unsigned ops; /* bit per mg_op */
+    const char *where;
+  } uses[] = {
+      {"filter", 1u << MG_OP_FIND | 1u << MG_OP_COUNT, "find and count"},
+      {"projection", 1u << MG_OP_FIND, "find"},
+      {"sort", 1u << MG_OP_FIND, "find"},
+      {"limit", 1u << MG_OP_FIND | 1u << MG_OP_COUNT, "find and count"},
+      {"batch_size", 1u << MG_OP_FIND | 1u << MG_OP_AGGREGATE, "find and aggregate"},
+      {"since", 1u << MG_OP_FIND, "find"},
+      {"pipeline", 1u << MG_OP_AGGREGATE, "aggregate"},
+      {"command", 1u << MG_OP_COMMAND, "command"},
+      {"collection", 1u << MG_OP_FIND | 1u << MG_OP_AGGREGATE | 1u << MG_OP_COUNT,
+       "find, aggregate and count"},
+  };
+  for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+    if (has_opt(options, uses[i].key) && !(uses[i].ops & (1u << op))) {
+      return bad(err, uses[i].key, "only used by operation %s", uses[i].where);
+    }
+  }
+  return 0;
+}
+
+static int parse_op(const char *s, mg_op *op) {
+  static const char *names[] = {"find", "aggregate", "count", "command"};
+  for (int i = 0; i < 4; i++) {
+    if (strcmp(s, names[i]) == 0) {
+      *op = (mg_op)i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* With `since`, the field must come back in every document: an exclusion
+ * projection must not drop it, an inclusion projection gets it added. */
+static int since_projection(mg_query *q, siphon_error *err) {
+  if (q->projection == NULL) {
+    return 0;
+  }
+  bson_iter_t it;
+  int inclusion = 0;
+  if (!bson_iter_init(&it, q->projection)) {
+    return bad(err, "projection", "%s", "not a valid document");
+  }
+  while (bson_iter_next(&it)) {
+    const char *k = bson_iter_key(&it);
+    int on = !(BSON_ITER_HOLDS_NUMBER(&it) || BSON_ITER_HOLDS_BOOL(&it)) || bson_iter_as_bool(&it);
+    if (strcmp(k, q->since) == 0 && !on) {
+      return bad(err, "projection", "excludes \"%s\", the since field", q->since);
+    }
+    if (strcmp(k, "_id") != 0 && on) {
+      inclusion = 1;
+    }
+  }
+  if (inclusion && !bson_has_field(q->projection, q->since)) {
+    BSON_APPEND_INT32(q->projection, q->since, 1);
+  }
+  return 0;
+}
+
+static int build_query(const siphon_host_api *api, siphon_source *src, const json_t *options,
+                       const mongoc_uri_t *uri, mg_query *q, siphon_error *err) {
+  if (parse_op(opt_str(options, "operation"), &q->op) != 0) {
+    return bad(err, "operation", "expected find, aggregate, count or command, got \"%s\"",
+               opt_str(options, "operation"));
+  }
+  int rc = check_op_options(options, q->op, err);
+  if (rc != 0) {
+    return rc;
+  }
+  const char *db = opt_str(options, "database");
+  if (db == NULL) {
+    db = mongoc_uri_get_database(uri);
+  }
+  if (db == NULL && q->op == MG_OP_COMMAND) {
+    db = "admin";
+  }
+  if (db == NULL || db[0] == '\0') {
+    return bad(err, "database", "%s", "required: set it, or name the database in the URI path");
+  }
+  q->database = strdup(db);
+  const char *coll = opt_str(options, "collection");
+  if (q->op != MG_OP_COMMAND && (coll == NULL || coll[0] == '\0')) {
+    return bad(err, "collection", "required for operation %s", opt_str(options, "operation"));
+  }
+  q->collection = coll != NULL ? strdup(coll) : NULL;
+  if (q->op == MG_OP_AGGREGATE && !has_opt(options, "pipeline")) {
+    return bad(err, "pipeline", "%s", "required for operation aggregate");
+  }
+  if (q->op == MG_OP_COMMAND && !has_opt(options, "command")) {
+    return bad(err, "command", "%s", "required for operation command, e.g. {\"dbStats\": 1}");
+  }
+  rc = to_bson(options, "filter", &q->filter, err);
+  rc = rc != 0 ? rc : to_bson(options, "projection", &q->projection, err);
+  rc = rc != 0 ? rc : to_bson(options, "sort", &q->sort, err);
+  rc = rc != 0 ? rc : to_bson(options, "pipeline", &q->pipeline, err);
+  rc = rc != 0 ? rc : to_bson(options, "command", &q->command, err);
+  if (rc != 0) {
+    return rc;
+  }
+  if (q->filter == NULL) {
+    q->filter = bson_new();
+  }
+  if (q->command != NULL && bson_count_keys(q->command) == 0) {
+    return bad(err, "command", "%s", "expected a command document such as {\"serverStatus\": 1}");
+  }
+  json_int_t limit = json_integer_value(json_object_get(options, "limit"));
+  json_int_t batch = json_integer_value(json_object_get(options, "batch_size"));
+  json_int_t maxdoc = json_integer_value(json_object_get(options, "max_documents"));
+  if (limit < 0) {
+    return bad(err, "limit", "%s", "expected an integer >= 0 (0: no limit)");
+  }
+  if (batch < 0 || batch > INT32_MAX) {
+    return bad(err, "batch_size", "%s", "expected an integer from 0 to 2147483647");
+  }
+  if (maxdoc < 1) {
+    return bad(err, "max_documents", "%s", "expected an integer >= 1");
+  }
+  q->limit = limit;
+  q->batch_size = (int32_t)batch;
+  q->max_documents = maxdoc;
+  q->max_time_ms = (int64_t)api->source_timeout_ms(src);
+  q->ejson = strcmp(opt_str(options, "extended_json"), "canonical") == 0 ? MG_EJSON_CANONICAL
+                                                                         : MG_EJSON_RELAXED;
+  const char *since = opt_str(options, "since");
+  if (since != NULL) {
+    if (since[0] == '\0' || since[0] == '$') {
+      return bad(err, "since", "expected a field name such as \"_id\", got \"%s\"", since);
+    }
+    if (q->sort != NULL) {
+      return bad(err, "sort", "%s", "cannot be combined with since, which sorts by its field");
+    }
+    q->since = strdup(since);
+    return since_projection(q, err);
+  }
+  return 0;
+}
+
+static void query_free(mg_query *q) {
+  free(q->database);
+  free(q->collection);
+  free(q->since);
+  bson_destroy(q->filter);
+  bson_destroy(q->projection);
+  bson_destroy(q->sort);
+  bson_destroy(q->pipeline);
+  bson_destroy(q->command);
+}
+
+static void mg_destroy(void *instance) {
+  mg_source *s = instance;
+  if (s->pool != NULL) {
+    mg_pools_release(s->pools, s->pool);
+  }
+  mongoc_uri_destroy(s->uri);
+  query_free(&s->q);
+  free(s->state_path);
+  if (s->has_last) {
+    bson_value_destroy(&s->last);
+  }
+  free(s);
+}
+
+static int load_state(mg_source *s, siphon_error *err) {
+  const char *dir = s->api->state_dir(s->src);
+  if (dir == NULL) {
+    return bad(err, "since", "%s", "needs siphon.state_dir");
+  }
+  s->state_path = mg_since_path(dir, s->api->source_name(s->src));
+  if (s->state_path == NULL) {
+    return -ENOMEM;
+  }
+  int rc = mg_since_load(s->state_path, s->q.since, &s->last, err);
+  if (rc < 0) {
+    snprintf(err->path, sizeof(err->path), "since");
+    return rc;
+  }
+  s->has_last = rc == 1;
+  return 0;
+}
+
+static int mg_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
+                     void **instance, siphon_error *err) {
+  mg_source *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    return -ENOMEM;
+  }
+  s->api = api;
+  s->src = src;
+  s->pools = api->plugin_data(src);
+  bson_error_t berr;
+  /* Parsing only: create() also serves --check, which must not connect.
+   * The error names what is wrong, never the URI itself. */
+  s->uri = mongoc_uri_new_with_error(opt_str(options, "uri"), &berr);
+  int rc = 0;
+  if (s->uri == NULL) {
+    rc = bad(err, "uri", "not a valid MongoDB connection string: %.180s", berr.message);
+  } else {
+    apply_timeouts(s->uri, api->source_timeout_ms(src));
+    rc = build_query(api, src, options, s->uri, &s->q, err);
+  }
+  if (rc == 0 && s->q.since != NULL) {
+    rc = load_state(s, err);
+  }
+  if (rc != 0) {
+    mg_destroy(s);
+    return rc;
+  }
+  *instance = s;
+  return 0;
+}
+
+/* --- rounds --- */
+
+static int mg_collect_blocking(void *instance, siphon_round *round, siphon_error *err) {
+  mg_source *s = instance;
+  const siphon_host_api *api = s->api;
+  if (s->pool == NULL) {
+    int rc = mg_pools_acquire(s->pools, s->uri, &s->pool, err);
+    if (rc != 0) {
+      return rc;
+    }
+  }
+  mongoc_client_pool_t *pool = mg_pool_get(s->pool);
+  mongoc_client_t *client = mongoc_client_pool_pop(pool);
+  mg_run run = {.api = api, .src = s->src, .round = round, .q = &s->q};
+  /* The run owns the last value while it runs; it comes back below. */
+  run.last = s->last;
+  run.has_last = s->has_last;
+  int rc = mg_ops_run(&run, client, err);
+  mongoc_client_pool_push(pool, client);
+  s->last = run.last;
+  s->has_last = run.has_last;
+  if (run.truncated) {
+    api->log(s->src, SIPHON_LOG_WARN, "max_documents (%lld) reached: %s",
+             (long long)s->q.max_documents,
+             s->q.since != NULL ? "the next round continues from there"
+                                : "the rest of the result was not read");
+  }
+  if (run.advanced) {
+    siphon_error serr = {{0}, {0}};
+    int src_rc = mg_since_save(s->state_path, s->q.since, &s->last, &serr);
+    if (src_rc != 0 && rc == 0) {
+      rc = src_rc;
+      *err = serr;
+    } else if (src_rc != 0) {
+      api->log(s->src, SIPHON_LOG_ERROR, "%s", serr.text);
+    }
+  }
+  return rc;
+}
+
+SIPHON_PLUGIN_DEFINE = {
+    .abi_version = SIPHON_ABI_VERSION,
+    .struct_size = sizeof(siphon_plugin_desc),
+    .name = "mongo",
+    .version = "1.0.0",
+    .description = "MongoDB: find, aggregate, count, commands (serverStatus...), incremental reads",
+    .capability = SIPHON_CAP_BLOCKING,
+    .kind = SIPHON_KIND_POLLED,
+    .options = mg_options,
+    .plugin_init = mg_plugin_init,
+    .plugin_fini = mg_plugin_fini,
+    .create = mg_create,
+    .collect_blocking = mg_collect_blocking,
+    .destroy = mg_destroy,
+    .example =
+        "{\"uri\": \"mongodb://127.0.0.1:27017\", \"database\": \"shop\", "
+        "\"collection\": \"orders\", \"operation\": \"find\", "
+        "\"filter\": {\"status\": \"paid\"}, \"since\": \"_id\"}",
+};

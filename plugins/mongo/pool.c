@@ -1,0 +1,130 @@
+/* One mongoc_client_pool_t per distinct URI, shared by every source that
+ * uses it: sources of one server then share its connections and its
+ * monitoring thread. Rounds of different sources run on different pool
+ * threads at once, so the registry is guarded by a mutex; a pool lives
+ * while some source holds a reference to it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mongo.h"
+
+struct mg_pool_ref {
+  char *key; /* the URI's text, timeouts included */
+  mongoc_client_pool_t *pool;
+  unsigned refs;
+  mg_pool_ref *next;
+};
+
+struct mg_pools {
+  uv_mutex_t lock;
+  mg_pool_ref *head;
+};
+
+mg_pools *mg_pools_new(void) {
+  mg_pools *p = calloc(1, sizeof(*p));
+  if (p == NULL) {
+    return NULL;
+  }
+  if (uv_mutex_init(&p->lock) != 0) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+void mg_pools_free(mg_pools *pools) {
+  if (pools == NULL) {
+    return;
+  }
+  /* Destroy() releases every reference; a leftover one is a bug, but the
+   * process is ending: close it rather than leak a monitoring thread. */
+  while (pools->head != NULL) {
+    mg_pool_ref *r = pools->head;
+    pools->head = r->next;
+    mongoc_client_pool_destroy(r->pool);
+    free(r->key);
+    free(r);
+  }
+  uv_mutex_destroy(&pools->lock);
+  free(pools);
+}
+
+static mg_pool_ref *pool_open(const mongoc_uri_t *uri, siphon_error *err) {
+  mg_pool_ref *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    snprintf(err->text, sizeof(err->text), "out of memory");
+    return NULL;
+  }
+  r->key = strdup(mongoc_uri_get_string(uri));
+  bson_error_t berr;
+  r->pool = mongoc_client_pool_new_with_error(uri, &berr);
+  if (r->key == NULL || r->pool == NULL) {
+    /* berr may name the TLS file that failed, never the credentials. */
+    snprintf(err->text, sizeof(err->text), "cannot create a client pool: %.200s",
+             r->pool == NULL ? berr.message : "out of memory");
+    if (r->pool != NULL) {
+      mongoc_client_pool_destroy(r->pool);
+    }
+    free(r->key);
+    free(r);
+    return NULL;
+  }
+  /* Errors as the server states them (error API 2), so a bad filter
+   * reports the server's own code and message. */
+  mongoc_client_pool_set_error_api(r->pool, MONGOC_ERROR_API_VERSION_2);
+  if (mongoc_uri_get_appname(uri) == NULL) {
+    mongoc_client_pool_set_appname(r->pool, "siphon");
+  }
+  return r;
+}
+
+int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out,
+                     siphon_error *err) {
+  const char *key = mongoc_uri_get_string(uri);
+  int rc = 0;
+  uv_mutex_lock(&pools->lock);
+  mg_pool_ref *r = pools->head;
+  while (r != NULL && strcmp(r->key, key) != 0) {
+    r = r->next;
+  }
+  if (r == NULL) {
+    r = pool_open(uri, err);
+    if (r != NULL) {
+      r->next = pools->head;
+      pools->head = r;
+    } else {
+      rc = -EINVAL;
+    }
+  }
+  if (r != NULL) {
+    r->refs++;
+    *out = r;
+  }
+  uv_mutex_unlock(&pools->lock);
+  return rc;
+}
+
+void mg_pools_release(mg_pools *pools, mg_pool_ref *ref) {
+  mongoc_client_pool_t *dead = NULL;
+  uv_mutex_lock(&pools->lock);
+  if (--ref->refs == 0) {
+    mg_pool_ref **pp = &pools->head;
+    while (*pp != ref) {
+      pp = &(*pp)->next;
+    }
+    *pp = ref->next;
+    dead = ref->pool;
+  }
+  uv_mutex_unlock(&pools->lock);
+  if (dead != NULL) {
+    /* Outside the lock: destroying joins the pool's monitoring thread. */
+    mongoc_client_pool_destroy(dead);
+    free(ref->key);
+    free(ref);
+  }
+}
+
+mongoc_client_pool_t *mg_pool_get(mg_pool_ref *ref) {
+  return ref->pool;
+}
