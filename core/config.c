@@ -299,6 +299,22 @@ int siphon__config_load_string(const char *text, const char *name, siphon__confi
   return parse_and_load(text, strlen(text), out, d);
 }
 
+const char *const *siphon__config_keys(const char *section) {
+  if (strcmp(section, "") == 0) {
+    return top_keys;
+  }
+  if (strcmp(section, "siphon") == 0) {
+    return siphon_keys;
+  }
+  if (strcmp(section, "siphon.output") == 0) {
+    return output_keys;
+  }
+  if (strcmp(section, "sources[]") == 0) {
+    return siphon__source_keys;
+  }
+  return NULL;
+}
+
 void siphon__config_free(siphon__config *c) {
   if (c == NULL) {
     return;

@@ -58,6 +58,11 @@ int siphon__config_load_string(const char *text, const char *name, siphon__confi
 
 void siphon__config_free(siphon__config *c);
 
+/* The keys the host knows in a section of the config: "" (top level),
+ * "siphon", "siphon.output" or "sources[]"; NULL-terminated; NULL for an
+ * unknown section. Lets tests keep config/siphon.schema.json in step. */
+const char *const *siphon__config_keys(const char *section);
+
 /* Parses a duration: a JSON integer of ms, or a string "250ms", "10s",
  * "1.5s", "1m", "2h". Returns 0 or -EINVAL. */
 int siphon__duration_parse(const json_t *v, uint64_t *ms_out);

@@ -46,6 +46,9 @@ int siphon__cfg_duration(siphon__cfgctx *c, const json_t *obj, const char *paren
 int siphon__cfg_size(siphon__cfgctx *c, const json_t *obj, const char *parent, const char *key,
                      uint64_t *out);
 
+/* The keys a source may have (config_sources.c). */
+extern const char *const siphon__source_keys[];
+
 /* Checks "sources" and fills cfg->sources with the enabled ones. */
 void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *cfg);
 

@@ -12,8 +12,8 @@
  * is picked up within minutes. */
 #define DEFAULT_MAX_BACKOFF_MS (5u * 60u * 1000u)
 
-static const char *const source_keys[] = {"name",        "plugin", "interval", "timeout", "jitter",
-                                          "max_backoff", "tags",   "options",  "enabled", NULL};
+const char *const siphon__source_keys[] = {"name",        "plugin", "interval", "timeout", "jitter",
+                                           "max_backoff", "tags",   "options",  "enabled", NULL};
 
 static int name_char_ok(char ch) {
   return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
@@ -114,7 +114,7 @@ static int check_source(siphon__cfgctx *c, const json_t *src, size_t index, json
     free(path);
     return 0;
   }
-  siphon__cfg_unknown_keys(c, src, path, source_keys);
+  siphon__cfg_unknown_keys(c, src, path, siphon__source_keys);
 
   const char *name = NULL;
   int rc = siphon__cfg_string(c, src, path, "name", &name);

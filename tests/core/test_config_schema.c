@@ -1,0 +1,124 @@
+/* config/siphon.schema.json is what editors check configs with: it must
+ * know exactly the keys the host knows, with the host's defaults. */
+#include <criterion/criterion.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "siphon/plugin.h"
+#include "util.h"
+
+static json_t *schema;
+
+static void load_schema(void) {
+  json_error_t err;
+  schema =
+      json_load_file(SIPHON_SOURCE_DIR "/config/siphon.schema.json", JSON_REJECT_DUPLICATES, &err);
+  cr_assert_not_null(schema, "siphon.schema.json:%d:%d: %s", err.line, err.column, err.text);
+}
+
+static void free_schema(void) {
+  json_decref(schema);
+}
+
+/* The "properties" of a section of the schema. */
+static json_t *props(const char *section) {
+  json_t *root_props = json_object_get(schema, "properties");
+  if (strcmp(section, "") == 0) {
+    return root_props;
+  }
+  json_t *siphon = json_object_get(json_object_get(root_props, "siphon"), "properties");
+  if (strcmp(section, "siphon") == 0) {
+    return siphon;
+  }
+  if (strcmp(section, "siphon.output") == 0) {
+    return json_object_get(json_object_get(siphon, "output"), "properties");
+  }
+  json_t *defs = json_object_get(schema, "$defs");
+  return json_object_get(json_object_get(defs, "source"), "properties");
+}
+
+static int in_list(const char *key, const char *const *list) {
+  for (size_t i = 0; list[i] != NULL; i++) {
+    if (strcmp(list[i], key) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+Test(config_schema, same_keys_as_the_host, .init = load_schema, .fini = free_schema) {
+  const char *sections[] = {"", "siphon", "siphon.output", "sources[]"};
+  for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+    const char *const *host = siphon__config_keys(sections[s]);
+    json_t *p = props(sections[s]);
+    cr_assert_not_null(host, "%s", sections[s]);
+    cr_assert(json_is_object(p), "schema has no properties for \"%s\"", sections[s]);
+    for (size_t i = 0; host[i] != NULL; i++) {
+      cr_expect_not_null(json_object_get(p, host[i]), "the schema lacks %s.%s", sections[s],
+                         host[i]);
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(p, key, v) {
+      cr_expect(in_list(key, host), "the schema has %s.%s, the host does not", sections[s], key);
+      cr_expect(json_is_string(json_object_get(v, "description")), "%s.%s has no description",
+                sections[s], key);
+    }
+  }
+}
+
+static const char *def_string(const char *section, const char *key) {
+  json_t *d = json_object_get(json_object_get(props(section), key), "default");
+  cr_assert(json_is_string(d), "%s.%s has no string default", section, key);
+  return json_string_value(d);
+}
+
+Test(config_schema, defaults_are_the_hosts, .init = load_schema, .fini = free_schema) {
+  siphon__config c;
+  siphon__diag d;
+  siphon__diag_init(&d);
+  cr_assert_eq(siphon__config_load_string("{\"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
+                                          "t.json", &c, &d),
+               0);
+  uint64_t n = 0;
+  cr_assert_eq(siphon__size_parse_str(def_string("siphon", "buffer_limit"), &n), 0);
+  cr_expect_eq(n, c.buffer_max_bytes);
+  cr_assert_eq(siphon__duration_parse_str(def_string("siphon", "shutdown_grace"), &n), 0);
+  cr_expect_eq(n, c.shutdown_grace_ms);
+  cr_expect_str_eq(def_string("siphon", "state_dir"), c.state_dir);
+  cr_expect_str_eq(def_string("siphon", "log_level"), "info");
+  cr_expect_eq(c.log_level, SIPHON_LOG_INFO);
+  cr_expect_str_eq(def_string("siphon.output", "type"), "stdout");
+  cr_expect_eq(c.output_type, SIPHON__OUTPUT_STDOUT);
+  cr_assert_eq(siphon__duration_parse_str(def_string("sources[]", "interval"), &n), 0);
+  cr_expect_eq(n, c.sources[0].interval_ms);
+  json_t *jitter = json_object_get(json_object_get(props("sources[]"), "jitter"), "default");
+  cr_assert_eq(siphon__duration_parse(jitter, &n), 0);
+  cr_expect_eq(n, c.sources[0].jitter_ms);
+  siphon__config_free(&c);
+  siphon__diag_free(&d);
+}
+
+/* The duration pattern accepts what the host accepts, and refuses what it
+ * refuses (POSIX regex standing in for the editor's ECMAScript one: the
+ * pattern uses only features both share). */
+Test(config_schema, duration_pattern_agrees_with_host, .init = load_schema, .fini = free_schema) {
+  json_t *any =
+      json_object_get(json_object_get(json_object_get(schema, "$defs"), "duration"), "anyOf");
+  const char *pattern = json_string_value(json_object_get(json_array_get(any, 1), "pattern"));
+  cr_assert_not_null(pattern);
+  regex_t re;
+  cr_assert_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0, "%s", pattern);
+  const char *samples[] = {"250ms", "10s", "1.5s", ".5s", "1m",  "2h",  "1h30m", "0s", "10",
+                           "ten",   "1d",  "10 s", "1.s", "-1s", "10S", "",      "ms"};
+  for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+    uint64_t ms;
+    int host_ok = siphon__duration_parse_str(samples[i], &ms) == 0;
+    int schema_ok = regexec(&re, samples[i], 0, NULL, 0) == 0;
+    cr_expect_eq(schema_ok, host_ok, "\"%s\": host %s, schema %s", samples[i],
+                 host_ok ? "accepts" : "refuses", schema_ok ? "accepts" : "refuses");
+  }
+  regfree(&re);
+}
