@@ -228,6 +228,11 @@ static int load_tree(json_t *root, siphon__config *cfg, siphon__diag *d) {
 }
 
 static int parse_and_load(const char *text, size_t len, siphon__config *cfg, siphon__diag *d) {
+  /* Some Windows editors start UTF-8 files with a byte order mark. */
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+    text += 3;
+    len -= 3;
+  }
   json_error_t jerr;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL) {

@@ -290,3 +290,19 @@ Test(config_load, shipped_examples) {
     cr_skip_test("no example configs in config/ yet");
   }
 }
+
+/* Notepad saves UTF-8 with a byte order mark; positions still match. */
+Test(config_load, byte_order_mark) {
+  siphon__config c;
+  load_ok("\xEF\xBB\xBF{\"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}", &c);
+  cr_expect_eq(c.source_count, 1);
+  siphon__config_free(&c);
+  siphon__diag d;
+  siphon__diag_init(&d);
+  cr_assert_eq(siphon__config_load_string("\xEF\xBB\xBF{\"sources\": [,]}", "t.json", &c, &d),
+               -EINVAL);
+  cr_assert_eq(d.count, 1);
+  cr_expect_str_eq(d.entries[0].where, "t.json:1:14");
+  siphon__config_free(&c);
+  siphon__diag_free(&d);
+}
