@@ -3,10 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if none starts
- * there. Rejects overlongs, surrogates and code points above U+10FFFF, as
- * jansson does. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+#include "jsonline.h"
+
+size_t sock_utf8_seq(const unsigned char *s, size_t n) {
   unsigned c = s[0];
   size_t len;
   unsigned cp;
@@ -54,7 +53,7 @@ json_t *sock_value_string(const char *line, size_t len) {
   const unsigned char *s = (const unsigned char *)line;
   size_t o = 0;
   for (size_t i = 0; i < len;) {
-    size_t k = utf8_seq(s + i, len - i);
+    size_t k = sock_utf8_seq(s + i, len - i);
     if (k == 0) {
       memcpy(fixed + o, "\xef\xbf\xbd", 3);
       o += 3;
@@ -71,5 +70,5 @@ json_t *sock_value_string(const char *line, size_t len) {
 }
 
 json_t *sock_value_json(const char *line, size_t len, json_error_t *err) {
-  return json_loadb(line, len, JSON_DECODE_ANY, err);
+  return sock_json_parse(line, len, err);
 }

@@ -17,4 +17,9 @@ json_t *sock_value_string(const char *line, size_t len);
  * reason is left in err). */
 json_t *sock_value_json(const char *line, size_t len, json_error_t *err);
 
+/* Length of the valid UTF-8 sequence at s (1 to 4 bytes), or 0 if none
+ * starts there. Rejects overlongs, surrogates and code points above
+ * U+10FFFF, as jansson does. */
+size_t sock_utf8_seq(const unsigned char *s, size_t n);
+
 #endif
