@@ -44,7 +44,7 @@ static char *dir_of(const char *path) {
   return siphon__asprintf("%.*s", (int)(slash - path), path);
 }
 
-static void substitute_tree(siphon__cfgctx *c, json_t *v, const char *path) {
+void siphon__cfg_substitute(siphon__cfgctx *c, json_t *v, const char *path) {
   if (json_is_string(v)) {
     const char *s = json_string_value(v);
     if (strchr(s, '$') == NULL) {
@@ -68,13 +68,13 @@ static void substitute_tree(siphon__cfgctx *c, json_t *v, const char *path) {
     json_t *child;
     json_object_foreach(v, key, child) {
       char *p = siphon__path_key(path, key);
-      substitute_tree(c, child, p);
+      siphon__cfg_substitute(c, child, p);
       free(p);
     }
   } else if (json_is_array(v)) {
     for (size_t i = 0; i < json_array_size(v); i++) {
       char *p = siphon__path_index(path, i);
-      substitute_tree(c, json_array_get(v, i), p);
+      siphon__cfg_substitute(c, json_array_get(v, i), p);
       free(p);
     }
   }
@@ -219,8 +219,12 @@ static int load_tree(json_t *root, siphon__config *cfg, siphon__diag *d) {
     free(got);
     return -EINVAL;
   }
-  substitute_tree(&c, root, "");
   siphon__cfg_unknown_keys(&c, root, "", top_keys);
+  /* Substituted section by section, so that errors come in file order. */
+  json_t *sec = json_object_get(root, "siphon");
+  if (sec != NULL) {
+    siphon__cfg_substitute(&c, sec, "siphon");
+  }
   check_siphon(&c, root, cfg);
   siphon__cfg_sources(&c, root, cfg);
   free(c.bad);

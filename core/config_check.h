@@ -46,6 +46,10 @@ int siphon__cfg_duration(siphon__cfgctx *c, const json_t *obj, const char *paren
 int siphon__cfg_size(siphon__cfgctx *c, const json_t *obj, const char *parent, const char *key,
                      uint64_t *out);
 
+/* Substitutes ${VAR} in every string value under v (config.c); a value
+ * that fails is reported with `path` and marked bad. */
+void siphon__cfg_substitute(siphon__cfgctx *c, json_t *v, const char *path);
+
 /* The keys a source may have (config_sources.c). */
 extern const char *const siphon__source_keys[];
 

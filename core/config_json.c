@@ -24,8 +24,11 @@ char *siphon__json_value_text(const json_t *v) {
       return quoted(json_string_value(v));
     case JSON_INTEGER:
       return siphon__asprintf("%lld", (long long)json_integer_value(v));
-    case JSON_REAL:
-      return siphon__asprintf("%g", json_real_value(v));
+    case JSON_REAL: {
+      /* jansson keeps the ".0" of 4.0, so the user sees it is not 4. */
+      char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+      return text != NULL ? text : siphon__xstrdup("a number");
+    }
     case JSON_TRUE:
       return siphon__xstrdup("true");
     case JSON_FALSE:

@@ -20,42 +20,116 @@ static int name_char_ok(char ch) {
          ch == '_' || ch == '.' || ch == ':' || ch == '-';
 }
 
+/* `seen` maps the names met so far to their index, so that the error
+ * names both sources. */
 static void check_name(siphon__cfgctx *c, const char *path, const char *name, json_t *seen,
-                       size_t index, int *ok) {
-  for (const char *p = name; *p != '\0'; p++) {
-    if (!name_char_ok(*p)) {
-      char *at = siphon__path_key(path, "name");
-      siphon__cfg_error(c, at,
-                        "\"%s\" has a character not allowed in names ('%c'); use letters, digits "
-                        "and _ . : -",
-                        name, *p);
-      free(at);
-      *ok = 0;
-      return;
-    }
+                       size_t index) {
+  char *at = siphon__path_key(path, "name");
+  const char *p = name;
+  while (*p != '\0' && name_char_ok(*p)) {
+    p++;
   }
   json_t *first = json_object_get(seen, name);
-  if (first != NULL) {
-    char *at = siphon__path_key(path, "name");
+  if (*p != '\0') {
+    siphon__cfg_error(c, at,
+                      "\"%s\" has a character not allowed in names ('%c'); use letters, digits "
+                      "and _ . : -",
+                      name, *p);
+  } else if (first != NULL) {
     siphon__cfg_error(c, at, "\"%s\" is already the name of sources[%lld]; names must be unique",
                       name, (long long)json_integer_value(first));
-    free(at);
-    *ok = 0;
-    return;
+  } else {
+    json_object_set_new(seen, name, json_integer((json_int_t)index));
   }
-  json_object_set_new(seen, name, json_integer((json_int_t)index));
+  free(at);
+}
+
+static void check_identity(siphon__cfgctx *c, const json_t *src, const char *path, json_t *seen,
+                           siphon__source_conf *sc) {
+  const char *name = NULL;
+  int rc = siphon__cfg_string(c, src, path, "name", &name);
+  if (rc == 0) {
+    siphon__cfg_error(c, path,
+                      "missing required key \"name\" (a unique name such as \"users-api\")");
+  } else if (rc > 0) {
+    sc->name = siphon__xstrdup(name);
+    check_name(c, path, name, seen, sc->index);
+  }
+  const char *plugin = NULL;
+  rc = siphon__cfg_string(c, src, path, "plugin", &plugin);
+  if (rc == 0) {
+    siphon__cfg_error(c, path,
+                      "missing required key \"plugin\" (the plugin that collects, such as "
+                      "\"rest\")");
+  } else if (rc > 0) {
+    sc->plugin = siphon__xstrdup(plugin);
+  }
+}
+
+static void not_positive(siphon__cfgctx *c, const json_t *src, const char *path, const char *key) {
+  char *at = siphon__path_key(path, key);
+  char *got = siphon__json_value_text(json_object_get(src, key));
+  siphon__cfg_error(c, at, "expected a duration greater than 0, got %s", got);
+  free(got);
+  free(at);
+}
+
+/* Compares a duration with the interval: "20s is longer than the
+ * interval 10s". */
+static void against_interval(siphon__cfgctx *c, const char *path, const char *key, uint64_t ms,
+                             uint64_t interval, const char *relation, const char *why) {
+  char a[32];
+  char b[32];
+  siphon__duration_format(ms, a, sizeof(a));
+  siphon__duration_format(interval, b, sizeof(b));
+  char *at = siphon__path_key(path, key);
+  siphon__cfg_error(c, at, "%s %s the interval %s%s", a, relation, b, why);
+  free(at);
+}
+
+static void check_schedule(siphon__cfgctx *c, const json_t *src, const char *path,
+                           siphon__source_conf *sc) {
+  uint64_t interval = DEFAULT_INTERVAL_MS;
+  int rc = siphon__cfg_duration(c, src, path, "interval", &interval);
+  /* Comparisons with a bad interval would only repeat its error. */
+  int interval_ok = rc >= 0 && interval > 0;
+  if (rc > 0 && interval == 0) {
+    not_positive(c, src, path, "interval");
+  }
+  sc->interval_ms = interval;
+
+  uint64_t timeout = interval;
+  rc = siphon__cfg_duration(c, src, path, "timeout", &timeout);
+  if (rc > 0 && timeout == 0) {
+    not_positive(c, src, path, "timeout");
+  } else if (rc > 0 && interval_ok && timeout > interval) {
+    /* Say why, so the user knows which of the two to change. */
+    against_interval(c, path, "timeout", timeout, interval, "is longer than",
+                     "; a round must end before the next one is due");
+  }
+  sc->timeout_ms = timeout;
+
+  uint64_t jitter = 0;
+  rc = siphon__cfg_duration(c, src, path, "jitter", &jitter);
+  if (rc > 0 && interval_ok && jitter >= interval) {
+    against_interval(c, path, "jitter", jitter, interval, "must be shorter than", "");
+  }
+  sc->jitter_ms = jitter;
+
+  uint64_t backoff = interval > DEFAULT_MAX_BACKOFF_MS ? interval : DEFAULT_MAX_BACKOFF_MS;
+  rc = siphon__cfg_duration(c, src, path, "max_backoff", &backoff);
+  if (rc > 0 && interval_ok && backoff < interval) {
+    against_interval(c, path, "max_backoff", backoff, interval, "is shorter than", "");
+  }
+  sc->max_backoff_ms = backoff;
 }
 
 /* Tags end up in every record; they are strings there, whatever the
  * config wrote (as in Telegraf and Prometheus labels). */
-static json_t *check_tags(siphon__cfgctx *c, const json_t *src, const char *path, int *ok) {
+static json_t *check_tags(siphon__cfgctx *c, const json_t *src, const char *path) {
   json_t *tags = NULL;
   json_t *out = json_object();
-  int rc = siphon__cfg_object(c, src, path, "tags", &tags);
-  if (rc < 0) {
-    *ok = 0;
-  }
-  if (rc <= 0) {
+  if (siphon__cfg_object(c, src, path, "tags", &tags) <= 0) {
     return out;
   }
   char *tags_path = siphon__path_key(path, "tags");
@@ -64,16 +138,13 @@ static json_t *check_tags(siphon__cfgctx *c, const json_t *src, const char *path
   json_object_foreach(tags, key, v) {
     json_t *s = NULL;
     if (siphon__cfg_is_bad(c, v)) {
-      *ok = 0;
-    } else if (json_is_string(v)) {
+      continue;
+    }
+    if (json_is_string(v)) {
       s = json_incref(v);
-    } else if (json_is_integer(v)) {
-      char *text = siphon__asprintf("%lld", (long long)json_integer_value(v));
+    } else if (json_is_number(v)) {
+      char *text = siphon__json_value_text(v);
       s = json_string(text);
-      free(text);
-    } else if (json_is_real(v)) {
-      char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-      s = json_string(text ? text : "");
       free(text);
     } else if (json_is_boolean(v)) {
       s = json_string(json_is_true(v) ? "true" : "false");
@@ -83,7 +154,6 @@ static json_t *check_tags(siphon__cfgctx *c, const json_t *src, const char *path
       siphon__cfg_error(c, at, "expected a string, number or boolean tag value, got %s", got);
       free(got);
       free(at);
-      *ok = 0;
     }
     if (s != NULL) {
       json_object_set_new(out, key, s);
@@ -94,13 +164,11 @@ static json_t *check_tags(siphon__cfgctx *c, const json_t *src, const char *path
 }
 
 /* Fills sc from one entry of "sources"; returns 1 if the source is
- * enabled. Errors go to c; *ok is cleared when there was one. */
-static int check_source(siphon__cfgctx *c, const json_t *src, size_t index, json_t *seen,
-                        siphon__source_conf *sc, int *ok) {
-  char *path = siphon__path_index("sources", index);
-  sc->index = index;
+ * enabled. Errors go to c. */
+static int check_source(siphon__cfgctx *c, json_t *src, json_t *seen, siphon__source_conf *sc) {
+  char *path = siphon__path_index("sources", sc->index);
+  siphon__cfg_substitute(c, src, path);
   if (siphon__cfg_is_bad(c, src)) {
-    *ok = 0;
     free(path);
     return 0;
   }
@@ -110,121 +178,18 @@ static int check_source(siphon__cfgctx *c, const json_t *src, size_t index, json
                       "expected an object with \"name\" and \"plugin\" describing a source, got %s",
                       got);
     free(got);
-    *ok = 0;
     free(path);
     return 0;
   }
   siphon__cfg_unknown_keys(c, src, path, siphon__source_keys);
-
-  const char *name = NULL;
-  int rc = siphon__cfg_string(c, src, path, "name", &name);
-  if (rc == 0) {
-    siphon__cfg_error(c, path,
-                      "missing required key \"name\" (a unique name such as \"users-api\")");
-    *ok = 0;
-  } else if (rc < 0) {
-    *ok = 0;
-  } else {
-    sc->name = siphon__xstrdup(name);
-    check_name(c, path, name, seen, index, ok);
-  }
-
-  const char *plugin = NULL;
-  rc = siphon__cfg_string(c, src, path, "plugin", &plugin);
-  if (rc == 0) {
-    siphon__cfg_error(c, path,
-                      "missing required key \"plugin\" (the plugin that collects, such as "
-                      "\"rest\")");
-    *ok = 0;
-  } else if (rc < 0) {
-    *ok = 0;
-  } else {
-    sc->plugin = siphon__xstrdup(plugin);
-  }
-
-  char a[32];
-  char b[32];
-  uint64_t interval = DEFAULT_INTERVAL_MS;
-  int interval_ok = 1;
-  rc = siphon__cfg_duration(c, src, path, "interval", &interval);
-  if (rc < 0) {
-    *ok = 0;
-    interval_ok = 0;
-  } else if (interval == 0) {
-    char *at = siphon__path_key(path, "interval");
-    char *got = siphon__json_value_text(json_object_get(src, "interval"));
-    siphon__cfg_error(c, at, "expected a duration greater than 0, got %s", got);
-    free(got);
-    free(at);
-    *ok = 0;
-    interval_ok = 0;
-  }
-  sc->interval_ms = interval;
-  siphon__duration_format(interval, b, sizeof(b));
-
-  uint64_t timeout = interval;
-  rc = siphon__cfg_duration(c, src, path, "timeout", &timeout);
-  if (rc < 0) {
-    *ok = 0;
-  } else if (rc > 0 && timeout == 0) {
-    char *at = siphon__path_key(path, "timeout");
-    char *got = siphon__json_value_text(json_object_get(src, "timeout"));
-    siphon__cfg_error(c, at, "expected a duration greater than 0, got %s", got);
-    free(got);
-    free(at);
-    *ok = 0;
-  } else if (rc > 0 && interval_ok && timeout > interval) {
-    char *at = siphon__path_key(path, "timeout");
-    siphon__duration_format(timeout, a, sizeof(a));
-    siphon__cfg_error(c, at,
-                      "%s is longer than the interval %s; a round must end before the next "
-                      "one is due",
-                      a, b);
-    free(at);
-    *ok = 0;
-  }
-  sc->timeout_ms = timeout;
-
-  uint64_t jitter = 0;
-  rc = siphon__cfg_duration(c, src, path, "jitter", &jitter);
-  if (rc < 0) {
-    *ok = 0;
-  } else if (rc > 0 && interval_ok && jitter >= interval) {
-    char *at = siphon__path_key(path, "jitter");
-    siphon__duration_format(jitter, a, sizeof(a));
-    siphon__cfg_error(c, at, "%s must be shorter than the interval %s", a, b);
-    free(at);
-    *ok = 0;
-  }
-  sc->jitter_ms = jitter;
-
-  uint64_t backoff = interval > DEFAULT_MAX_BACKOFF_MS ? interval : DEFAULT_MAX_BACKOFF_MS;
-  rc = siphon__cfg_duration(c, src, path, "max_backoff", &backoff);
-  if (rc < 0) {
-    *ok = 0;
-  } else if (rc > 0 && interval_ok && backoff < interval) {
-    char *at = siphon__path_key(path, "max_backoff");
-    siphon__duration_format(backoff, a, sizeof(a));
-    siphon__cfg_error(c, at, "%s is shorter than the interval %s; it must be at least as long", a,
-                      b);
-    free(at);
-    *ok = 0;
-  }
-  sc->max_backoff_ms = backoff;
-
-  sc->tags = check_tags(c, src, path, ok);
-
+  check_identity(c, src, path, seen, sc);
+  check_schedule(c, src, path, sc);
+  sc->tags = check_tags(c, src, path);
   json_t *options = NULL;
-  rc = siphon__cfg_object(c, src, path, "options", &options);
-  if (rc < 0) {
-    *ok = 0;
-  }
+  int rc = siphon__cfg_object(c, src, path, "options", &options);
   sc->options = rc > 0 ? json_deep_copy(options) : json_object();
-
   int enabled = 1;
-  if (siphon__cfg_bool(c, src, path, "enabled", &enabled) < 0) {
-    *ok = 0;
-  }
+  siphon__cfg_bool(c, src, path, "enabled", &enabled);
   free(path);
   return enabled;
 }
@@ -245,13 +210,13 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
                       "\"plugin\": \"rest\"}])");
     return;
   }
-  if (siphon__cfg_is_bad(c, sources)) {
-    return;
-  }
   if (!json_is_array(sources)) {
-    char *got = siphon__json_show(sources);
-    siphon__cfg_error(c, "sources", "expected an array of sources, got %s", got);
-    free(got);
+    siphon__cfg_substitute(c, sources, "sources");
+    if (!siphon__cfg_is_bad(c, sources)) {
+      char *got = siphon__json_show(sources);
+      siphon__cfg_error(c, "sources", "expected an array of sources, got %s", got);
+      free(got);
+    }
     return;
   }
   size_t n = json_array_size(sources);
@@ -263,10 +228,10 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
   json_t *seen = json_object();
   for (size_t i = 0; i < n; i++) {
     siphon__source_conf *sc = &cfg->sources[cfg->source_count];
-    int ok = 1;
+    sc->index = i;
     /* Disabled sources are checked too: enabling one later must not
      * reveal errors that were there all along. */
-    if (check_source(c, json_array_get(sources, i), i, seen, sc, &ok)) {
+    if (check_source(c, json_array_get(sources, i), seen, sc)) {
       cfg->source_count++;
     } else {
       source_conf_free(sc);

@@ -445,3 +445,26 @@ Test(config_file, syntax_error_in_file_has_line_and_column) {
   siphon__diag_free(&d);
   free(path);
 }
+
+Test(config_bad, errors_in_file_order) {
+  unsetenv("SIPHON_TEST_ORDER");
+  char *e = errors_of(
+      "{\"siphon\": {\"log_level\": \"${SIPHON_TEST_ORDER}\", \"threads\": 0},\n"
+      " \"sources\": [{\"name\": \"a\", \"plugin\": \"p\", \"jitter\": \"x\"},\n"
+      "  {\"name\": \"b\", \"plugin\": \"${SIPHON_TEST_ORDER}\"}]}");
+  const char *order[] = {"siphon.log_level: environment variable", "siphon.threads:",
+                         "sources[0].jitter:", "sources[1].plugin: environment variable"};
+  const char *at = e;
+  for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+    const char *next = strstr(at, order[i]);
+    cr_assert_not_null(next, "\"%s\" missing or out of order in:\n%s", order[i], e);
+    at = next;
+  }
+  cr_expect_eq(lines_of(e), 4, "%s", e);
+  free(e);
+}
+
+Test(config_bad, real_where_integer_expected) {
+  REFUSED("{\"siphon\": {\"threads\": 4.0}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
+          "siphon.threads: expected an integer from 1 to 1024, got a number (4.0)");
+}
