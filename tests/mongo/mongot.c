@@ -214,3 +214,29 @@ json_t *mt_data(json_t *records, const char *source) {
   }
   return out;
 }
+
+json_t *mt_once_source(tproc *p, const char *siphon_extra, const char *options, int *status) {
+  char *src = mt_source("m", "\"interval\": \"10s\", \"timeout\": \"5s\"", options);
+  char *cfg = mt_config(siphon_extra, src);
+  *status = mt_once(p, cfg, 30000);
+  json_t *recs = mt_records(p->out);
+  json_t *data = mt_data(recs, "m");
+  json_decref(recs);
+  free(src);
+  free(cfg);
+  return data;
+}
+
+size_t mt_wait_lines(tproc *p, size_t n, int timeout_ms) {
+  /* Bounded: at most timeout_ms / 50 waits of 50 ms. */
+  for (int waited = 0; count_lines(p->out) < n && waited < timeout_ms; waited += 50) {
+    if (!tproc_wait_stdout(p, "\x01", 50) && p->out_fd < 0) {
+      break;
+    }
+  }
+  return count_lines(p->out);
+}
+
+char *mt_dump(const json_t *v) {
+  return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}

@@ -37,4 +37,12 @@ char *mt_source(const char *name, const char *extra, const char *options);
 /* printf into a fresh string. */
 char *mt_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Runs one mongo source (see mt_source) with --once; fills p (caller
+ * tproc_free()s) and returns the data of its records. */
+json_t *mt_once_source(tproc *p, const char *siphon_extra, const char *options, int *status);
+/* Waits until stdout has at least n lines or timeout_ms passes; returns
+ * the number of lines seen. */
+size_t mt_wait_lines(tproc *p, size_t n, int timeout_ms);
+/* Compact JSON text of v (caller frees). */
+char *mt_dump(const json_t *v);
 #endif
