@@ -1,0 +1,263 @@
+/* Incremental reads: `since` returns only documents past the last value
+ * seen, across rounds of one process and across restarts, with the value
+ * kept in a state file under siphon.state_dir. No repeat, no gap. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mongot.h"
+#include "tmpfile.h"
+
+typedef struct inc {
+  char *db;
+  char *state_dir;
+  char *cfg;
+} inc;
+
+static void inc_setup(inc *t, const char *interval, const char *extra_options) {
+  t->db = mt_db();
+  t->state_dir = tmp_dir();
+  char *opts = mt_fmt("\"database\": \"%s\", \"collection\": \"c\", \"since\": \"i\"%s", t->db,
+                      extra_options);
+  char *ivl = mt_fmt("\"interval\": \"%s\"", interval);
+  char *src = mt_source("inc", ivl, opts);
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", t->state_dir);
+  t->cfg = mt_config(sx, src);
+  free(sx);
+  free(src);
+  free(ivl);
+  free(opts);
+}
+
+static void inc_teardown(inc *t) {
+  tmp_rmtree(t->state_dir);
+  free(t->state_dir);
+  free(t->cfg);
+  free(t->db);
+}
+
+/* The "i" of each record, as a JSON array text. */
+static char *is_of(const char *out) {
+  json_t *recs = mt_records(out);
+  json_t *data = mt_data(recs, "inc");
+  json_t *is = json_array();
+  size_t k;
+  json_t *d;
+  json_array_foreach(data, k, d) {
+    json_array_append(is, json_object_get(d, "i"));
+  }
+  char *s = mt_dump(is);
+  json_decref(is);
+  json_decref(data);
+  json_decref(recs);
+  return s;
+}
+
+static void once_expect(inc *t, const char *want_is) {
+  tproc p;
+  int st = mt_once(&p, t->cfg, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  char *got = is_of(p.out);
+  cr_assert_str_eq(got, want_is, "got %s, want %s", got, want_is);
+  free(got);
+  tproc_free(&p);
+}
+
+static char *state_text(inc *t) {
+  char *path = mt_fmt("%s/inc.mongo-since.json", t->state_dir);
+  char *text = tmp_read(path, NULL);
+  free(path);
+  return text;
+}
+
+Test(since, three_rounds_then_a_restart) {
+  inc t;
+  inc_setup(&t, "300ms", "");
+  mt_insert_range(t.db, "c", 0, 5);
+  const char *argv[] = {SIPHON_BIN, "-c", t.cfg, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  cr_assert_eq(mt_wait_lines(&p, 5, 15000), 5, "%s%s", p.out, p.err);
+  mt_insert_range(t.db, "c", 5, 3);
+  cr_assert_eq(mt_wait_lines(&p, 8, 15000), 8, "%s%s", p.out, p.err);
+  mt_insert_range(t.db, "c", 8, 2);
+  cr_assert_eq(mt_wait_lines(&p, 10, 15000), 10, "%s%s", p.out, p.err);
+  /* Several more rounds with nothing new: nothing repeated. */
+  cr_expect_eq(mt_wait_lines(&p, 11, 1500), 10, "%s", p.out);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 15000), 0, "%s", p.err);
+  char *got = is_of(p.out);
+  cr_expect_str_eq(got, "[0,1,2,3,4,5,6,7,8,9]");
+  free(got);
+  tproc_free(&p);
+
+  /* The value survived the restart, with its BSON type. */
+  char *state = state_text(&t);
+  cr_assert_not_null(state, "no state file in %s", t.state_dir);
+  json_t *sj = json_loads(state, 0, NULL);
+  char *sd = mt_dump(sj);
+  cr_expect_str_eq(sd, "{\"field\":\"i\",\"value\":{\"$numberInt\":\"9\"}}");
+  free(sd);
+  json_decref(sj);
+  free(state);
+  mt_insert_range(t.db, "c", 10, 2);
+  once_expect(&t, "[10,11]");
+  once_expect(&t, "[]");
+  inc_teardown(&t);
+}
+
+/* The default ObjectId _id is a good since field: it grows with time. */
+Test(since, object_id_across_restarts) {
+  char *db = mt_db();
+  char *dir = tmp_dir();
+  char *opts = mt_fmt("\"database\": \"%s\", \"collection\": \"c\", \"since\": \"_id\"", db);
+  char *src = mt_source("inc", "\"interval\": \"1s\"", opts);
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", dir);
+  char *cfg = mt_config(sx, src);
+  int batches[] = {4, 3, 0, 2};
+  json_t *seen = json_object();
+  for (int b = 0, next = 0; b < 4; b++) {
+    mt_insert_range(db, "c", next, batches[b]);
+    next += batches[b];
+    tproc p;
+    int st = mt_once(&p, cfg, 30000);
+    cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+    json_t *recs = mt_records(p.out);
+    json_t *data = mt_data(recs, "inc");
+    cr_assert_eq(json_array_size(data), (size_t)batches[b], "round %d: %s", b, p.out);
+    size_t k;
+    json_t *d;
+    json_array_foreach(data, k, d) {
+      /* Exactly the documents inserted since the last run, in order. */
+      cr_expect_eq(json_integer_value(json_object_get(d, "i")),
+                   (json_int_t)(next - batches[b]) + (json_int_t)k);
+      const char *oid = json_string_value(json_object_get(json_object_get(d, "_id"), "$oid"));
+      cr_assert_not_null(oid);
+      cr_expect_null(json_object_get(seen, oid), "%s read twice", oid);
+      json_object_set_new(seen, oid, json_true());
+    }
+    json_decref(data);
+    json_decref(recs);
+    tproc_free(&p);
+  }
+  cr_expect_eq(json_object_size(seen), 9);
+  json_decref(seen);
+  tmp_rmtree(dir);
+  free(cfg);
+  free(sx);
+  free(src);
+  free(opts);
+  free(dir);
+  free(db);
+}
+
+/* A backlog larger than max_documents is read over several rounds. */
+Test(since, catches_up_under_max_documents) {
+  inc t;
+  inc_setup(&t, "1s", ", \"max_documents\": 10");
+  mt_insert_range(t.db, "c", 0, 25);
+  once_expect(&t, "[0,1,2,3,4,5,6,7,8,9]");
+  once_expect(&t, "[10,11,12,13,14,15,16,17,18,19]");
+  once_expect(&t, "[20,21,22,23,24]");
+  once_expect(&t, "[]");
+  inc_teardown(&t);
+}
+
+/* With an inclusion projection the since field is added to it; records
+ * carry it, and reads still resume where they stopped. */
+Test(since, date_field_with_projection) {
+  char *db = mt_db();
+  char *dir = tmp_dir();
+  mt_insert(db, "ev",
+            "[{\"name\": \"a\", \"at\": {\"$date\": \"2024-01-01T00:00:00Z\"}},"
+            " {\"name\": \"c\", \"at\": {\"$date\": \"2024-03-01T00:00:00Z\"}},"
+            " {\"name\": \"b\", \"at\": {\"$date\": \"2024-02-01T00:00:00Z\"}}]");
+  char *opts = mt_fmt(
+      "\"database\": \"%s\", \"collection\": \"ev\", \"since\": \"at\","
+      " \"projection\": {\"_id\": 0, \"name\": 1}",
+      db);
+  char *src = mt_source("inc", "\"interval\": \"1s\"", opts);
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", dir);
+  char *cfg = mt_config(sx, src);
+  tproc p;
+  int st = mt_once(&p, cfg, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  json_t *recs = mt_records(p.out);
+  json_t *data = mt_data(recs, "inc");
+  char *got = mt_dump(data);
+  /* Sorted by the since field, not by insertion. */
+  cr_expect_str_eq(got,
+                   "[{\"name\":\"a\",\"at\":{\"$date\":\"2024-01-01T00:00:00Z\"}},"
+                   "{\"name\":\"b\",\"at\":{\"$date\":\"2024-02-01T00:00:00Z\"}},"
+                   "{\"name\":\"c\",\"at\":{\"$date\":\"2024-03-01T00:00:00Z\"}}]");
+  free(got);
+  json_decref(data);
+  json_decref(recs);
+  tproc_free(&p);
+  mt_insert(db, "ev",
+            "[{\"name\": \"old\", \"at\": {\"$date\": \"2023-01-01T00:00:00Z\"}},"
+            " {\"name\": \"d\", \"at\": {\"$date\": \"2024-04-01T00:00:00Z\"}}]");
+  st = mt_once(&p, cfg, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  recs = mt_records(p.out);
+  data = mt_data(recs, "inc");
+  got = mt_dump(data);
+  /* Only what lies past the last value: a late, older document is not. */
+  cr_expect_str_eq(got, "[{\"name\":\"d\",\"at\":{\"$date\":\"2024-04-01T00:00:00Z\"}}]");
+  free(got);
+  json_decref(data);
+  json_decref(recs);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(cfg);
+  free(sx);
+  free(src);
+  free(opts);
+  free(dir);
+  free(db);
+}
+
+static void check_fails(const char *cfg, const char *path, const char *text) {
+  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+  tproc p;
+  int st = tproc_run(&p, argv, NULL, 20000);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_expect(strstr(p.err, path) != NULL, "no %s in: %s", path, p.err);
+  cr_expect(strstr(p.err, text) != NULL, "no \"%s\" in: %s", text, p.err);
+  tproc_free(&p);
+}
+
+Test(since, bad_state_file_is_reported) {
+  inc t;
+  inc_setup(&t, "1s", "");
+  char *path = mt_fmt("%s/inc.mongo-since.json", t.state_dir);
+  cr_assert_eq(tmp_write_at(path, "{not json"), 0);
+  check_fails(t.cfg, "sources[0].options.since", "corrupt");
+  cr_assert_eq(tmp_write_at(path, "{\"field\": \"other\", \"value\": 3}"), 0);
+  check_fails(t.cfg, "sources[0].options.since", "tracks field \"other\"");
+  free(path);
+  inc_teardown(&t);
+}
+
+Test(since, options_that_conflict) {
+  const char *base =
+      "\"uri\": \"mongodb://127.0.0.1:1\", \"database\": \"d\", "
+      "\"collection\": \"c\", \"since\": \"i\"";
+  const char *cases[][3] = {
+      {", \"sort\": {\"i\": -1}", "sources[0].options.sort", "since"},
+      {", \"operation\": \"aggregate\", \"pipeline\": []", "sources[0].options.since",
+       "only used by operation find"},
+      {", \"projection\": {\"i\": 0}", "sources[0].options.projection", "excludes \"i\""},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    char *src = mt_fmt(
+        "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", "
+        "\"options\": {%s%s}}",
+        base, cases[k][0]);
+    char *cfg = mt_config("", src);
+    check_fails(cfg, cases[k][1], cases[k][2]);
+    free(cfg);
+    free(src);
+  }
+}
