@@ -2,9 +2,12 @@
  * run) on bad configs exits 2, prints every error on stderr in the
  * "siphon: FILE: PATH: TEXT" form, and collects nothing. */
 #include <criterion/criterion.h>
+#include <glob.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc.h"
 #include "tmpfile.h"
@@ -155,4 +158,65 @@ Test(config_cli, good_config_checks_ok) {
   cr_expect_null(strstr(p.out, "s3cr3t"), "%s", p.out);
   tproc_free(&p);
   remove_config(cfg);
+}
+
+/* Every plugin a config names, when all of them are built. */
+static int plugins_built(const char *path) {
+  json_t *root = json_load_file(path, 0, NULL);
+  if (root == NULL) {
+    return 1; /* let --check report the syntax error */
+  }
+  int all = 1;
+  size_t i;
+  json_t *src;
+  json_array_foreach(json_object_get(root, "sources"), i, src) {
+    const char *name = json_string_value(json_object_get(src, "plugin"));
+    if (name == NULL || strchr(name, '/') != NULL) {
+      continue;
+    }
+    char so[512];
+    snprintf(so, sizeof(so), "%s/%s.so", SIPHON_PLUGIN_DIR, name);
+    all = all && access(so, R_OK) == 0;
+  }
+  json_decref(root);
+  return all;
+}
+
+/* The configs shipped in config/ pass `siphon --check`, plugin options
+ * included. Run from a copy, so that --check's state_dir lands in a
+ * temporary directory rather than in the source tree. */
+Test(config_cli, shipped_examples_check) {
+  glob_t g;
+  memset(&g, 0, sizeof(g));
+  int flags = 0;
+  if (glob(SIPHON_SOURCE_DIR "/config/*.json", 0, NULL, &g) == 0) {
+    flags = GLOB_APPEND;
+  }
+  glob(SIPHON_SOURCE_DIR "/config/examples/*.json", flags, NULL, &g);
+  size_t checked = 0;
+  for (size_t i = 0; i < g.gl_pathc; i++) {
+    const char *src = g.gl_pathv[i];
+    if (strstr(src, "schema") != NULL) {
+      continue;
+    }
+    if (!plugins_built(src)) {
+      cr_log_info("%s: not all of its plugins are built; skipped", src);
+      continue;
+    }
+    size_t len = 0;
+    char *text = tmp_read(src, &len);
+    cr_assert_not_null(text, "%s", src);
+    char *copy = tmp_write("example.json", "%s", text);
+    free(text);
+    tproc p;
+    int status = tproc_siphon(&p, RUN_MS, "--check", "-c", copy, NULL);
+    cr_expect_eq(status, 0, "%s: siphon --check exit %d:\n%s", src, status, p.err);
+    tproc_free(&p);
+    remove_config(copy);
+    checked++;
+  }
+  globfree(&g);
+  if (checked == 0) {
+    cr_skip_test("no example config whose plugins are all built");
+  }
 }
