@@ -1,0 +1,386 @@
+/* Turns a source's validated options into a rest_source once, in
+ * create(), so that a round only copies pointers into an easy handle.
+ * The host has checked JSON types; this checks what a table cannot:
+ * URLs, pointers, status ranges, the paginate object. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rest.h"
+
+__attribute__((format(printf, 3, 4))) static int fail(siphon_error *err, const char *path,
+                                                      const char *fmt, ...) {
+  snprintf(err->path, sizeof(err->path), "%s", path);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->text, sizeof(err->text), fmt, ap);
+  va_end(ap);
+  return -EINVAL;
+}
+
+static char *dup_opt(const json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v != NULL ? strdup(v) : NULL;
+}
+
+/* A query value as text: strings as they are, numbers and booleans in
+ * their JSON spelling. */
+static char *scalar_text(const json_t *v) {
+  if (json_is_string(v)) {
+    return strdup(json_string_value(v));
+  }
+  if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+  }
+  return NULL;
+}
+
+static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
+  const char *url = json_string_value(json_object_get(o, "url"));
+  CURLU *u = curl_url();
+  if (u == NULL) {
+    return -ENOMEM;
+  }
+  int rc = 0;
+  char *scheme = NULL;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+    rc = fail(err, "url", "expected an absolute http:// or https:// URL, got \"%s\"", url);
+    goto out;
+  }
+  if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+    rc = fail(err, "url", "expected an http or https URL, got scheme \"%s\"", scheme);
+    goto out;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(o, "query"), key, v) {
+    char *text = scalar_text(v);
+    char path[SIPHON_ERROR_PATH_LENGTH];
+    snprintf(path, sizeof(path), "query.%s", key);
+    if (text == NULL) {
+      rc = fail(err, path, "expected a string, number or boolean");
+      goto out;
+    }
+    size_t n = strlen(key) + strlen(text) + 2;
+    char *pair = malloc(n);
+    if (pair == NULL) {
+      free(text);
+      rc = -ENOMEM;
+      goto out;
+    }
+    snprintf(pair, n, "%s=%s", key, text);
+    CURLUcode uc = curl_url_set(u, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE);
+    free(pair);
+    free(text);
+    if (uc != CURLUE_OK) {
+      rc = fail(err, path, "cannot be added to the URL: %s", curl_url_strerror(uc));
+      goto out;
+    }
+  }
+  if (curl_url_get(u, CURLUPART_URL, &s->url, 0) != CURLUE_OK) {
+    rc = fail(err, "url", "cannot be rebuilt: \"%s\"", url);
+  }
+out:
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return rc;
+}
+
+static int add_header(rest_source *s, const char *line) {
+  struct curl_slist *l = curl_slist_append(s->headers, line);
+  if (l == NULL) {
+    return -ENOMEM;
+  }
+  s->headers = l;
+  return 0;
+}
+
+static int build_headers_and_body(rest_source *s, const json_t *o, siphon_error *err) {
+  int has_type = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(o, "headers"), key, v) {
+    char path[SIPHON_ERROR_PATH_LENGTH];
+    snprintf(path, sizeof(path), "headers.%s", key);
+    if (!json_is_string(v)) {
+      return fail(err, path, "expected a string header value");
+    }
+    if (key[0] == '\0' || strpbrk(key, ": \r\n") != NULL) {
+      return fail(err, path, "\"%s\" is not a valid header name", key);
+    }
+    const char *val = json_string_value(v);
+    if (strpbrk(val, "\r\n") != NULL) {
+      return fail(err, path, "a header value cannot contain a line break");
+    }
+    size_t n = strlen(key) + strlen(val) + 3;
+    char *line = malloc(n);
+    if (line == NULL) {
+      return -ENOMEM;
+    }
+    /* "Name;" is curl's spelling of a header with an empty value. */
+    if (val[0] == '\0') {
+      snprintf(line, n, "%s;", key);
+    } else {
+      snprintf(line, n, "%s: %s", key, val);
+    }
+    int rc = add_header(s, line);
+    free(line);
+    if (rc != 0) {
+      return rc;
+    }
+    if (strcasecmp(key, "Content-Type") == 0) {
+      has_type = 1;
+    }
+  }
+  const json_t *body = json_object_get(o, "body");
+  if (body == NULL || json_is_null(body)) {
+    return 0;
+  }
+  if (json_is_string(body)) {
+    s->body_len = json_string_length(body);
+    s->body = malloc(s->body_len + 1);
+    if (s->body == NULL) {
+      return -ENOMEM;
+    }
+    memcpy(s->body, json_string_value(body), s->body_len + 1);
+    return 0;
+  }
+  s->body = json_dumps(body, JSON_ENCODE_ANY | JSON_COMPACT);
+  if (s->body == NULL) {
+    return -ENOMEM;
+  }
+  s->body_len = strlen(s->body);
+  return has_type ? 0 : add_header(s, "Content-Type: application/json");
+}
+
+/* accept_status: integers (404), "4xx" or "400-499". */
+static int build_accept(rest_source *s, const json_t *o, siphon_error *err) {
+  const json_t *a = json_object_get(o, "accept_status");
+  size_t n = json_array_size(a);
+  if (n == 0) {
+    return 0;
+  }
+  s->accept = calloc(n, sizeof(*s->accept));
+  if (s->accept == NULL) {
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const json_t *v = json_array_get(a, i);
+    char path[SIPHON_ERROR_PATH_LENGTH];
+    snprintf(path, sizeof(path), "accept_status[%zu]", i);
+    long lo = -1, hi = -1;
+    if (json_is_integer(v)) {
+      lo = hi = (long)json_integer_value(v);
+    } else if (json_is_string(v)) {
+      const char *t = json_string_value(v);
+      char c;
+      if (strlen(t) == 3 && t[0] >= '1' && t[0] <= '5' && (t[1] == 'x' || t[1] == 'X') &&
+          (t[2] == 'x' || t[2] == 'X')) {
+        lo = (t[0] - '0') * 100;
+        hi = lo + 99;
+      } else if (sscanf(t, "%ld-%ld%c", &lo, &hi, &c) != 2) {
+        lo = hi = -1;
+      }
+    }
+    if (lo < 100 || hi > 599 || lo > hi) {
+      return fail(err, path, "expected a status (404), a class (\"4xx\") or a range (\"400-404\")");
+    }
+    s->accept[s->n_accept].lo = lo;
+    s->accept[s->n_accept].hi = hi;
+    s->n_accept++;
+  }
+  return 0;
+}
+
+static int check_ptr(const char *ptr, const char *path, siphon_error *err) {
+  if (rest_jsonptr_check(ptr) != 0) {
+    return fail(err, path, "expected a JSON Pointer such as \"/items\" (RFC 6901), got \"%s\"",
+                ptr);
+  }
+  return 0;
+}
+
+static int build_paginate(rest_source *s, const json_t *o, siphon_error *err) {
+  const json_t *p = json_object_get(o, "paginate");
+  if (p == NULL || json_is_null(p)) {
+    return 0;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)p, key, v) {
+    char path[SIPHON_ERROR_PATH_LENGTH];
+    snprintf(path, sizeof(path), "paginate.%s", key);
+    if (strcmp(key, "type") != 0 && strcmp(key, "next_url") != 0 && strcmp(key, "cursor") != 0 &&
+        strcmp(key, "cursor_param") != 0) {
+      return fail(err, path, "unknown key \"%s\"; expected type, next_url, cursor or cursor_param",
+                  key);
+    }
+    if (!json_is_string(v)) {
+      return fail(err, path, "expected a string");
+    }
+  }
+  const char *type = json_string_value(json_object_get(p, "type"));
+  if (type == NULL) {
+    return fail(err, "paginate.type", "required: \"link_header\", \"next_url\" or \"cursor\"");
+  }
+  if (strcmp(type, "link_header") == 0) {
+    s->page_type = REST_PAGE_LINK;
+  } else if (strcmp(type, "next_url") == 0) {
+    s->page_type = REST_PAGE_NEXT_URL;
+    s->page_next_ptr = dup_opt(p, "next_url");
+    if (s->page_next_ptr == NULL) {
+      return fail(err, "paginate.next_url",
+                  "required with type next_url: a JSON Pointer to the next page's URL");
+    }
+    return check_ptr(s->page_next_ptr, "paginate.next_url", err);
+  } else if (strcmp(type, "cursor") == 0) {
+    s->page_type = REST_PAGE_CURSOR;
+    s->page_cursor_ptr = dup_opt(p, "cursor");
+    if (s->page_cursor_ptr == NULL) {
+      return fail(err, "paginate.cursor",
+                  "required with type cursor: a JSON Pointer to the next cursor");
+    }
+    const char *param = json_string_value(json_object_get(p, "cursor_param"));
+    s->page_cursor_param = strdup(param != NULL ? param : "cursor");
+    if (s->page_cursor_param == NULL) {
+      return -ENOMEM;
+    }
+    return check_ptr(s->page_cursor_ptr, "paginate.cursor", err);
+  } else {
+    return fail(err, "paginate.type",
+                "expected \"link_header\", \"next_url\" or \"cursor\", got \"%s\"", type);
+  }
+  return 0;
+}
+
+static int build_auth(rest_source *s, const json_t *o, siphon_error *err) {
+  const json_t *basic = json_object_get(o, "basic");
+  const json_t *bearer = json_object_get(o, "bearer");
+  if (basic != NULL && bearer != NULL) {
+    return fail(err, "bearer", "set either basic or bearer, not both");
+  }
+  if (basic != NULL) {
+    const json_t *u = json_object_get(basic, "user");
+    const json_t *p = json_object_get(basic, "password");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)basic, key, v) {
+      if (strcmp(key, "user") != 0 && strcmp(key, "password") != 0) {
+        return fail(err, "basic", "unknown key \"%s\"; expected user and password", key);
+      }
+    }
+    if (!json_is_string(u)) {
+      return fail(err, "basic.user", "expected a string");
+    }
+    if (p != NULL && !json_is_string(p)) {
+      return fail(err, "basic.password", "expected a string");
+    }
+    s->user = strdup(json_string_value(u));
+    s->password = strdup(p != NULL ? json_string_value(p) : "");
+    if (s->user == NULL || s->password == NULL) {
+      return -ENOMEM;
+    }
+  }
+  if (bearer != NULL) {
+    s->bearer = strdup(json_string_value(bearer));
+    if (s->bearer == NULL) {
+      return -ENOMEM;
+    }
+  }
+  return 0;
+}
+
+static long opt_long(const json_t *o, const char *key) {
+  return (long)json_integer_value(json_object_get(o, key));
+}
+
+int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
+  int rc = build_url(s, o, err);
+  if (rc == 0) {
+    rc = build_headers_and_body(s, o, err);
+  }
+  if (rc == 0) {
+    rc = build_accept(s, o, err);
+  }
+  if (rc == 0) {
+    rc = build_paginate(s, o, err);
+  }
+  if (rc == 0) {
+    rc = build_auth(s, o, err);
+  }
+  if (rc != 0) {
+    return rc;
+  }
+  const char *method = json_string_value(json_object_get(o, "method"));
+  s->head = strcmp(method, "HEAD") == 0;
+  if (strcmp(method, "GET") != 0 && !s->head) {
+    s->method = strdup(method);
+    if (s->method == NULL) {
+      return -ENOMEM;
+    }
+  }
+  if (s->body != NULL && (s->head || s->method == NULL)) {
+    return fail(err, "body", "a body needs method POST, PUT, PATCH or DELETE, not %s", method);
+  }
+  s->ca_file = dup_opt(o, "ca_file");
+  s->client_cert = dup_opt(o, "client_cert");
+  s->client_key = dup_opt(o, "client_key");
+  s->proxy = dup_opt(o, "proxy");
+  s->insecure = json_is_true(json_object_get(o, "insecure_skip_verify"));
+  s->connect_timeout_ms = opt_long(o, "connect_timeout");
+  s->follow_redirects = json_is_true(json_object_get(o, "follow_redirects"));
+  s->max_redirects = opt_long(o, "max_redirects");
+  s->max_body = (long long)json_integer_value(json_object_get(o, "max_body_bytes"));
+  s->max_pages = opt_long(o, "max_pages");
+  s->format_text = strcmp(json_string_value(json_object_get(o, "format")), "text") == 0;
+  s->split = json_is_true(json_object_get(o, "split"));
+  s->select = dup_opt(o, "select");
+  if (s->select != NULL && check_ptr(s->select, "select", err) != 0) {
+    return -EINVAL;
+  }
+  if (s->client_key != NULL && s->client_cert == NULL) {
+    return fail(err, "client_key", "needs client_cert too");
+  }
+  if (s->max_body <= 0) {
+    return fail(err, "max_body_bytes", "expected a positive number of bytes");
+  }
+  if (s->max_pages < 1) {
+    return fail(err, "max_pages", "expected at least 1");
+  }
+  if (s->max_redirects < 0) {
+    return fail(err, "max_redirects", "expected 0 or more");
+  }
+  if (s->connect_timeout_ms < 0) {
+    return fail(err, "connect_timeout", "expected a duration of 0 or more");
+  }
+  if (opt_long(o, "max_connections") < 0) {
+    return fail(err, "max_connections", "expected 0 (no cap) or more");
+  }
+  if (opt_long(o, "max_host_connections") < 0) {
+    return fail(err, "max_host_connections", "expected 0 (no cap) or more");
+  }
+  return 0;
+}
+
+void rest_source_free(rest_source *s) {
+  curl_free(s->url);
+  free(s->method);
+  free(s->body);
+  curl_slist_free_all(s->headers);
+  free(s->user);
+  free(s->password);
+  free(s->bearer);
+  free(s->ca_file);
+  free(s->client_cert);
+  free(s->client_key);
+  free(s->proxy);
+  free(s->accept);
+  free(s->select);
+  free(s->page_next_ptr);
+  free(s->page_cursor_ptr);
+  free(s->page_cursor_param);
+  free(s);
+}

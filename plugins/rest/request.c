@@ -1,0 +1,178 @@
+/* One page's transfer: an easy handle set up from the source's resolved
+ * options, with the body collected up to max_body_bytes and the Link
+ * header kept for pagination. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rest.h"
+
+int rest_buf_append(rest_buf *b, const char *data, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n + 1) {
+      cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (p == NULL) {
+      return -ENOMEM;
+    }
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, data, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+void rest_buf_free(rest_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
+  rest_xfer *x = userp;
+  size_t n = size * nmemb;
+  /* Abort as soon as the limit is passed: a chunked or lying response is
+   * never buffered whole. Returning less than n fails the transfer. */
+  if ((long long)(x->body.len + n) > x->s->max_body) {
+    x->too_big = 1;
+    return 0;
+  }
+  if (rest_buf_append(&x->body, data, n) != 0) {
+    x->oom = 1;
+    return 0;
+  }
+  return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
+  rest_xfer *x = userp;
+  size_t n = size * nmemb;
+  /* A new status line (a redirect was followed): earlier Links are stale. */
+  if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+    x->link.len = 0;
+    if (x->link.data != NULL) {
+      x->link.data[0] = '\0';
+    }
+    return n;
+  }
+  if (x->s->page_type != REST_PAGE_LINK || n < 5 || strncasecmp(data, "link:", 5) != 0) {
+    return n;
+  }
+  size_t a = 5, b = n;
+  while (a < b && (data[a] == ' ' || data[a] == '\t')) {
+    a++;
+  }
+  while (b > a && (data[b - 1] == '\r' || data[b - 1] == '\n' || data[b - 1] == ' ')) {
+    b--;
+  }
+  if ((x->link.len > 0 && rest_buf_append(&x->link, ", ", 2) != 0) ||
+      rest_buf_append(&x->link, data + a, b - a) != 0) {
+    x->oom = 1;
+    return 0;
+  }
+  return n;
+}
+
+#define SET(opt, val)                                \
+  do {                                               \
+    if (curl_easy_setopt(e, opt, val) != CURLE_OK) { \
+      goto fail;                                     \
+    }                                                \
+  } while (0)
+
+static int setup(rest_xfer *x, const char *url, long timeout_ms) {
+  rest_source *s = x->s;
+  CURL *e = x->easy;
+  SET(CURLOPT_URL, url);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_ERRORBUFFER, x->errbuf);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, x);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, x);
+  SET(CURLOPT_USERAGENT, "siphon-rest/1.0");
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  /* "" offers every encoding this libcurl decodes (gzip, deflate, ...). */
+  SET(CURLOPT_ACCEPT_ENCODING, "");
+  SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_body);
+  if (s->headers != NULL) {
+    SET(CURLOPT_HTTPHEADER, s->headers);
+  }
+  if (s->head) {
+    SET(CURLOPT_NOBODY, 1L);
+  } else if (s->method != NULL) {
+    SET(CURLOPT_CUSTOMREQUEST, s->method);
+  }
+  if (s->body != NULL) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body_len);
+    SET(CURLOPT_POSTFIELDS, s->body);
+  }
+  if (s->user != NULL) {
+    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SET(CURLOPT_USERNAME, s->user);
+    SET(CURLOPT_PASSWORD, s->password);
+  }
+  if (s->bearer != NULL) {
+    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    SET(CURLOPT_XOAUTH2_BEARER, s->bearer);
+  }
+  if (s->ca_file != NULL) {
+    SET(CURLOPT_CAINFO, s->ca_file);
+  }
+  if (s->client_cert != NULL) {
+    SET(CURLOPT_SSLCERT, s->client_cert);
+  }
+  if (s->client_key != NULL) {
+    SET(CURLOPT_SSLKEY, s->client_key);
+  }
+  if (s->insecure) {
+    SET(CURLOPT_SSL_VERIFYPEER, 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (s->proxy != NULL) {
+    SET(CURLOPT_PROXY, s->proxy);
+  }
+  if (s->connect_timeout_ms > 0) {
+    SET(CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+  }
+  if (s->follow_redirects) {
+    SET(CURLOPT_FOLLOWLOCATION, 1L);
+    SET(CURLOPT_MAXREDIRS, s->max_redirects);
+  }
+  return 0;
+fail:
+  return -EINVAL;
+}
+
+rest_xfer *rest_xfer_new(rest_source *s, const char *url, long timeout_ms) {
+  rest_xfer *x = calloc(1, sizeof(*x));
+  if (x == NULL) {
+    return NULL;
+  }
+  x->s = s;
+  x->easy = curl_easy_init();
+  if (x->easy == NULL || setup(x, url, timeout_ms) != 0) {
+    rest_xfer_free(x);
+    return NULL;
+  }
+  return x;
+}
+
+void rest_xfer_free(rest_xfer *x) {
+  if (x == NULL) {
+    return;
+  }
+  if (x->easy != NULL) {
+    curl_easy_cleanup(x->easy);
+  }
+  rest_buf_free(&x->body);
+  rest_buf_free(&x->link);
+  free(x);
+}

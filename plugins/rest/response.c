@@ -1,0 +1,126 @@
+/* A finished page becomes records: the status is checked against 2xx and
+ * accept_status, the body parsed (json) or kept (text), `select` applied
+ * and the result split into one record per element when asked. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rest.h"
+
+static int status_accepted(const rest_source *s, long status) {
+  if (status >= 200 && status <= 299) {
+    return 1;
+  }
+  for (size_t i = 0; i < s->n_accept; i++) {
+    if (status >= s->accept[i].lo && status <= s->accept[i].hi) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The first bytes of an error body, one line, for the round's message. */
+static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
+  size_t n = b->len < 200 ? b->len : 200;
+  if (n >= out_len) {
+    n = out_len - 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char c = b->data[i];
+    out[i] = (c == '\r' || c == '\n' || c == '\t') ? ' ' : c;
+  }
+  out[n] = '\0';
+}
+
+static json_t *make_meta(rest_xfer *x, long status, int page) {
+  char *url = NULL;
+  curl_off_t total_us = 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL) {
+    url = "";
+  }
+  if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us) != CURLE_OK) {
+    total_us = 0;
+  }
+  return json_pack("{sIsssfsi}", "status", (json_int_t)status, "url", url, "elapsed_ms",
+                   (double)total_us / 1000.0, "page", page);
+}
+
+static int push(json_t *records, json_t *data, json_t *meta) {
+  if (data == NULL || meta == NULL) {
+    json_decref(data);
+    json_decref(meta);
+    return -ENOMEM;
+  }
+  return json_array_append_new(records, json_pack("[oo]", data, meta)) == 0 ? 0 : -ENOMEM;
+}
+
+static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, char *msg,
+                      size_t msg_len) {
+  if (s->head || status == 204 || (x->body.len == 0 && status >= 300)) {
+    *doc = json_null();
+    return 0;
+  }
+  const char *data = x->body.data != NULL ? x->body.data : "";
+  if (s->format_text) {
+    *doc = json_stringn(data, x->body.len);
+    if (*doc == NULL) {
+      snprintf(msg, msg_len, "the response is not valid UTF-8 text (format \"text\")");
+      return -EBADMSG;
+    }
+    return 0;
+  }
+  json_error_t jerr;
+  *doc = json_loadb(data, x->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+  if (*doc == NULL) {
+    snprintf(msg, msg_len, "invalid JSON at byte %d: %s", jerr.position, jerr.text);
+    return -EBADMSG;
+  }
+  return 0;
+}
+
+int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *records, json_t **doc,
+                          char *msg, size_t msg_len) {
+  long status = 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) {
+    snprintf(msg, msg_len, "no HTTP status");
+    return -EPROTO;
+  }
+  if (!status_accepted(s, status)) {
+    char excerpt[201];
+    body_excerpt(&x->body, excerpt, sizeof(excerpt));
+    snprintf(msg, msg_len, "HTTP %ld: %s", status, excerpt);
+    return -EIO;
+  }
+  int rc = parse_body(s, x, status, doc, msg, msg_len);
+  if (rc != 0) {
+    return rc;
+  }
+  json_t *sel = *doc;
+  if (s->select != NULL) {
+    sel = rest_jsonptr_get(*doc, s->select);
+    if (sel == NULL) {
+      snprintf(msg, msg_len, "select \"%s\" matches nothing in the response", s->select);
+      json_decref(*doc);
+      *doc = NULL;
+      return -ENOENT;
+    }
+  }
+  if (s->split && json_is_array(sel)) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(sel, i, v) {
+      rc = push(records, json_incref(v), make_meta(x, status, page));
+      if (rc != 0) {
+        break;
+      }
+    }
+  } else {
+    rc = push(records, json_incref(sel), make_meta(x, status, page));
+  }
+  if (rc != 0) {
+    snprintf(msg, msg_len, "out of memory");
+    json_decref(*doc);
+    *doc = NULL;
+  }
+  return rc;
+}

@@ -1,0 +1,134 @@
+/* rest plugin internals: the types its files share. Only plugin.c knows
+ * the descriptor; the rest is split by job (see each .c file's header). */
+#ifndef SIPHON_REST_H
+#define SIPHON_REST_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "siphon/plugin.h"
+
+/* ---- engine.c: one curl multi handle driven by the host's libuv loop ---- */
+
+typedef struct rest_engine rest_engine;
+
+/* Called once when a transfer added with rest_engine_add() ends, after the
+ * easy handle has left the multi handle (the callee owns it again). */
+typedef void (*rest_done_cb)(void *arg, CURL *easy, CURLcode result);
+
+/* What CURLOPT_PRIVATE of every engine transfer points to. */
+typedef struct rest_job {
+  rest_done_cb cb;
+  void *arg;
+} rest_job;
+
+int rest_engine_new(const siphon_host_api *api, uv_loop_t *loop, rest_engine **out);
+/* Closes the timer and every poll handle, then cleans up the multi
+ * handle; the engine's memory goes in the last close callback. No
+ * transfer may be running. */
+void rest_engine_close(rest_engine *e);
+/* Starts a transfer. On failure the callback is never called. */
+int rest_engine_add(rest_engine *e, CURL *easy, rest_job *job);
+/* Aborts a running transfer; its callback is not called. */
+void rest_engine_remove(rest_engine *e, CURL *easy);
+/* Plugin-wide connection caps (0: no cap); the largest seen wins. */
+void rest_engine_caps(rest_engine *e, long max_connections, long max_host_connections);
+
+/* ---- the source: its options, resolved once in create() ---- */
+
+enum { REST_PAGE_NONE = 0, REST_PAGE_LINK, REST_PAGE_NEXT_URL, REST_PAGE_CURSOR };
+
+typedef struct rest_status_range {
+  long lo, hi;
+} rest_status_range;
+
+typedef struct rest_run rest_run;
+
+typedef struct rest_source {
+  const siphon_host_api *api;
+  siphon_source *src;
+  rest_engine *eng;
+  char *url;    /* with `query` applied */
+  char *method; /* NULL for GET */
+  int head;
+  char *body;
+  size_t body_len;
+  struct curl_slist *headers;
+  char *user, *password, *bearer;
+  char *ca_file, *client_cert, *client_key, *proxy;
+  int insecure;
+  long connect_timeout_ms;
+  int follow_redirects;
+  long max_redirects;
+  long long max_body;
+  rest_status_range *accept;
+  size_t n_accept;
+  int format_text;
+  char *select;
+  int split;
+  int page_type;
+  char *page_next_ptr, *page_cursor_ptr, *page_cursor_param;
+  long max_pages;
+  int warned_max_pages;
+  rest_run *run; /* the round in flight, or NULL */
+} rest_source;
+
+void rest_source_free(rest_source *s);
+
+/* ---- options.c: options JSON -> rest_source ---- */
+int rest_source_configure(rest_source *s, const json_t *options, siphon_error *err);
+
+/* ---- request.c: one page's transfer ---- */
+
+typedef struct rest_buf {
+  char *data;
+  size_t len, cap;
+} rest_buf;
+
+typedef struct rest_xfer {
+  rest_job job; /* first: CURLOPT_PRIVATE */
+  CURL *easy;
+  rest_source *s;
+  rest_buf body;
+  rest_buf link; /* every Link header value, joined by ", " */
+  int too_big;
+  int oom;
+  char errbuf[CURL_ERROR_SIZE];
+} rest_xfer;
+
+/* A transfer of `url` bounded by timeout_ms, not yet started. */
+rest_xfer *rest_xfer_new(rest_source *s, const char *url, long timeout_ms);
+void rest_xfer_free(rest_xfer *x);
+
+/* ---- response.c: status, format, select, split ---- */
+
+/* Checks and parses a finished transfer. On success returns 0, appends
+ * [data, meta] pairs to `records` and sets *doc to the whole parsed body
+ * (NEW reference, for pagination). On failure fills msg and returns a
+ * negative errno. */
+int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *records, json_t **doc,
+                          char *msg, size_t msg_len);
+
+/* ---- paginate.c ---- */
+
+/* The next page's URL of a successful page: 1 and *next (malloc'd), 0
+ * when there is none, or a negative errno with msg filled. */
+int rest_paginate_next(const rest_source *s, rest_xfer *x, const json_t *doc, char **next,
+                       char *msg, size_t msg_len);
+
+/* ---- jsonptr.c: RFC 6901 ---- */
+
+/* 0 when `ptr` is a syntactically valid JSON Pointer, else -EINVAL. */
+int rest_jsonptr_check(const char *ptr);
+/* The value `ptr` names inside doc (borrowed), or NULL. */
+json_t *rest_jsonptr_get(json_t *doc, const char *ptr);
+
+/* ---- round.c: one round, page after page ---- */
+int rest_round_start(rest_source *s, siphon_round *round);
+void rest_round_cancel(rest_source *s, siphon_round *round);
+
+/* ---- util ---- */
+int rest_buf_append(rest_buf *b, const char *data, size_t n);
+void rest_buf_free(rest_buf *b);
+
+#endif

@@ -1,0 +1,199 @@
+/* One round of a source: its first page, then each next page until the
+ * paginator says stop, max_pages is reached, or something fails. Records
+ * are held until the last page is in, so a round that fails part-way
+ * emits nothing. The source's timeout bounds the whole round: each
+ * request gets what is left of it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rest.h"
+
+struct rest_run {
+  rest_source *s;
+  siphon_round *round;
+  uint64_t started_ms, deadline_ms;
+  int page;
+  rest_xfer *x;    /* the page in flight */
+  json_t *records; /* [[data, meta], ...] */
+  json_t *seen;    /* {url: true}: pages fetched this round */
+};
+
+static uint64_t now_ms(const rest_source *s) {
+  return uv_now(s->api->loop(s->src));
+}
+
+static void run_free(rest_run *r) {
+  rest_xfer_free(r->x);
+  json_decref(r->records);
+  json_decref(r->seen);
+  free(r);
+}
+
+static void finish(rest_run *r, int status, const char *msg) {
+  rest_source *s = r->s;
+  siphon_round *round = r->round;
+  if (status == 0) {
+    size_t i;
+    json_t *pair;
+    json_array_foreach(r->records, i, pair) {
+      if (s->api->round_emit(round, json_incref(json_array_get(pair, 0)),
+                             json_incref(json_array_get(pair, 1))) != 0) {
+        break;
+      }
+    }
+  }
+  s->run = NULL;
+  run_free(r);
+  s->api->round_done(round, status, msg);
+}
+
+static void on_page_done(void *arg, CURL *easy, CURLcode result);
+
+static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
+  rest_source *s = r->s;
+  uint64_t now = now_ms(s);
+  if (now >= r->deadline_ms) {
+    snprintf(msg, msg_len, "timed out after %llu ms before page %d",
+             (unsigned long long)(now - r->started_ms), r->page + 1);
+    return -ETIMEDOUT;
+  }
+  if (json_object_get(r->seen, url) != NULL) {
+    snprintf(msg, msg_len, "pagination loop: page %d is %.300s again", r->page + 1, url);
+    return -ELOOP;
+  }
+  if (json_object_set_new(r->seen, url, json_true()) != 0) {
+    /* Not UTF-8: a loop through it is still caught by max_pages. */
+  }
+  rest_xfer *x = rest_xfer_new(s, url, (long)(r->deadline_ms - now));
+  if (x == NULL) {
+    snprintf(msg, msg_len, "cannot set up a transfer of %.300s", url);
+    return -ENOMEM;
+  }
+  x->job.cb = on_page_done;
+  x->job.arg = r;
+  int rc = rest_engine_add(s->eng, x->easy, &x->job);
+  if (rc != 0) {
+    snprintf(msg, msg_len, "cannot start a transfer of %.300s", url);
+    rest_xfer_free(x);
+    return rc;
+  }
+  r->x = x;
+  r->page++;
+  return 0;
+}
+
+static int transfer_error(rest_run *r, rest_xfer *x, CURLcode result, char *msg, size_t len) {
+  if (x->too_big || result == CURLE_FILESIZE_EXCEEDED) {
+    snprintf(msg, len, "response body over max_body_bytes (%lld bytes), aborted", x->s->max_body);
+    return -EFBIG;
+  }
+  if (x->oom) {
+    snprintf(msg, len, "out of memory reading the response");
+    return -ENOMEM;
+  }
+  const char *why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(result);
+  snprintf(msg, len, "page %d: %s", r->page, why);
+  if (result == CURLE_OPERATION_TIMEDOUT) {
+    return -ETIMEDOUT;
+  }
+  if (result == CURLE_TOO_MANY_REDIRECTS) {
+    return -ELOOP;
+  }
+  if (result == CURLE_COULDNT_CONNECT) {
+    return -ECONNREFUSED;
+  }
+  return -EIO;
+}
+
+static void on_page_done(void *arg, CURL *easy, CURLcode result) {
+  rest_run *r = arg;
+  rest_source *s = r->s;
+  rest_xfer *x = r->x;
+  char msg[512];
+  msg[0] = '\0';
+  if (result != CURLE_OK) {
+    int rc = transfer_error(r, x, result, msg, sizeof(msg));
+    finish(r, rc, msg);
+    return;
+  }
+  json_t *doc = NULL;
+  int rc = rest_response_records(s, x, r->page, r->records, &doc, msg, sizeof(msg));
+  if (rc != 0) {
+    finish(r, rc, msg);
+    return;
+  }
+  char *next = NULL;
+  int more =
+      s->page_type == REST_PAGE_NONE ? 0 : rest_paginate_next(s, x, doc, &next, msg, sizeof(msg));
+  json_decref(doc);
+  if (more < 0) {
+    finish(r, more, msg);
+    return;
+  }
+  if (more > 0 && r->page >= s->max_pages) {
+    if (!s->warned_max_pages) {
+      s->warned_max_pages = 1;
+      s->api->log(s->src, SIPHON_LOG_WARN,
+                  "rest: stopped at max_pages (%ld) with more pages left; raise max_pages to "
+                  "read them",
+                  s->max_pages);
+    }
+    more = 0;
+  }
+  r->x = NULL;
+  rest_xfer_free(x);
+  if (more == 0) {
+    finish(r, 0, NULL);
+    return;
+  }
+  rc = start_page(r, next, msg, sizeof(msg));
+  free(next);
+  if (rc != 0) {
+    finish(r, rc, msg);
+  }
+}
+
+int rest_round_start(rest_source *s, siphon_round *round) {
+  rest_run *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return -ENOMEM;
+  }
+  r->s = s;
+  r->round = round;
+  r->records = json_array();
+  r->seen = json_object();
+  r->started_ms = now_ms(s);
+  r->deadline_ms = r->started_ms + s->api->source_timeout_ms(s->src);
+  if (r->records == NULL || r->seen == NULL) {
+    run_free(r);
+    return -ENOMEM;
+  }
+  char msg[512];
+  int rc = start_page(r, s->url, msg, sizeof(msg));
+  if (rc != 0) {
+    s->api->log(s->src, SIPHON_LOG_ERROR, "rest: %s", msg);
+    run_free(r);
+    return rc;
+  }
+  s->run = r;
+  return 0;
+}
+
+void rest_round_cancel(rest_source *s, siphon_round *round) {
+  rest_run *r = s->run;
+  if (r == NULL || (round != NULL && r->round != round)) {
+    return;
+  }
+  if (r->x != NULL) {
+    rest_engine_remove(s->eng, r->x->easy);
+  }
+  uint64_t now = now_ms(s);
+  char msg[512];
+  int status = now >= r->deadline_ms ? -ETIMEDOUT : -ECANCELED;
+  snprintf(msg, sizeof(msg), "%s after %llu ms on page %d",
+           status == -ETIMEDOUT ? "timed out" : "cancelled",
+           (unsigned long long)(now - r->started_ms), r->page);
+  finish(r, status, msg);
+}

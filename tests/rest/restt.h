@@ -1,0 +1,38 @@
+/* Helpers for the rest plugin's end-to-end tests: httpfix (the fixture
+ * HTTP server) as a child process, and `siphon --once` runs over
+ * generated configs whose records come back parsed. */
+#ifndef SIPHON_TEST_RESTT_H
+#define SIPHON_TEST_RESTT_H
+
+#include <jansson.h>
+
+#include "proc.h"
+
+/* Starts httpfix on a free port; returns the port (asserts on failure). */
+int restt_fixture_start(tproc *p);
+void restt_fixture_stop(tproc *p);
+
+/* The result of one `siphon --once` run. */
+typedef struct restt_run {
+  int status;      /* siphon's exit status */
+  json_t *records; /* every stdout line, parsed */
+  char *err;       /* stderr (summary table, log lines) */
+  char *config;    /* the config's text */
+} restt_run;
+
+/* Runs `siphon --once` over one rest source named "src" whose options
+ * are the printf-formatted JSON object text; `source_extra` goes into the
+ * source object (e.g. "\"timeout\": \"1s\", ") and may be "". */
+restt_run restt_once(const char *source_extra, const char *options_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The same over a whole "sources" array text. */
+restt_run restt_once_sources(const char *sources_json, int timeout_ms);
+void restt_run_free(restt_run *r);
+
+/* The first record's data (borrowed), asserting there is exactly one. */
+json_t *restt_only_data(const restt_run *r);
+
+/* GET http://127.0.0.1:port<path> from the test itself; parsed body. */
+json_t *restt_get(int port, const char *path);
+
+#endif

@@ -1,0 +1,250 @@
+/* rest end to end: what a round emits and how each request option shows
+ * up at the server (httpfix's /echo reflects the request back). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "restt.h"
+
+static tproc fx;
+static int port;
+
+static void up(void) {
+  port = restt_fixture_start(&fx);
+}
+
+static void down(void) {
+  restt_fixture_stop(&fx);
+}
+
+TestSuite(rest_basic, .init = up, .fini = down, .timeout = 60);
+
+static const char *str_at(json_t *o, const char *ptr) {
+  json_t *v = o;
+  char buf[256];
+  snprintf(buf, sizeof(buf), "%s", ptr);
+  for (char *t = strtok(buf, "."); t != NULL && v != NULL; t = strtok(NULL, ".")) {
+    v = json_object_get(v, t);
+  }
+  return json_string_value(v);
+}
+
+Test(rest_basic, whole_json_document_with_meta) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\"}", port);
+  json_t *d = restt_only_data(&r);
+  cr_assert_eq(json_integer_value(json_object_get(json_object_get(d, "meta"), "count")), 3);
+  json_t *meta = json_object_get(json_array_get(r.records, 0), "meta");
+  cr_assert_eq(json_integer_value(json_object_get(meta, "status")), 200);
+  cr_assert_eq(json_integer_value(json_object_get(meta, "page")), 1);
+  cr_assert(json_is_number(json_object_get(meta, "elapsed_ms")));
+  char url[128];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/json", port);
+  cr_assert_str_eq(json_string_value(json_object_get(meta, "url")), url);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r.records, 0), "plugin")),
+                   "rest");
+  restt_run_free(&r);
+}
+
+Test(rest_basic, select_and_split) {
+  restt_run r =
+      restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/items\"}", port);
+  json_t *d = restt_only_data(&r);
+  cr_assert(json_is_array(d) && json_array_size(d) == 3, "select returns the array whole");
+  restt_run_free(&r);
+
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/items\", "
+                 "\"split\": true}",
+                 port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(json_array_size(r.records), 3, "one record per element");
+  for (size_t i = 0; i < 3; i++) {
+    json_t *d2 = json_object_get(json_array_get(r.records, i), "data");
+    cr_assert_eq(json_integer_value(json_object_get(d2, "id")), (json_int_t)i + 1);
+  }
+  restt_run_free(&r);
+}
+
+Test(rest_basic, select_pointer_escapes_and_indexes) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/json\", "
+                           "\"select\": \"/meta/a~1b/m~0n\"}",
+                           port);
+  cr_assert_str_eq(json_string_value(restt_only_data(&r)), "escaped");
+  restt_run_free(&r);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/items/0/name\"}",
+                 port);
+  cr_assert_str_eq(json_string_value(restt_only_data(&r)), "a/b");
+  restt_run_free(&r);
+}
+
+Test(rest_basic, select_missing_fails_the_round) {
+  restt_run r =
+      restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/nope\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_eq(json_array_size(r.records), 0);
+  cr_assert_not_null(strstr(r.err, "select \"/nope\" matches nothing"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, split_of_a_non_array_is_one_record) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/meta\", "
+                           "\"split\": true}",
+                           port);
+  cr_assert(json_is_object(restt_only_data(&r)));
+  restt_run_free(&r);
+}
+
+Test(rest_basic, format_text) {
+  restt_run r =
+      restt_once("", "{\"url\": \"http://127.0.0.1:%d/text\", \"format\": \"text\"}", port);
+  cr_assert_str_eq(json_string_value(restt_only_data(&r)), "hello, world\n");
+  restt_run_free(&r);
+  /* The same body as JSON is an error naming the byte. */
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/text\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "invalid JSON at byte"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, invalid_json_names_source_and_byte) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/invalid\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_eq(json_array_size(r.records), 0);
+  cr_assert_not_null(strstr(r.err, "invalid JSON at byte 29"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "src"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, method_query_headers) {
+  restt_run r =
+      restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/echo?fixed=1\", \"method\": \"DELETE\", "
+                 "\"query\": {\"q\": \"a b&c\", \"n\": 5, \"on\": true}, "
+                 "\"headers\": {\"X-Team\": \"blue\", \"Accept\": \"application/vnd.x+json\"}}",
+                 port);
+  json_t *d = restt_only_data(&r);
+  cr_assert_str_eq(str_at(d, "method"), "DELETE");
+  cr_assert_str_eq(str_at(d, "query"), "fixed=1&q=a+b%26c&n=5&on=true");
+  cr_assert_str_eq(str_at(d, "headers.x-team"), "blue");
+  cr_assert_str_eq(str_at(d, "headers.accept"), "application/vnd.x+json");
+  restt_run_free(&r);
+}
+
+Test(rest_basic, string_body_is_sent_as_is) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/echo\", \"method\": \"POST\", "
+                           "\"body\": \"a=1&b=2\", \"headers\": {\"Content-Type\": "
+                           "\"application/x-www-form-urlencoded\"}}",
+                           port);
+  json_t *d = restt_only_data(&r);
+  cr_assert_str_eq(str_at(d, "method"), "POST");
+  cr_assert_str_eq(str_at(d, "body"), "a=1&b=2");
+  cr_assert_str_eq(str_at(d, "headers.content-type"), "application/x-www-form-urlencoded");
+  restt_run_free(&r);
+}
+
+Test(rest_basic, json_body_is_serialized_with_content_type) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/echo\", \"method\": \"PUT\", "
+                           "\"body\": {\"query\": [1, 2], \"x\": null}}",
+                           port);
+  json_t *d = restt_only_data(&r);
+  cr_assert_str_eq(str_at(d, "method"), "PUT");
+  json_t *sent = json_loads(str_at(d, "body"), 0, NULL);
+  cr_assert_not_null(sent, "the body is JSON: %s", str_at(d, "body"));
+  cr_assert_eq(json_array_size(json_object_get(sent, "query")), 2);
+  json_decref(sent);
+  cr_assert_str_eq(str_at(d, "headers.content-type"), "application/json");
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/echo\", \"method\": \"PATCH\", "
+                 "\"body\": [1]}",
+                 port);
+  cr_assert_str_eq(str_at(restt_only_data(&r), "method"), "PATCH");
+  cr_assert_str_eq(str_at(restt_only_data(&r), "body"), "[1]");
+  restt_run_free(&r);
+}
+
+Test(rest_basic, head_and_no_content_emit_null) {
+  restt_run r =
+      restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"method\": \"HEAD\"}", port);
+  cr_assert(json_is_null(restt_only_data(&r)));
+  restt_run_free(&r);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/empty\"}", port);
+  cr_assert(json_is_null(restt_only_data(&r)));
+  cr_assert_eq(json_integer_value(json_object_get(
+                   json_object_get(json_array_get(r.records, 0), "meta"), "status")),
+               204);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, gzip_is_decoded) {
+  restt_run r =
+      restt_once("", "{\"url\": \"http://127.0.0.1:%d/gzip\", \"select\": \"/items\"}", port);
+  cr_assert_eq(json_array_size(restt_only_data(&r)), 3);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, basic_auth) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/basic\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 401"), "%s", r.err);
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/basic\", \"basic\": {\"user\": \"alice\", "
+                 "\"password\": \"s3cret\"}}",
+                 port);
+  cr_assert(json_is_true(json_object_get(restt_only_data(&r), "authorized")));
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/basic\", \"basic\": {\"user\": \"alice\", "
+                 "\"password\": \"wrong\"}}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, bearer_auth) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/bearer\"}", port);
+  cr_assert_eq(r.status, 1);
+  restt_run_free(&r);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/bearer\", \"bearer\": \"tok-123\"}", port);
+  cr_assert(json_is_true(json_object_get(restt_only_data(&r), "authorized")));
+  cr_assert_null(strstr(r.err, "tok-123"), "the token never appears: %s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, error_status_carries_first_200_bytes) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/status?code=503\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_eq(json_array_size(r.records), 0);
+  cr_assert_not_null(strstr(r.err, "HTTP 503: status 503 body: xxx"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "TAIL"), "only the first 200 bytes: %s", r.err);
+  restt_run_free(&r);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/nope\"}", port);
+  cr_assert_not_null(strstr(r.err, "HTTP 404: {\"error\":\"no such route\"}"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_basic, accept_status_widens_success) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/nope\", \"accept_status\": "
+                           "[404]}",
+                           port);
+  cr_assert_str_eq(json_string_value(json_object_get(restt_only_data(&r), "error")),
+                   "no such route");
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/status?code=503\", \"format\": \"text\", "
+                 "\"accept_status\": [\"400-404\", \"5xx\"]}",
+                 port);
+  cr_assert(json_is_string(restt_only_data(&r)));
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/status?code=500\", \"format\": \"text\", "
+                 "\"accept_status\": [\"501-599\", 404]}",
+                 port);
+  cr_assert_eq(r.status, 1, "500 is outside every accepted range");
+  restt_run_free(&r);
+}
