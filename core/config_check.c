@@ -134,12 +134,6 @@ int siphon__cfg_string(siphon__cfgctx *c, const json_t *obj, const char *parent,
     value_error(c, parent, key, "a non-empty string", v);
     return -1;
   }
-  if (strlen(json_string_value(v)) != json_string_length(v)) {
-    char *p = siphon__path_key(parent, key);
-    siphon__cfg_error(c, p, "a string with a NUL character (\\u0000) is not allowed here");
-    free(p);
-    return -1;
-  }
   *out = json_string_value(v);
   return 1;
 }

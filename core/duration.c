@@ -58,7 +58,7 @@ static int scale(uint64_t whole, uint64_t num, uint64_t den, uint64_t unit, uint
     return -ERANGE;
   }
   uint64_t v = whole * unit;
-  /* num < den <= 1e9 and unit <= 2^40: the product fits in 64 bits. */
+  /* num (< 1e9) times a TiB overflows 64 bits: long double holds it. */
   long double frac = (long double)num * (long double)unit / (long double)den;
   uint64_t f = (uint64_t)llroundl(frac);
   if (v > UINT64_MAX - f) {
