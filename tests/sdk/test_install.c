@@ -135,7 +135,6 @@ Test(install, template_builds_out_of_tree_and_runs) {
   int st = sdk_sh(&p, cmd, env, T_MS);
   cr_assert_eq(st, 0, "out-of-tree build failed (%d): %s%s", st, p.out, p.err);
   tproc_free(&p);
-  free(cmd);
 
   char *bin = fmt("%s/bin/siphon", prefix);
   char *so = fmt("%s/template.so", work);
@@ -153,6 +152,17 @@ Test(install, template_builds_out_of_tree_and_runs) {
   }
   json_decref(recs);
   tproc_free(&p);
+
+  /* The quick try from the README, in the plugin's own directory. */
+  free(cmd);
+  cmd = fmt("cd '%s' && '%s' --plugin ./template.so --options '{\"message\": \"dot\"}' --once",
+            work, bin);
+  st = sdk_sh(&p, cmd, NULL, T_MS);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.out, "\"data\":{\"message\":\"dot\",\"seq\":0,\"round\":1}") != NULL, "%s",
+            p.out);
+  tproc_free(&p);
+  free(cmd);
   free(so);
   free(bin);
   free(pcpath);
