@@ -107,7 +107,10 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   rest_sock *k = p->data;
   int flags = 0;
   if (status < 0) {
-    flags = CURL_CSELECT_ERR;
+    /* libuv stopped the poll on an error (a reset, say): let curl read
+     * the socket, so that the round reports the real cause rather than
+     * "select/poll returned error". */
+    flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
   } else {
     if (events & UV_READABLE) {
       flags |= CURL_CSELECT_IN;

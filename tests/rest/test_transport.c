@@ -1,0 +1,255 @@
+/* rest end to end: timeouts, body limits, redirects, resets, keep-alive,
+ * proxies, connection caps and connect_timeout against httpfix. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "restt.h"
+#include "tmpfile.h"
+
+static tproc fx;
+static int port;
+
+static void up(void) {
+  port = restt_fixture_start(&fx);
+}
+
+static void down(void) {
+  restt_fixture_stop(&fx);
+}
+
+TestSuite(rest_transport, .init = up, .fini = down, .timeout = 60);
+
+Test(rest_transport, delayed_response_within_timeout) {
+  restt_run r = restt_once("\"timeout\": \"3s\", ",
+                           "{\"url\": \"http://127.0.0.1:%d/delay?ms=300&id=d1\"}", port);
+  cr_assert_str_eq(json_string_value(json_object_get(restt_only_data(&r), "id")), "d1");
+  restt_run_free(&r);
+}
+
+Test(rest_transport, timeout_stops_a_slow_drip) {
+  /* 100 bytes, one every 100 ms: 10 s in all, past a 500 ms timeout. */
+  restt_run r = restt_once("\"timeout\": \"500ms\", ",
+                           "{\"url\": \"http://127.0.0.1:%d/drip?ms=100&n=100\", "
+                           "\"format\": \"text\"}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_eq(json_array_size(r.records), 0);
+  cr_assert_not_null(strstr(r.err, "timeout"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, max_body_bytes_with_content_length) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/big?bytes=100000\"}", port);
+  cr_assert_eq(json_string_length(restt_only_data(&r)), 100000 - 2);
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/big?bytes=100000\", "
+                 "\"max_body_bytes\": 5000}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "over max_body_bytes (5000 bytes)"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, max_body_bytes_chunked_is_aborted_while_reading) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/bigchunked?bytes=100000\", "
+                           "\"max_body_bytes\": 5000}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "over max_body_bytes (5000 bytes)"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, default_body_limit_is_16_mib) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/big?bytes=17000000\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "over max_body_bytes (16777216 bytes)"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, redirects_followed_by_default) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/redirect?n=2\"}", port);
+  cr_assert(json_is_true(json_object_get(restt_only_data(&r), "redirected")));
+  const char *url = json_string_value(
+      json_object_get(json_object_get(json_array_get(r.records, 0), "meta"), "url"));
+  cr_assert_not_null(strstr(url, "/redirect?n=0"), "meta.url is where the data came from: %s", url);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, follow_redirects_off) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/redirect?n=2\", "
+                           "\"follow_redirects\": false}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 302"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, max_redirects) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/redirect?n=3\", "
+                           "\"max_redirects\": 2}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "Maximum (2) redirects"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, redirect_loop_fails) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/loop\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "redirects followed"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, reset_mid_body) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/reset\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_eq(json_array_size(r.records), 0);
+  cr_assert_not_null(strstr(r.err, "reset by peer"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+Test(rest_transport, proxy) {
+  /* 192.0.2.1 (TEST-NET-1) is unreachable: only the proxy can answer. */
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://192.0.2.1/echo\", "
+                           "\"proxy\": \"http://127.0.0.1:%d\"}",
+                           port);
+  json_t *d = restt_only_data(&r);
+  cr_assert(json_is_true(json_object_get(d, "proxied")));
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(d, "headers"), "host")),
+                   "192.0.2.1");
+  restt_run_free(&r);
+}
+
+Test(rest_transport, connect_timeout) {
+  /* A listener whose accept queue is full: SYNs go unanswered. */
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(a);
+  cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+  cr_assert_eq(listen(l, 0), 0);
+  cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+  int fill[3];
+  for (int i = 0; i < 3; i++) {
+    fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+  }
+  usleep(100000);
+  restt_run r = restt_once("\"timeout\": \"5s\", ",
+                           "{\"url\": \"http://127.0.0.1:%d/\", \"connect_timeout\": \"300ms\"}",
+                           ntohs(a.sin_port));
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "Failed to connect"), "connect_timeout ended it: %s", r.err);
+  cr_assert_null(strstr(r.err, "timeout "), "not the round's timeout: %s", r.err);
+  restt_run_free(&r);
+  for (int i = 0; i < 3; i++) {
+    close(fill[i]);
+  }
+  close(l);
+}
+
+/* n sources on /conn in one round; returns how many distinct connections
+ * served them. */
+static size_t distinct_conns(const char *extra_opts, size_t n) {
+  char *sources = strdup("[");
+  for (size_t i = 0; i < n; i++) {
+    char *next = NULL;
+    cr_assert(asprintf(&next,
+                       "%s%s{\"name\": \"c%zu\", \"plugin\": \"rest\", \"interval\": \"10s\", "
+                       "\"options\": {\"url\": \"http://127.0.0.1:%d/conn\"%s}}",
+                       sources, i ? ", " : "", i, port, extra_opts) >= 0);
+    free(sources);
+    sources = next;
+  }
+  char *all = NULL;
+  cr_assert(asprintf(&all, "%s]", sources) >= 0);
+  restt_run r = restt_once_sources(all, 30000);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(json_array_size(r.records), n);
+  json_t *seen = json_object();
+  for (size_t i = 0; i < n; i++) {
+    json_t *d = json_object_get(json_array_get(r.records, i), "data");
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(json_object_get(d, "conn")));
+    json_object_set_new(seen, key, json_true());
+  }
+  size_t distinct = json_object_size(seen);
+  json_decref(seen);
+  restt_run_free(&r);
+  free(all);
+  free(sources);
+  return distinct;
+}
+
+Test(rest_transport, connections_open_in_parallel_without_caps) {
+  cr_assert_eq(distinct_conns("", 4), 4);
+}
+
+Test(rest_transport, max_connections_caps_the_plugin) {
+  /* One source sets the cap; it holds for every rest source. */
+  cr_assert_eq(distinct_conns(", \"max_connections\": 1", 4), 1);
+}
+
+Test(rest_transport, max_host_connections_caps_one_host) {
+  cr_assert_eq(distinct_conns(", \"max_host_connections\": 2", 4), 2);
+}
+
+Test(rest_transport, keep_alive_reuses_the_connection_across_rounds) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]},\n"
+                        " \"sources\": [{\"name\": \"k\", \"plugin\": \"rest\", "
+                        "\"interval\": \"200ms\", \"options\": "
+                        "{\"url\": \"http://127.0.0.1:%d/conn\"}}]}\n",
+                        SIPHON_PLUGIN_DIR, port);
+  tproc p;
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  int lines = 0;
+  for (int i = 0; i < 50 && lines < 3; i++) {
+    tproc_wait_stdout(&p, "\n", 100);
+    lines = (int)tproc_count(p.out, "\n");
+    if (lines < 3) {
+      usleep(100000);
+    }
+  }
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_geq(tproc_count(p.out, "\n"), 3, "three rounds: %s", p.err);
+  /* Every round answered on the same connection. */
+  json_t *first = NULL;
+  const char *line = p.out;
+  for (int i = 0; i < 3; i++) {
+    json_t *rec = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert_not_null(rec);
+    json_t *conn = json_object_get(json_object_get(rec, "data"), "conn");
+    if (first == NULL) {
+      first = json_incref(conn);
+    } else {
+      cr_assert(json_equal(first, conn), "round %d on another connection", i + 1);
+    }
+    json_decref(rec);
+    line = strchr(line, '\n') + 1;
+  }
+  json_decref(first);
+  tproc_free(&p);
+  json_t *stats = restt_get(port, "/stats");
+  /* siphon's one connection, and this request's. */
+  cr_assert_eq(json_integer_value(json_object_get(stats, "accepted")), 2);
+  json_decref(stats);
+  char *dir = strdup(cfg);
+  *strrchr(dir, '/') = '\0';
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
