@@ -119,20 +119,28 @@ static int has_opt(const json_t *options, const char *key) {
   return v != NULL && !json_is_null(v);
 }
 
-/* The source's timeout bounds every wait of the driver: server selection
- * (an unreachable server), connect, and each socket read (a hung one).
- * A smaller value already in the URI is kept. */
-static void apply_timeouts(mongoc_uri_t *uri, uint64_t timeout_ms) {
-  int32_t t = timeout_ms > INT32_MAX ? INT32_MAX : (int32_t)timeout_ms;
-  if (t <= 0) {
-    return;
+/* What the driver may spend of a round's timeout: a little less than all
+ * of it, so that the driver's own error (naming the server and why) ends
+ * the round rather than the host's bare "timed out". */
+static int32_t driver_budget_ms(uint64_t timeout_ms) {
+  uint64_t margin = timeout_ms / 10 > 100 ? timeout_ms / 10 : 100;
+  uint64_t b = timeout_ms > 2 * margin ? timeout_ms - margin : timeout_ms / 2;
+  if (b == 0) {
+    b = 1;
   }
+  return b > INT32_MAX ? INT32_MAX : (int32_t)b;
+}
+
+/* The budget bounds every wait of the driver: server selection (an
+ * unreachable server), connect, and each socket read (a hung one). A
+ * smaller value already in the URI is kept. */
+static void apply_timeouts(mongoc_uri_t *uri, int32_t budget_ms) {
   const char *keys[] = {MONGOC_URI_SERVERSELECTIONTIMEOUTMS, MONGOC_URI_SOCKETTIMEOUTMS,
                         MONGOC_URI_CONNECTTIMEOUTMS};
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
     int32_t cur = mongoc_uri_get_option_as_int32(uri, keys[i], 0);
-    if (cur <= 0 || cur > t) {
-      mongoc_uri_set_option_as_int32(uri, keys[i], t);
+    if (cur <= 0 || cur > budget_ms) {
+      mongoc_uri_set_option_as_int32(uri, keys[i], budget_ms);
     }
   }
 }
@@ -263,7 +271,7 @@ static int build_query(const siphon_host_api *api, siphon_source *src, const jso
   q->limit = limit;
   q->batch_size = (int32_t)batch;
   q->max_documents = maxdoc;
-  q->max_time_ms = (int64_t)api->source_timeout_ms(src);
+  q->max_time_ms = driver_budget_ms(api->source_timeout_ms(src));
   q->ejson = strcmp(opt_str(options, "extended_json"), "canonical") == 0 ? MG_EJSON_CANONICAL
                                                                          : MG_EJSON_RELAXED;
   const char *since = opt_str(options, "since");
@@ -340,7 +348,7 @@ static int mg_create(const siphon_host_api *api, siphon_source *src, const json_
   if (s->uri == NULL) {
     rc = bad(err, "uri", "not a valid MongoDB connection string: %.180s", berr.message);
   } else {
-    apply_timeouts(s->uri, api->source_timeout_ms(src));
+    apply_timeouts(s->uri, driver_budget_ms(api->source_timeout_ms(src)));
     rc = build_query(api, src, options, s->uri, &s->q, err);
   }
   if (rc == 0 && s->q.since != NULL) {

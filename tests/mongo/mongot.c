@@ -24,6 +24,29 @@
 static tproc server;
 static int server_started;
 
+char *mt_server_start(tproc *p, char **why) {
+  if (access(SERVER_DIR "/node_modules/@push.rocks/smartmongo/dist_ts/congodb/index.js", R_OK) !=
+      0) {
+    *why = mt_fmt(
+        "the test server is not installed: run tests/mongo/server/install.sh "
+        "(or make deps), or set " URI_ENV);
+    return NULL;
+  }
+  const char *argv[] = {"/usr/bin/env", "node", SERVER_DIR "/start.js", NULL};
+  if (tproc_start(p, argv, NULL) != 0) {
+    *why = mt_fmt("cannot run node (install Debian's nodejs: make deps)");
+    return NULL;
+  }
+  if (!tproc_wait_stdout(p, "\n", 20000)) {
+    tproc_kill(p, SIGKILL);
+    tproc_finish(p, 5000);
+    *why = mt_fmt("the test server did not print its port within 20 s: %s", p->err);
+    tproc_free(p);
+    return NULL;
+  }
+  return mt_fmt("mongodb://127.0.0.1:%d", atoi(p->out));
+}
+
 ReportHook(PRE_ALL)(struct criterion_test_set *set) {
   (void)set;
   const char *given = getenv(URI_ENV);
@@ -31,31 +54,14 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set) {
     setenv(STARTED_ENV, given, 1);
     return;
   }
-  if (access(SERVER_DIR "/node_modules/@push.rocks/smartmongo/dist_ts/congodb/index.js", R_OK) !=
-      0) {
-    setenv(FAILED_ENV,
-           "the test server is not installed: run tests/mongo/server/install.sh "
-           "(or make deps), or set " URI_ENV,
-           1);
-    return;
-  }
-  const char *argv[] = {"/usr/bin/env", "node", SERVER_DIR "/start.js", NULL};
-  if (tproc_start(&server, argv, NULL) != 0) {
-    setenv(FAILED_ENV, "cannot run node (install Debian's nodejs: make deps)", 1);
+  char *why = NULL;
+  char *uri = mt_server_start(&server, &why);
+  if (uri == NULL) {
+    setenv(FAILED_ENV, why, 1);
+    free(why);
     return;
   }
   server_started = 1;
-  if (!tproc_wait_stdout(&server, "\n", 20000)) {
-    tproc_kill(&server, SIGKILL);
-    tproc_finish(&server, 5000);
-    char *why = mt_fmt("the test server did not print its port within 20 s: %s", server.err);
-    setenv(FAILED_ENV, why, 1);
-    free(why);
-    server_started = 0;
-    return;
-  }
-  int port = atoi(server.out);
-  char *uri = mt_fmt("mongodb://127.0.0.1:%d", port);
   setenv(STARTED_ENV, uri, 1);
   free(uri);
 }

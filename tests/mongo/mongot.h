@@ -13,6 +13,9 @@
 /* The server's URI (mongodb://127.0.0.1:PORT). The server is started once
  * per test executable, before the first test, and killed after the last. */
 const char *mt_uri(void);
+/* Starts a private test server (for tests that kill it); returns its URI
+ * (caller frees) or NULL with *why set (caller frees). */
+char *mt_server_start(tproc *p, char **why);
 /* A database name no other test uses. Caller frees. */
 char *mt_db(void);
 /* A client for seeding; mongoc is initialised on first use. */
