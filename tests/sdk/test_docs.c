@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,5 +239,67 @@ Test(docs, diskfree_errors) {
   cr_assert(strstr(p.err, "sources[0].options.paths[1]: expected a path (a string)") != NULL, "%s",
             p.err);
   tproc_free(&p);
+  free(so);
+}
+
+/* A UDP port that was free a moment ago. */
+static int free_udp_port(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  cr_assert_geq(fd, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t len = sizeof(a);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static void send_udp(int port, const char *msg, size_t len) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  cr_assert_geq(fd, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((uint16_t)port);
+  cr_assert_eq(sendto(fd, msg, len, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)len);
+  close(fd);
+}
+
+Test(docs, udplisten_streams_until_sigterm) {
+  char *so = build_example("udplisten");
+  int port = free_udp_port();
+  char *opts = fmt("{\"port\": %d}", port);
+  const char *argv[] = {SIPHON_BIN, "--plugin", so, "--options", opts, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  int listening = tproc_wait_stderr(&p, "listening on udp", T_MS);
+  if (listening) {
+    send_udp(port, "one", 3);
+    send_udp(port, "\xff\xfe", 2); /* not UTF-8: logged and dropped */
+    send_udp(port, "two", 3);
+  }
+  int got = listening && tproc_wait_stdout(&p, "\"text\":\"two\"", T_MS);
+  tproc_kill(&p, SIGTERM);
+  int st = tproc_finish(&p, T_MS);
+  cr_assert(listening, "never listened: %s", p.err);
+  cr_assert(got, "records did not arrive: %s / %s", p.out, p.err);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  json_t *recs = sdk_records(p.out);
+  cr_assert_eq(json_array_size(recs), 2, "%s", p.out);
+  cr_assert_str_eq(json_string_value(json_object_get(sdk_data(recs, 0), "text")), "one");
+  cr_assert_str_eq(json_string_value(json_object_get(sdk_data(recs, 1), "text")), "two");
+  cr_assert(strstr(p.err, "dropped a 2-byte datagram that is not UTF-8") != NULL, "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+
+  /* --check creates and destroys without start(): no handle to close. */
+  int cst = tproc_siphon(&p, T_MS, "--plugin", so, "--options", opts, "--check", NULL);
+  cr_assert_eq(cst, 0, "exit %d: %s", cst, p.err);
+  tproc_free(&p);
+  free(opts);
   free(so);
 }
