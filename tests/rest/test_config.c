@@ -1,0 +1,116 @@
+/* rest options checked by `siphon --check`: every mistake reported with
+ * its JSON path and what was expected; secrets never printed. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "restt.h"
+#include "tmpfile.h"
+
+/* Runs --check over one rest source with `options`; returns stderr. */
+static char *check(const char *options, int want_status) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": [{\"name\": "
+                        "\"s\", \"plugin\": \"rest\", \"options\": %s}]}",
+                        SIPHON_PLUGIN_DIR, options);
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, want_status, "--check exit %d for %s: %s", st, options, p.err);
+  char *err = strdup(p.err);
+  tproc_free(&p);
+  char *d = strdup(cfg);
+  *strrchr(d, '/') = '\0';
+  tmp_rmtree(d);
+  free(d);
+  free(cfg);
+  return err;
+}
+
+static void expect(const char *options, const char *where, const char *what) {
+  char *err = check(options, 2);
+  cr_assert_not_null(strstr(err, where), "expected %s in: %s", where, err);
+  cr_assert_not_null(strstr(err, what), "expected %s in: %s", what, err);
+  free(err);
+}
+
+Test(rest_config, good_options_pass) {
+  free(
+      check("{\"url\": \"https://api.example.com/v1\", \"query\": {\"a\": 1}, "
+            "\"paginate\": {\"type\": \"next_url\", \"next_url\": \"/next\"}, "
+            "\"accept_status\": [404, \"5xx\", \"300-304\"], \"select\": \"\"}",
+            0));
+}
+
+Test(rest_config, url) {
+  expect("{}", "sources[0].options", "missing required option \"url\"");
+  expect("{\"url\": \"ftp://x/\"}", "sources[0].options.url", "http or https");
+  expect("{\"url\": \"not a url\"}", "sources[0].options.url", "absolute");
+}
+
+Test(rest_config, method_choices) {
+  expect("{\"url\": \"http://x/\", \"method\": \"GTE\"}", "sources[0].options.method", "GET");
+  expect("{\"url\": \"http://x/\", \"body\": \"x\"}", "sources[0].options.body", "POST");
+}
+
+Test(rest_config, headers_and_query) {
+  expect("{\"url\": \"http://x/\", \"headers\": {\"X\": 1}}", "sources[0].options.headers.X",
+         "string");
+  expect("{\"url\": \"http://x/\", \"headers\": {\"Bad Name\": \"v\"}}",
+         "sources[0].options.headers.Bad Name", "header name");
+  expect("{\"url\": \"http://x/\", \"query\": {\"q\": [1]}}", "sources[0].options.query.q",
+         "string, number or boolean");
+}
+
+Test(rest_config, pointers_and_statuses) {
+  expect("{\"url\": \"http://x/\", \"select\": \"items\"}", "sources[0].options.select",
+         "JSON Pointer");
+  expect("{\"url\": \"http://x/\", \"accept_status\": [\"4xy\"]}",
+         "sources[0].options.accept_status[0]", "\"4xx\"");
+  expect("{\"url\": \"http://x/\", \"accept_status\": [700]}",
+         "sources[0].options.accept_status[0]", "range");
+}
+
+Test(rest_config, paginate) {
+  expect("{\"url\": \"http://x/\", \"paginate\": {}}", "sources[0].options.paginate.type",
+         "required");
+  expect("{\"url\": \"http://x/\", \"paginate\": {\"type\": \"pages\"}}",
+         "sources[0].options.paginate.type", "link_header");
+  expect("{\"url\": \"http://x/\", \"paginate\": {\"type\": \"cursor\"}}",
+         "sources[0].options.paginate.cursor", "required");
+  expect("{\"url\": \"http://x/\", \"paginate\": {\"type\": \"next_url\"}}",
+         "sources[0].options.paginate.next_url", "required");
+  expect("{\"url\": \"http://x/\", \"paginate\": {\"type\": \"link_header\", \"nxt\": \"/a\"}}",
+         "sources[0].options.paginate.nxt", "unknown key");
+  expect("{\"url\": \"http://x/\", \"max_pages\": 0}", "sources[0].options.max_pages",
+         "at least 1");
+}
+
+Test(rest_config, limits) {
+  expect("{\"url\": \"http://x/\", \"max_body_bytes\": 0}", "sources[0].options.max_body_bytes",
+         "positive");
+  expect("{\"url\": \"http://x/\", \"max_redirects\": -1}", "sources[0].options.max_redirects",
+         "0 or more");
+  expect("{\"url\": \"http://x/\", \"max_connections\": -1}", "sources[0].options.max_connections",
+         "0 (no cap)");
+  expect("{\"url\": \"http://x/\", \"client_key\": \"k.pem\"}", "sources[0].options.client_key",
+         "client_cert");
+  expect("{\"url\": \"http://x/\", \"format\": \"xml\"}", "sources[0].options.format", "json");
+}
+
+Test(rest_config, auth_and_secrets_never_printed) {
+  char *err = check(
+      "{\"url\": \"http://x/\", \"basic\": {\"user\": \"u\", \"password\": "
+      "\"hunter2\"}, \"bearer\": \"tok-zzz\"}",
+      2);
+  cr_assert_not_null(strstr(err, "not both"), "%s", err);
+  cr_assert_null(strstr(err, "hunter2"), "%s", err);
+  cr_assert_null(strstr(err, "tok-zzz"), "%s", err);
+  free(err);
+  expect("{\"url\": \"http://x/\", \"basic\": {\"password\": \"hunter2\"}}",
+         "sources[0].options.basic.user", "string");
+  err =
+      check("{\"url\": \"ftp://x/\", \"basic\": {\"user\": \"u\", \"password\": \"hunter2\"}}", 2);
+  cr_assert_null(strstr(err, "hunter2"), "%s", err);
+  free(err);
+}

@@ -1,0 +1,51 @@
+/* 1,000 rest sources against the delayed route in one `siphon --once`
+ * round: every source's record arrives exactly once. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "restt.h"
+
+#define N 1000
+
+Test(rest_scale, thousand_sources_one_round, .timeout = 120) {
+  tproc fx;
+  int port = restt_fixture_start(&fx);
+  size_t cap = (size_t)N * 200 + 16;
+  char *sources = malloc(cap);
+  size_t at = 0;
+  at += (size_t)snprintf(sources + at, cap - at, "[");
+  for (int i = 0; i < N; i++) {
+    at += (size_t)snprintf(sources + at, cap - at,
+                           "%s{\"name\": \"s%d\", \"plugin\": \"rest\", \"interval\": \"1m\", "
+                           "\"timeout\": \"30s\", \"options\": {\"url\": "
+                           "\"http://127.0.0.1:%d/delay?ms=200&id=%d\"}}",
+                           i ? ", " : "", i, port, i);
+  }
+  snprintf(sources + at, cap - at, "]");
+  restt_run r = restt_once_sources(sources, 90000);
+  cr_assert_eq(r.status, 0, "%.2000s", r.err);
+  cr_assert_eq(json_array_size(r.records), N);
+  static int seen[N];
+  memset(seen, 0, sizeof(seen));
+  for (size_t i = 0; i < N; i++) {
+    json_t *rec = json_array_get(r.records, i);
+    const char *src = json_string_value(json_object_get(rec, "source"));
+    const char *id = json_string_value(json_object_get(json_object_get(rec, "data"), "id"));
+    cr_assert_not_null(src);
+    cr_assert_not_null(id);
+    int k = atoi(id);
+    cr_assert(k >= 0 && k < N);
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", k);
+    cr_assert_str_eq(src, name, "record of %s carries %s's data", src, name);
+    seen[k]++;
+  }
+  for (int i = 0; i < N; i++) {
+    cr_assert_eq(seen[i], 1, "source s%d: %d records", i, seen[i]);
+  }
+  restt_run_free(&r);
+  free(sources);
+  restt_fixture_stop(&fx);
+}
