@@ -414,3 +414,44 @@ Test(config, credentials_never_shown) {
   free(src);
   free(o);
 }
+
+/* The shipped examples are valid configs (copied away from the source
+ * tree, so that their relative state_dir lands in a temporary one). */
+Test(config, examples_pass_check) {
+  const char *names[] = {"mongo.json", "mongo-atlas.json"};
+  for (size_t k = 0; k < 2; k++) {
+    char *src_path = mt_fmt("%s/config/examples/%s", SIPHON_SOURCE_DIR, names[k]);
+    char *text = tmp_read(src_path, NULL);
+    cr_assert_not_null(text, "cannot read %s", src_path);
+    char *dir = tmp_dir();
+    char *state = mt_fmt("%s/state", dir);
+    /* Absolute paths stay out of /var/lib; relative ones go into dir. */
+    char *fixed = mt_fmt("%s", text);
+    char *abs = strstr(fixed, "\"/var/lib/siphon\"");
+    char *cfg_text = fixed;
+    if (abs != NULL) {
+      *abs = '\0';
+      cfg_text = mt_fmt("%s\"%s\"%s", fixed, state, abs + strlen("\"/var/lib/siphon\""));
+    }
+    char *cfg = mt_fmt("%s/%s", dir, names[k]);
+    cr_assert_eq(tmp_write_at(cfg, cfg_text), 0);
+    const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+    const char *env[] = {"MONGO_URI=mongodb://reader:Zx9-secret@127.0.0.1:1/?authSource=admin",
+                         "SIPHON_PLUGIN_PATH=" SIPHON_PLUGIN_DIR, NULL};
+    tproc p;
+    int st = tproc_run(&p, argv, env, 20000);
+    cr_expect_eq(st, 0, "%s: exit %d: %s", names[k], st, p.err);
+    cr_expect(strstr(p.out, "Zx9-secret") == NULL && strstr(p.err, "Zx9-secret") == NULL);
+    tproc_free(&p);
+    tmp_rmtree(dir);
+    if (cfg_text != fixed) {
+      free(cfg_text);
+    }
+    free(cfg);
+    free(fixed);
+    free(state);
+    free(dir);
+    free(text);
+    free(src_path);
+  }
+}
