@@ -355,3 +355,93 @@ json_t *siphon__options_redact(const siphon_option *table, const json_t *options
   }
   return out;
 }
+
+/* The duration forms siphon__duration_parse_str accepts, as in
+ * config/siphon.schema.json. */
+#define DURATION_PATTERN "^(([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(ms|s|m|h))+$"
+#define ENV_PATTERN "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:[-?][^}]*)?\\}"
+
+static json_t *env_string_schema(void) {
+  return json_pack("{s:s, s:s}", "type", "string", "pattern", ENV_PATTERN);
+}
+
+static json_t *option_schema(const siphon_option *o) {
+  json_t *s = json_object();
+  switch (o->type) {
+    case SIPHON_OPT_STRING:
+      if (o->choices != NULL) {
+        json_t *values = json_array();
+        char *copy = siphon__xstrdup(o->choices);
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, "|", &save); tok != NULL;
+             tok = strtok_r(NULL, "|", &save)) {
+          json_array_append_new(values, json_string(tok));
+        }
+        free(copy);
+        /* ${MODE} is a string the schema cannot see through. */
+        json_object_set_new(s, "anyOf",
+                            json_pack("[{s:o}, o]", "enum", values, env_string_schema()));
+      } else {
+        json_object_set_new(s, "type", json_string("string"));
+      }
+      break;
+    case SIPHON_OPT_INT:
+      json_object_set_new(s, "type", json_string("integer"));
+      break;
+    case SIPHON_OPT_NUMBER:
+      json_object_set_new(s, "type", json_string("number"));
+      break;
+    case SIPHON_OPT_BOOL:
+      json_object_set_new(s, "type", json_string("boolean"));
+      break;
+    case SIPHON_OPT_DURATION:
+      json_object_set_new(
+          s, "anyOf",
+          json_pack("[{s:s, s:i}, {s:s, s:s}, o]", "type", "integer", "minimum", 0, "type",
+                    "string", "pattern", DURATION_PATTERN, env_string_schema()));
+      break;
+    case SIPHON_OPT_OBJECT:
+      json_object_set_new(s, "type", json_string("object"));
+      break;
+    case SIPHON_OPT_ARRAY:
+      json_object_set_new(s, "type", json_string("array"));
+      break;
+    case SIPHON_OPT_ANY:
+      break;
+  }
+  if (o->description != NULL) {
+    json_object_set_new(s, "description", json_string(o->description));
+  }
+  if (o->default_json != NULL) {
+    json_t *def = json_loads(o->default_json, JSON_DECODE_ANY, NULL);
+    if (def != NULL) {
+      json_object_set_new(s, "default", def);
+    }
+  }
+  if (o->flags & SIPHON_OPT_SECRET) {
+    json_object_set_new(s, "writeOnly", json_true());
+  }
+  return s;
+}
+
+json_t *siphon__options_schema(const siphon_option *table) {
+  json_t *props = json_object();
+  json_t *required = json_array();
+  for (const siphon_option *o = table; o != NULL && o->key != NULL; o++) {
+    if (json_object_get(props, o->key) != NULL) {
+      continue;
+    }
+    json_object_set_new(props, o->key, option_schema(o));
+    if (o->flags & SIPHON_OPT_REQUIRED) {
+      json_array_append_new(required, json_string(o->key));
+    }
+  }
+  json_t *s = json_pack("{s:s, s:b, s:o}", "type", "object", "additionalProperties", 0,
+                        "properties", props);
+  if (json_array_size(required) > 0) {
+    json_object_set_new(s, "required", required);
+  } else {
+    json_decref(required);
+  }
+  return s;
+}

@@ -20,6 +20,14 @@ int siphon__options_validate(const siphon_option *table, const json_t *options, 
  * printing. */
 json_t *siphon__options_redact(const siphon_option *table, const json_t *options);
 
+/* A JSON Schema (draft 2020-12) of an options object for `table`: one
+ * property per option with its type, choices, default and description,
+ * "required" and no other keys; secrets are marked writeOnly. For
+ * editors: lets a tool such as a `siphon --schema` command extend
+ * config/siphon.schema.json with each plugin's options. Returns a new
+ * object. */
+json_t *siphon__options_schema(const siphon_option *table);
+
 /* Human-readable name of an option type ("string", "duration", ...). */
 const char *siphon__opt_type_name(siphon_opt_type t);
 

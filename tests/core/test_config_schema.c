@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "options.h"
 #include "siphon/plugin.h"
 #include "util.h"
 
@@ -121,4 +122,22 @@ Test(config_schema, duration_pattern_agrees_with_host, .init = load_schema, .fin
                  host_ok ? "accepts" : "refuses", schema_ok ? "accepts" : "refuses");
   }
   regfree(&re);
+}
+
+/* Plugin option schemas (siphon__options_schema) take durations in the
+ * same forms as the config's schema. */
+Test(config_schema, options_schema_same_duration_forms, .init = load_schema, .fini = free_schema) {
+  static const siphon_option t[] = {{"d", SIPHON_OPT_DURATION, 0, NULL, NULL, "x"},
+                                    {NULL, 0, 0, NULL, NULL, NULL}};
+  json_t *os = siphon__options_schema(t);
+  json_t *mine = json_object_get(json_object_get(json_object_get(os, "properties"), "d"), "anyOf");
+  json_t *defs = json_object_get(schema, "$defs");
+  json_t *any = json_object_get(json_object_get(defs, "duration"), "anyOf");
+  cr_assert_eq(json_array_size(mine), 3);
+  cr_expect(json_equal(json_array_get(mine, 0), json_array_get(any, 0)), "milliseconds differ");
+  cr_expect(json_equal(json_array_get(mine, 1), json_array_get(any, 1)), "duration strings differ");
+  cr_expect(json_equal(json_object_get(json_array_get(mine, 2), "pattern"),
+                       json_object_get(json_object_get(defs, "envString"), "pattern")),
+            "${VAR} patterns differ");
+  json_decref(os);
 }

@@ -259,3 +259,54 @@ Test(options, redact_secret_of_any_type) {
   cr_expect_str_eq(s, "{\"token\":\"********\",\"key\":null}");
   free(s);
 }
+
+Test(options, schema_of_a_table) {
+  json_t *s = siphon__options_schema(table);
+  char *text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  cr_log_info("%s", text);
+  free(text);
+  cr_expect(json_is_false(json_object_get(s, "additionalProperties")));
+  json_t *props = json_object_get(s, "properties");
+  const char *keys[] = {"url",          "method",  "retries", "ratio", "verify",
+                        "read_timeout", "headers", "fields",  "body",  "password"};
+  size_t i = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach(props, key, v) {
+    cr_assert_lt(i, sizeof(keys) / sizeof(keys[0]));
+    cr_expect_str_eq(key, keys[i], "properties in table order");
+    cr_expect_str_eq(json_string_value(json_object_get(v, "description")), table[i].description);
+    i++;
+  }
+  cr_expect_eq(i, sizeof(keys) / sizeof(keys[0]));
+  json_t *want = json_pack("[s]", "url");
+  cr_expect(json_equal(json_object_get(s, "required"), want), "only url is required");
+  json_decref(want);
+
+  json_t *method = json_object_get(props, "method");
+  want = json_pack("[s,s,s,s]", "GET", "POST", "PUT", "DELETE");
+  cr_expect(json_equal(json_object_get(json_array_get(json_object_get(method, "anyOf"), 0), "enum"),
+                       want));
+  json_decref(want);
+  cr_expect_str_eq(json_string_value(json_object_get(method, "default")), "GET");
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(props, "retries"), "type")),
+                   "integer");
+  cr_expect_eq(json_integer_value(json_object_get(json_object_get(props, "retries"), "default")),
+               3);
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(props, "ratio"), "type")),
+                   "number");
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(props, "verify"), "type")),
+                   "boolean");
+  json_t *rt = json_object_get(props, "read_timeout");
+  cr_expect_str_eq(json_string_value(json_object_get(rt, "default")), "2s");
+  cr_expect_eq(json_array_size(json_object_get(rt, "anyOf")), 3, "ms, a duration string or ${VAR}");
+  cr_expect_null(json_object_get(json_object_get(props, "body"), "type"), "any value");
+  cr_expect(json_is_true(json_object_get(json_object_get(props, "password"), "writeOnly")));
+  cr_expect_null(json_object_get(json_object_get(props, "url"), "writeOnly"));
+  json_decref(s);
+
+  s = siphon__options_schema(NULL);
+  cr_expect_eq(json_object_size(json_object_get(s, "properties")), 0);
+  cr_expect_null(json_object_get(s, "required"));
+  json_decref(s);
+}
