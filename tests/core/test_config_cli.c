@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "proc.h"
 #include "tmpfile.h"
 
@@ -160,6 +161,103 @@ Test(config_cli, good_config_checks_ok) {
   remove_config(cfg);
 }
 
+/* The environment variables a config needs but that are unset: those it
+ * uses as ${VAR} or ${VAR:?message}. ${VAR:-default} needs nothing. */
+static int needs_env(const char *text, char *missing, size_t size) {
+  missing[0] = '\0';
+  for (const char *p = strstr(text, "${"); p != NULL; p = strstr(p + 2, "${")) {
+    if (p > text && p[-1] == '$') {
+      continue; /* "$${" is a literal */
+    }
+    const char *name = p + 2;
+    size_t n = 0;
+    while (name[n] == '_' || (name[n] >= 'A' && name[n] <= 'Z') ||
+           (name[n] >= 'a' && name[n] <= 'z') || (name[n] >= '0' && name[n] <= '9')) {
+      n++;
+    }
+    if (n == 0 || (name[n] == ':' && name[n + 1] == '-')) {
+      continue;
+    }
+    char var[128];
+    snprintf(var, sizeof(var), "%.*s", (int)n, name);
+    const char *value = getenv(var);
+    char listed[132];
+    snprintf(listed, sizeof(listed), " %s", var);
+    if ((value == NULL || (value[0] == '\0' && name[n] == ':')) && !strstr(missing, listed)) {
+      snprintf(missing + strlen(missing), size - strlen(missing), " %s", var);
+    }
+  }
+  return missing[0] != '\0';
+}
+
+/* The shipped configs (config/ and config/examples/) that can be checked
+ * here: those needing a secret from the environment cannot. */
+typedef struct example {
+  char *path;
+  char *text;
+} example;
+
+static size_t shipped_examples(example *out, size_t max) {
+  glob_t g;
+  memset(&g, 0, sizeof(g));
+  int flags = 0;
+  if (glob(SIPHON_SOURCE_DIR "/config/*.json", 0, NULL, &g) == 0) {
+    flags = GLOB_APPEND;
+  }
+  glob(SIPHON_SOURCE_DIR "/config/examples/*.json", flags, NULL, &g);
+  size_t n = 0;
+  for (size_t i = 0; i < g.gl_pathc && n < max; i++) {
+    const char *path = g.gl_pathv[i];
+    if (strstr(path, "schema") != NULL) {
+      continue;
+    }
+    size_t len = 0;
+    char *text = tmp_read(path, &len);
+    cr_assert_not_null(text, "%s", path);
+    char missing[512];
+    if (needs_env(text, missing, sizeof(missing))) {
+      cr_log_info("%s: needs%s in the environment; skipped", path, missing);
+      free(text);
+      continue;
+    }
+    out[n].path = strdup(path);
+    out[n].text = text;
+    n++;
+  }
+  globfree(&g);
+  return n;
+}
+
+static void free_examples(example *e, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(e[i].path);
+    free(e[i].text);
+  }
+}
+
+/* The shipped configs load (host keys only: plugin options need the
+ * plugins, see shipped_examples_check). */
+Test(config_cli, shipped_examples_load) {
+  example ex[64];
+  size_t n = shipped_examples(ex, 64);
+  for (size_t i = 0; i < n; i++) {
+    siphon__config c;
+    siphon__diag d;
+    siphon__diag_init(&d);
+    int rc = siphon__config_load_file(ex[i].path, &c, &d);
+    for (size_t j = 0; j < d.count; j++) {
+      cr_log_error("%s: %s", d.entries[j].where, d.entries[j].text);
+    }
+    cr_expect_eq(rc, 0, "%s does not load", ex[i].path);
+    siphon__config_free(&c);
+    siphon__diag_free(&d);
+  }
+  free_examples(ex, n);
+  if (n == 0) {
+    cr_skip_test("no example config that can be checked here");
+  }
+}
+
 /* Every plugin a config names, when all of them are built. */
 static int plugins_built(const char *path) {
   json_t *root = json_load_file(path, 0, NULL);
@@ -186,36 +284,23 @@ static int plugins_built(const char *path) {
  * included. Run from a copy, so that --check's state_dir lands in a
  * temporary directory rather than in the source tree. */
 Test(config_cli, shipped_examples_check) {
-  glob_t g;
-  memset(&g, 0, sizeof(g));
-  int flags = 0;
-  if (glob(SIPHON_SOURCE_DIR "/config/*.json", 0, NULL, &g) == 0) {
-    flags = GLOB_APPEND;
-  }
-  glob(SIPHON_SOURCE_DIR "/config/examples/*.json", flags, NULL, &g);
+  example ex[64];
+  size_t n = shipped_examples(ex, 64);
   size_t checked = 0;
-  for (size_t i = 0; i < g.gl_pathc; i++) {
-    const char *src = g.gl_pathv[i];
-    if (strstr(src, "schema") != NULL) {
+  for (size_t i = 0; i < n; i++) {
+    if (!plugins_built(ex[i].path)) {
+      cr_log_info("%s: not all of its plugins are built; skipped", ex[i].path);
       continue;
     }
-    if (!plugins_built(src)) {
-      cr_log_info("%s: not all of its plugins are built; skipped", src);
-      continue;
-    }
-    size_t len = 0;
-    char *text = tmp_read(src, &len);
-    cr_assert_not_null(text, "%s", src);
-    char *copy = tmp_write("example.json", "%s", text);
-    free(text);
+    char *copy = tmp_write("example.json", "%s", ex[i].text);
     tproc p;
     int status = tproc_siphon(&p, RUN_MS, "--check", "-c", copy, NULL);
-    cr_expect_eq(status, 0, "%s: siphon --check exit %d:\n%s", src, status, p.err);
+    cr_expect_eq(status, 0, "%s: siphon --check exit %d:\n%s", ex[i].path, status, p.err);
     tproc_free(&p);
     remove_config(copy);
     checked++;
   }
-  globfree(&g);
+  free_examples(ex, n);
   if (checked == 0) {
     cr_skip_test("no example config whose plugins are all built");
   }

@@ -2,7 +2,6 @@
  * normalization. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -254,41 +253,6 @@ Test(config_load, file_in_working_directory) {
   free(cwd);
   tmp_rmtree(dir);
   free(dir);
-}
-
-/* The configs shipped in config/ must load (host keys only: plugin
- * options need the plugins, which `siphon --check` covers). */
-Test(config_load, shipped_examples) {
-  glob_t g;
-  memset(&g, 0, sizeof(g));
-  int rc = glob(SIPHON_SOURCE_DIR "/config/*.json", 0, NULL, &g);
-  if (rc == 0) {
-    rc = glob(SIPHON_SOURCE_DIR "/config/examples/*.json", GLOB_APPEND, NULL, &g);
-  } else {
-    rc = glob(SIPHON_SOURCE_DIR "/config/examples/*.json", 0, NULL, &g);
-  }
-  size_t checked = 0;
-  for (size_t i = 0; i < g.gl_pathc; i++) {
-    const char *p = g.gl_pathv[i];
-    if (strstr(p, "schema") != NULL) {
-      continue;
-    }
-    siphon__config c;
-    siphon__diag d;
-    siphon__diag_init(&d);
-    int lrc = siphon__config_load_file(p, &c, &d);
-    for (size_t j = 0; j < d.count; j++) {
-      cr_log_error("%s: %s", d.entries[j].where, d.entries[j].text);
-    }
-    cr_expect_eq(lrc, 0, "%s does not load", p);
-    siphon__config_free(&c);
-    siphon__diag_free(&d);
-    checked++;
-  }
-  globfree(&g);
-  if (checked == 0) {
-    cr_skip_test("no example configs in config/ yet");
-  }
 }
 
 /* Notepad saves UTF-8 with a byte order mark; positions still match. */
