@@ -141,6 +141,8 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
                   s->max_pages);
     }
     more = 0;
+    free(next);
+    next = NULL;
   }
   r->x = NULL;
   rest_xfer_free(x);
