@@ -16,9 +16,9 @@
 #define MAX_THREADS 1024
 
 static const char *const top_keys[] = {"$schema", "siphon", "sources", NULL};
-static const char *const siphon_keys[] = {"threads",   "log_level",      "plugin_path",
-                                          "output",    "buffer_limit",   "shutdown_grace",
-                                          "state_dir", "max_pool_share", NULL};
+static const char *const siphon_keys[] = {
+    "threads",        "log_level", "plugin_path",    "output",         "buffer_limit",
+    "shutdown_grace", "state_dir", "max_pool_share", "stats_interval", NULL};
 static const char *const output_keys[] = {"type", "path", NULL};
 static const char *const output_types[] = {"stdout", "file", NULL};
 /* In siphon_log_level order. */
@@ -172,6 +172,9 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
   uint64_t ms;
   if (siphon__cfg_duration(c, sec, "siphon", "shutdown_grace", &ms) > 0) {
     cfg->shutdown_grace_ms = ms;
+  }
+  if (siphon__cfg_duration(c, sec, "siphon", "stats_interval", &ms) > 0) {
+    cfg->stats_interval_ms = ms;
   }
   const char *dir;
   if (siphon__cfg_string(c, sec, "siphon", "state_dir", &dir) > 0) {

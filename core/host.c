@@ -15,6 +15,7 @@
 #include "options.h"
 #include "record.h"
 #include "round.h"
+#include "stats.h"
 #include "util.h"
 
 static uv_loop_t host_loop;
@@ -164,6 +165,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
 
 static void pause_sources(siphon__host *h) {
   h->paused = 1;
+  h->pauses++;
   siphon__log(SIPHON_LOG_INFO, NULL,
               "output queue over %llu bytes: pausing sources until it drains",
               (unsigned long long)h->output.limit);
@@ -239,6 +241,7 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->kick, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
+  siphon__stats_stop(h);
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_source *s = &h->sources[i];
     if (!s->created) {
@@ -432,6 +435,7 @@ int siphon__host_run(siphon__host *h) {
     s->started = 1;
   }
   siphon__scheduler_start(h);
+  siphon__stats_start(h);
   if (h->mode == SIPHON__MODE_ONCE) {
     siphon__host_maybe_finish(h);
   }
@@ -479,6 +483,7 @@ void siphon__host_teardown(siphon__host *h) {
     free(h->sources[i].last_error);
   }
   free(h->sources);
+  siphon__stats_free(h);
   siphon__registry_free(&h->registry);
   memset(h, 0, sizeof(*h));
 }

@@ -111,7 +111,12 @@ struct siphon__host {
   int fatal;       /* the output failed: exit non-zero */
   int finished;    /* instances destroyed, handles closing */
   int kick_ready;
-  int reported; /* --once: summary printed */
+  int reported;    /* --once: summary printed */
+  uint64_t pauses; /* times backpressure paused the sources */
+  uv_timer_t stats_timer;
+  int stats_on;
+  char *stats_prefix;
+  size_t stats_prefix_len;
   size_t rounds_in_flight;
   size_t once_left; /* --once: rounds still to finish */
   uint64_t started_ms;

@@ -10,6 +10,9 @@
 #include "log.h"
 #include "util.h"
 
+#ifndef SIPHON_PLUGIN_RELDIR
+#define SIPHON_PLUGIN_RELDIR "../lib/siphon/plugins"
+#endif
 #ifndef SIPHON_PLUGIN_INSTALL_DIR
 #define SIPHON_PLUGIN_INSTALL_DIR "/usr/local/lib/siphon/plugins"
 #endif
@@ -66,7 +69,7 @@ void siphon__registry_init(siphon__registry *r, const char *base_dir, char *cons
     char *p = siphon__asprintf("%s/plugins", exe);
     add_dir(r, p);
     free(p);
-    p = siphon__asprintf("%s/../lib/siphon/plugins", exe);
+    p = siphon__asprintf("%s/" SIPHON_PLUGIN_RELDIR, exe);
     add_dir(r, p);
     free(p);
     free(exe);

@@ -1,6 +1,7 @@
 /* Record lines: {"ts":..,"source":..,"plugin":..,"tags":{..},"data":..,"meta":{..}}.
  * The part that never changes for a source is serialized once (s->prefix);
  * per record only the time, data and meta are. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,7 +109,15 @@ static void lb_integer(linebuf *b, json_int_t v) {
 
 static void lb_real(linebuf *b, double v) {
   char tmp[40];
-  int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+  /* The shortest of 15, 16 or 17 digits that reads back the same double:
+   * 0.903, not 0.90300000000000002. */
+  int n = 0;
+  for (int prec = 15; prec <= 17; prec++) {
+    n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+    if (prec == 17 || strtod(tmp, NULL) == v) {
+      break;
+    }
+  }
   if (n <= 0 || (size_t)n >= sizeof(tmp)) {
     lb_put(b, "null", 4);
     return;

@@ -482,3 +482,39 @@ Test(host, plugin_mode_runs_without_a_config) {
   cr_assert(strstr(p.out, "\"source\":\"tick\"") != NULL, "%s", p.out);
   tproc_free(&p);
 }
+
+Test(host, stats_record_counts_rounds_per_source) {
+  char *cfg = config("\"stats_interval\": \"300ms\"",
+                     "{\"name\": \"counted\", \"plugin\": \"tick\", \"interval\": \"100ms\"},"
+                     "{\"name\": \"broken\", \"plugin\": \"tick\", \"interval\": \"100ms\","
+                     " \"options\": {\"fail_rounds\": -1}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout(&p, "\"source\":\"siphon\"", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  json_t *recs = lines(p.out);
+  json_t *stats = NULL;
+  size_t i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    if (strcmp(json_string_value(json_object_get(v, "source")), "siphon") == 0) {
+      stats = json_object_get(v, "data");
+      cr_assert_str_eq(json_string_value(json_object_get(v, "plugin")), "internal");
+      break;
+    }
+  }
+  cr_assert_not_null(stats);
+  json_t *per = json_object_get(stats, "per_source");
+  json_t *counted = json_object_get(per, "counted");
+  json_t *broken = json_object_get(per, "broken");
+  cr_assert_geq(json_integer_value(json_object_get(counted, "ok")), 1);
+  cr_assert_eq(json_integer_value(json_object_get(counted, "failed")), 0);
+  cr_assert_geq(json_integer_value(json_object_get(broken, "failed")), 1);
+  cr_assert_geq(json_integer_value(json_object_get(broken, "failures_in_a_row")), 1);
+  cr_assert_str_eq(json_string_value(json_object_get(broken, "last_status")), "failed");
+  cr_assert_geq(json_integer_value(json_object_get(stats, "rounds_failed")), 1);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
