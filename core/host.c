@@ -95,7 +95,15 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     s->conf = &cfg->sources[i];
     s->name = siphon__xstrdup(s->conf->name);
     snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
-    s->plugin = siphon__registry_get(&h->registry, s->conf->plugin, where, d);
+    /* A relative file is relative to the config, as plugin_path is. */
+    const char *ref = s->conf->plugin;
+    char *resolved = NULL;
+    if (siphon__plugin_ref_is_path(ref) && ref[0] != '/' && cfg->dir != NULL) {
+      resolved = siphon__asprintf("%s/%s", cfg->dir, ref);
+      ref = resolved;
+    }
+    s->plugin = siphon__registry_get(&h->registry, ref, where, d);
+    free(resolved);
     if (s->plugin == NULL) {
       continue;
     }
@@ -421,7 +429,12 @@ int siphon__host_run(siphon__host *h) {
     }
     uv_timer_init(h->loop, &s->tick);
     uv_timer_init(h->loop, &s->timeout);
-    if (!s->streaming || h->mode != SIPHON__MODE_RUN) {
+    if (!s->streaming) {
+      continue;
+    }
+    if (h->mode != SIPHON__MODE_RUN) {
+      siphon__log(SIPHON_LOG_WARN, s->name,
+                  "a streaming source (listener) is not started by --once: run without --once");
       continue;
     }
     siphon_error e;

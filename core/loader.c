@@ -114,7 +114,7 @@ const char *siphon__kind_name(siphon_kind k) {
   return "unknown";
 }
 
-static int is_path(const char *ref) {
+int siphon__plugin_ref_is_path(const char *ref) {
   size_t n = strlen(ref);
   return strchr(ref, '/') != NULL || (n > 3 && strcmp(ref + n - 3, ".so") == 0);
 }
@@ -265,7 +265,7 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
 
 siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const char *where,
                                      siphon__diag *d) {
-  if (is_path(ref)) {
+  if (siphon__plugin_ref_is_path(ref)) {
     if (!file_exists(ref)) {
       siphon__diag_add(d, where, "plugin file '%s' not found", ref);
       return NULL;

@@ -48,6 +48,10 @@ void siphon__registry_free(siphon__registry *r);
 siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const char *where,
                                      siphon__diag *d);
 
+/* Non-zero when `ref` names a file (has a '/' or ends in ".so"), not a
+ * plugin to search for. */
+int siphon__plugin_ref_is_path(const char *ref);
+
 /* Loads every *.so along the search path (for --list-plugins); files that
  * fail are reported in d. */
 void siphon__registry_load_all(siphon__registry *r, siphon__diag *d);

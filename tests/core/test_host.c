@@ -518,3 +518,22 @@ Test(host, stats_record_counts_rounds_per_source) {
   tproc_free(&p);
   free(cfg);
 }
+
+Test(host, relative_plugin_file_is_relative_to_the_config) {
+  char *dir = tmp_dir();
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "mkdir -p '%s/mine' && cp '%s/tick.so' '%s/mine/tick.so'", dir,
+           SIPHON_TEST_PLUGIN_DIR, dir);
+  cr_assert_eq(system(cmd), 0);
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/siphon.json", dir);
+  cr_assert_eq(
+      tmp_write_at(path, "{\"sources\": [{\"name\": \"r\", \"plugin\": \"mine/tick.so\"}]}"), 0);
+  tproc p;
+  int st = run_once(&p, path, 10000); /* our cwd is not the config's dir */
+  cr_assert_eq(st, 0, "%s", p.err);
+  cr_assert_eq(count_lines(p.out), 1);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+}
