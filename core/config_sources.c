@@ -35,6 +35,11 @@ static void check_name(siphon__cfgctx *c, const char *path, const char *name, js
                       "\"%s\" has a character not allowed in names ('%c'); use letters, digits "
                       "and _ . : -",
                       name, *p);
+  } else if (strcmp(name, "siphon") == 0) {
+    /* siphon.stats_interval writes records with this source name. */
+    siphon__cfg_error(c, at,
+                      "\"siphon\" is reserved for siphon's own stats records; choose "
+                      "another name");
   } else if (first != NULL) {
     siphon__cfg_error(c, at, "\"%s\" is already the name of sources[%lld]; names must be unique",
                       name, (long long)json_integer_value(first));

@@ -468,3 +468,15 @@ Test(config_bad, real_where_integer_expected) {
   REFUSED("{\"siphon\": {\"threads\": 4.0}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
           "siphon.threads: expected an integer from 1 to 1024, got a number (4.0)");
 }
+
+Test(config_bad, name_reserved_for_stats) {
+  REFUSED("{\"sources\": [{\"name\": \"siphon\", \"plugin\": \"p\"}]}",
+          "t.json: sources[0].name: \"siphon\" is reserved for siphon's own stats records");
+}
+
+Test(config_bad, stats_interval_not_a_duration) {
+  REFUSED(
+      "{\"siphon\": {\"stats_interval\": \"often\"}, \"sources\": [{\"name\": \"a\", "
+      "\"plugin\": \"p\"}]}",
+      "t.json: siphon.stats_interval: expected a duration such as \"10s\"");
+}

@@ -35,6 +35,7 @@ Test(config_load, defaults) {
   cr_expect_null(c.output_path);
   cr_expect_eq(c.buffer_max_bytes, 64ull << 20);
   cr_expect_eq(c.shutdown_grace_ms, 5000);
+  cr_expect_eq(c.stats_interval_ms, 0, "no stats records unless asked");
   cr_expect_str_eq(c.state_dir, "siphon-state");
   cr_assert_eq(c.source_count, 1);
   const siphon__source_conf *s = &c.sources[0];
