@@ -182,8 +182,10 @@ static int needs_env(const char *text, char *missing, size_t size) {
     snprintf(var, sizeof(var), "%.*s", (int)n, name);
     const char *value = getenv(var);
     char listed[132];
-    snprintf(listed, sizeof(listed), " %s", var);
-    if ((value == NULL || (value[0] == '\0' && name[n] == ':')) && !strstr(missing, listed)) {
+    snprintf(listed, sizeof(listed), " %s ", var);
+    char padded[520];
+    snprintf(padded, sizeof(padded), "%s ", missing);
+    if ((value == NULL || (value[0] == '\0' && name[n] == ':')) && !strstr(padded, listed)) {
       snprintf(missing + strlen(missing), size - strlen(missing), " %s", var);
     }
   }
