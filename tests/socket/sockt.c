@@ -41,7 +41,7 @@ int sockt_start(tproc *p, const char *cfg) {
   const char *at = strstr(p->err, "listening on ");
   /* Wait for the whole line: the port follows. */
   for (int i = 0; i < 100 && strchr(at, '\n') == NULL; i++) {
-    tproc_wait_stderr(p, "\n__never__", 10);
+    sockt_pump(p, 10);
     at = strstr(p->err, "listening on ");
   }
   if (strncmp(at, "listening on unix://", 20) == 0) {
@@ -176,13 +176,16 @@ json_t *sockt_records(const char *out) {
   return all;
 }
 
+void sockt_pump(tproc *p, int ms) {
+  tproc_wait_stdout(p, "\n__never__", ms);
+}
+
 size_t sockt_wait_records(tproc *p, size_t n, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
     if (count_lines(p->out) >= n) {
       break;
     }
-    /* Pumps the pipes for 20 ms. */
-    tproc_wait_stdout(p, "\n__never__", 20);
+    sockt_pump(p, 20);
   }
   return count_lines(p->out);
 }

@@ -52,6 +52,10 @@ json_t *sockt_records(const char *out);
  * timeout_ms. Returns the number seen. */
 size_t sockt_wait_records(tproc *p, size_t n, int timeout_ms);
 
+/* Reads the child's stdout and stderr for ms milliseconds, so that its
+ * output pipe never fills while a test is busy sending. */
+void sockt_pump(tproc *p, int ms);
+
 /* The data strings of records, in order, joined by '|' (for asserts). */
 char *sockt_data_join(json_t *records);
 

@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "sockt.h"
@@ -193,7 +195,7 @@ Test(listen, many_concurrent_clients_lose_nothing) {
       sockt_sends(fds[c], line);
     }
     if (i % 50 == 0) {
-      sockt_wait_records(&p, 0, 1); /* keep stdout's pipe drained */
+      sockt_pump(&p, 1);
     }
   }
   cr_assert_eq(sockt_wait_records(&p, CLIENTS * LINES, 20000), CLIENTS * LINES);
@@ -396,7 +398,7 @@ Test(listen, sigterm_with_clients_connected_flushes_everything) {
       sockt_sends(fds[c], line);
     }
     if (i % 100 == 0) {
-      sockt_wait_records(&p, 0, 1);
+      sockt_pump(&p, 1);
     }
   }
   for (int c = 0; c < N; c++) {
@@ -439,4 +441,123 @@ Test(listen, bad_options_named_with_their_path) {
     tproc_free(&p);
     free(cfg);
   }
+}
+
+/* Reads what the child printed on stderr so far without touching its
+ * stdout, which the test leaves unread to fill siphon's output queue. */
+static void read_stderr_only(tproc *p, char *buf, size_t size, size_t *len) {
+  struct pollfd pfd = {p->err_fd, POLLIN, 0};
+  while (*len < size - 1 && poll(&pfd, 1, 0) > 0) {
+    ssize_t n = read(p->err_fd, buf + *len, size - 1 - *len);
+    if (n <= 0) {
+      break;
+    }
+    *len += (size_t)n;
+  }
+  buf[*len] = '\0';
+}
+
+/* Reads both pipes for up to ms, counting record lines on stdout without
+ * keeping them (tens of MB here), and keeping stdout's last bytes. */
+typedef struct counted {
+  size_t lines;
+  char tail[512];
+  size_t tail_len;
+  char err[65536];
+  size_t err_len;
+} counted;
+
+static void read_counting(tproc *p, counted *c, int ms) {
+  struct pollfd pfd[2] = {{p->out_fd, POLLIN, 0}, {p->err_fd, POLLIN, 0}};
+  if (poll(pfd, 2, ms) <= 0) {
+    return;
+  }
+  char buf[65536];
+  if (pfd[0].revents & POLLIN) {
+    ssize_t n = read(p->out_fd, buf, sizeof(buf));
+    for (ssize_t i = 0; i < n; i++) {
+      c->lines += buf[i] == '\n';
+    }
+    if (n >= (ssize_t)sizeof(c->tail)) {
+      memcpy(c->tail, buf + n - (ssize_t)sizeof(c->tail), sizeof(c->tail));
+      c->tail_len = sizeof(c->tail);
+    } else if (n > 0) {
+      size_t keep =
+          sizeof(c->tail) - (size_t)n < c->tail_len ? sizeof(c->tail) - (size_t)n : c->tail_len;
+      memmove(c->tail, c->tail + c->tail_len - keep, keep);
+      memcpy(c->tail + keep, buf, (size_t)n);
+      c->tail_len = keep + (size_t)n;
+    }
+  }
+  if (pfd[1].revents & POLLIN) {
+    /* Keep the first 64 KiB; read (and drop) the rest so that siphon never
+     * blocks on a full stderr pipe. */
+    ssize_t n = read(p->err_fd, buf, sizeof(buf));
+    size_t room = sizeof(c->err) - 1 - c->err_len;
+    size_t k = n > 0 ? ((size_t)n < room ? (size_t)n : room) : 0;
+    memcpy(c->err + c->err_len, buf, k);
+    c->err_len += k;
+    c->err[c->err_len] = '\0';
+  }
+}
+
+Test(listen, backpressure_pauses_reading_and_loses_nothing) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"], \"buffer_limit\": 32768},\n"
+                        " \"sources\": [{\"name\": \"s\", \"plugin\": \"socket\", \"options\":"
+                        " {\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}}]}\n",
+                        SIPHON_PLUGIN_DIR);
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  size_t before = count_lines(p.out);
+  int fd = sockt_connect("127.0.0.1", port);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  enum { TOTAL = 200000 };
+  /* Every line, back to back: "line 000000 ....\n". */
+  size_t line_len = 45;
+  char *all = malloc(TOTAL * line_len + 1);
+  for (int i = 0; i < TOTAL; i++) {
+    snprintf(all + (size_t)i * line_len, line_len + 1, "line %06d %32s\n", i, "x");
+  }
+  size_t total = (size_t)TOTAL * line_len, off = 0;
+  static counted c;
+  memset(&c, 0, sizeof(c));
+  /* Phase 1: stdout unread. siphon must pause, stop reading, and the
+   * sender must end up blocked by TCP flow control. */
+  for (int stalled_ms = 0; off < total && stalled_ms < 500;) {
+    ssize_t n = send(fd, all + off, total - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += (size_t)n;
+      stalled_ms = 0;
+    } else {
+      usleep(10000);
+      stalled_ms += 10;
+      read_stderr_only(&p, c.err, sizeof(c.err), &c.err_len);
+    }
+  }
+  cr_assert_not_null(strstr(c.err, "pausing sources"), "no pause; stderr: %s", c.err);
+  cr_assert_lt(off, total, "the sender never blocked: siphon kept reading while paused");
+  /* Phase 2: read stdout; siphon resumes and the rest goes through. */
+  for (int loops = 0; loops < 100000 && off < total; loops++) {
+    ssize_t n = send(fd, all + off, total - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += (size_t)n;
+    } else {
+      read_counting(&p, &c, 5);
+    }
+  }
+  free(all);
+  cr_assert_eq(off, total);
+  close(fd);
+  for (int loops = 0; loops < 6000 && before + c.lines < TOTAL; loops++) {
+    read_counting(&p, &c, 5);
+  }
+  cr_assert_eq(before + c.lines, TOTAL);
+  c.tail[c.tail_len < sizeof(c.tail) ? c.tail_len : sizeof(c.tail) - 1] = '\0';
+  cr_assert_not_null(strstr(c.tail, "\"line 199999 "), "last records: %s", c.tail);
+  sockt_stop(&p);
+  cr_assert(strstr(c.err, "resuming sources") != NULL || strstr(p.err, "resuming sources") != NULL,
+            "%s", c.err);
+  tproc_free(&p);
+  free(cfg);
 }
