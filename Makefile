@@ -32,9 +32,17 @@ test: build format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
 
+# Criterion reports a test as passed even when LeakSanitizer found a leak
+# in it, so the whole output is kept and searched for sanitizer reports.
 test-asan: build-asan
+	@log=$(ASAN_BUILD)/ctest-asan.log; status=0; \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE no-asan
+	  ctest --test-dir $(ASAN_BUILD) -V -j $(JOBS) -LE no-asan > $$log 2>&1 || status=$$?; \
+	grep -E "^ *[0-9]+/[0-9]+ Test +#|tests passed|tests failed|^Total Test time" $$log; \
+	if grep -nE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" $$log; then \
+	  echo "test-asan: sanitizer reports above (whole output: $$log)"; status=1; fi; \
+	if [ $$status -ne 0 ]; then tail -n 300 $$log; fi; \
+	exit $$status
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -300,6 +300,9 @@ int siphon__cli_run(siphon__cli *cli) {
   }
   if (rc != 0) {
     siphon__diag_print(&d);
+    if (d.count > 1) {
+      fprintf(stderr, "siphon: %zu errors\n", d.count);
+    }
     siphon__diag_free(&d);
     siphon__config_free(&cfg);
     return 2;

@@ -124,7 +124,9 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     free(validated);
     return rc;
   }
-  if (cfg->state_dir != NULL) {
+  /* --check must not leave directories behind; plugins first need the
+   * state dir in collect() or start(). */
+  if (cfg->state_dir != NULL && mode != SIPHON__MODE_CHECK) {
     rc = mkdir_p(cfg->state_dir);
     if (rc != 0) {
       snprintf(where, sizeof(where), "%s: siphon.state_dir", cfg->path);
