@@ -40,7 +40,7 @@ char *mt_server_start(tproc *p, char **why) {
   if (!tproc_wait_stdout(p, "\n", 20000)) {
     tproc_kill(p, SIGKILL);
     tproc_finish(p, 5000);
-    *why = mt_fmt("the test server did not print its port within 20 s: %s", p->err);
+    *why = mt_fmt("the test server printed no port (it exited, or 20 s passed): %s", p->err);
     tproc_free(p);
     return NULL;
   }
