@@ -261,13 +261,16 @@ Test(runtime, server_killed_mid_round) {
   int port = atoi(strrchr(uri, ':') + 1);
   /* ~60 bytes a document: the kill comes after roughly 500 of 3000. */
   relay_start(&rl, port, server.pid, 30000);
+  /* With since: what was delivered before the kill is remembered. */
   char *src = mt_fmt(
       "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"10s\","
       " \"timeout\": \"5s\", \"options\": {\"uri\": \"mongodb://127.0.0.1:%d\","
       " \"database\": \"d\", \"collection\": \"c\", \"batch_size\": 20,"
-      " \"sort\": {\"i\": 1}}}",
+      " \"since\": \"i\"}}",
       rl.port);
-  char *cfg = mt_config("", src);
+  char *dir = tmp_dir();
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", dir);
+  char *cfg = mt_config(sx, src);
   tproc p;
   int st = mt_once(&p, cfg, 30000);
   relay_stop(&rl);
@@ -288,6 +291,9 @@ Test(runtime, server_killed_mid_round) {
   tproc_free(&p);
   tproc_finish(&server, 5000);
   tproc_free(&server);
+  tmp_rmtree(dir);
+  free(dir);
+  free(sx);
   free(cfg);
   free(src);
   free(uri);

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mongot.h"
 #include "tmpfile.h"
@@ -260,4 +262,25 @@ Test(since, options_that_conflict) {
     free(cfg);
     free(src);
   }
+}
+
+/* A state file that cannot be written fails the round, so the problem
+ * is seen rather than documents read again after every restart. */
+Test(since, unwritable_state_fails_the_round) {
+  inc t;
+  inc_setup(&t, "1s", "");
+  mt_insert_range(t.db, "c", 0, 3);
+  /* A directory where the temporary file goes: open() fails. */
+  char *path = mt_fmt("%s/inc.mongo-since.json", t.state_dir);
+  char *tmp = mt_fmt("%s.tmp", path);
+  cr_assert_eq(mkdir(tmp, 0700), 0);
+  tproc p;
+  int st = mt_once(&p, t.cfg, 30000);
+  cr_expect_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect(strstr(p.err, "cannot write state file") != NULL, "%s", p.err);
+  cr_expect_neq(access(path, F_OK), 0, "a state file appeared");
+  free(tmp);
+  tproc_free(&p);
+  free(path);
+  inc_teardown(&t);
 }
