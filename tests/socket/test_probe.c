@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sockt.h"
@@ -303,4 +304,86 @@ Test(request, peer_that_never_closes_times_out_with_advice) {
   json_decref(recs);
   tproc_free(&p);
   server_stop(&s);
+}
+
+/* A unix socket that accepts into its backlog. */
+static int unix_listen(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sun;
+  memset(&sun, 0, sizeof(sun));
+  sun.sun_family = AF_UNIX;
+  cr_assert_lt(strlen(path), sizeof(sun.sun_path));
+  memcpy(sun.sun_path, path, strlen(path) + 1);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+  cr_assert_eq(listen(fd, 8), 0);
+  return fd;
+}
+
+Test(probe, host_name_is_resolved_without_blocking_the_loop) {
+  server s = {.accept_calls = 0};
+  server_start(&s);
+  tproc p;
+  json_t *recs =
+      once(&p, 0, "", "{\"mode\": \"probe\", \"address\": \"tcp://localhost:%d\"}", s.port);
+  json_t *d = data0(recs);
+  cr_assert_str_eq(str(d, "result"), "success", "%s", p.out);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
+Test(probe, unresolvable_name_is_a_failed_connection) {
+  tproc p;
+  json_t *recs = once(&p, 0, "\"timeout\": \"1500ms\", ",
+                      "{\"mode\": \"probe\", \"address\": \"tcp://no-such-host.invalid:80\"}");
+  json_t *d = data0(recs);
+  cr_assert(json_is_false(json_object_get(d, "connected")));
+  const char *result = str(d, "result");
+  /* Without a reachable DNS server the lookup may time out instead. */
+  cr_assert(strcmp(result, "connection_failed") == 0 || strcmp(result, "timeout") == 0, "%s",
+            result);
+  cr_assert(json_is_string(json_object_get(d, "error")));
+  json_decref(recs);
+  tproc_free(&p);
+}
+
+Test(probe, unix_socket_probe_and_missing_path) {
+  char *dir = tmp_dir();
+  char path[256], missing[256];
+  snprintf(path, sizeof(path), "%s/svc.sock", dir);
+  snprintf(missing, sizeof(missing), "%s/none.sock", dir);
+  int fd = unix_listen(path);
+  tproc p;
+  json_t *recs = once(&p, 0, "", "{\"mode\": \"probe\", \"address\": \"unix://%s\"}", path);
+  cr_assert_str_eq(str(data0(recs), "result"), "success");
+  json_decref(recs);
+  tproc_free(&p);
+  recs = once(&p, 0, "", "{\"mode\": \"probe\", \"address\": \"unix://%s\"}", missing);
+  cr_assert_str_eq(str(data0(recs), "result"), "connection_failed");
+  cr_assert_str_eq(str(data0(recs), "error"), "no such file or directory");
+  json_decref(recs);
+  tproc_free(&p);
+  close(fd);
+  tmp_rmtree(dir);
+  free(dir);
+}
+
+Test(request, over_a_unix_socket) {
+  char *dir = tmp_dir();
+  char path[256];
+  snprintf(path, sizeof(path), "%s/status.sock", dir);
+  int fd = unix_listen(path);
+  server s = {.fd = fd, .accept_calls = 1, .wait_for = "?\n", .reply = "{\"ok\": true}\n"};
+  pthread_create(&s.thread, NULL, serve, &s);
+  tproc p;
+  json_t *recs = once(&p, 0, "",
+                      "{\"mode\": \"request\", \"address\": \"unix://%s\", \"send\": \"?\\n\","
+                      " \"framing\": \"json\"}",
+                      path);
+  cr_assert(json_is_true(json_object_get(data0(recs), "ok")));
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+  tmp_rmtree(dir);
+  free(dir);
 }
