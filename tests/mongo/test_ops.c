@@ -34,6 +34,28 @@ Test(ops, find_filter_projection_sort_limit) {
   free(db);
 }
 
+/* A sort on several keys keeps the order the config gives them. */
+Test(ops, find_compound_sort_keeps_key_order) {
+  char *db = mt_db();
+  mt_insert_range(db, "c", 0, 30);
+  char *opts = mt_fmt(
+      "\"database\": \"%s\", \"collection\": \"c\", \"filter\": {\"tag\": "
+      "{\"$in\": [1, 2]}}, \"sort\": {\"tag\": -1, \"i\": 1},"
+      " \"projection\": {\"_id\": 0}",
+      db);
+  tproc p;
+  int st;
+  json_t *data = mt_once_source(&p, "", opts, &st);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  expect_json(data,
+              "[{\"i\":2,\"tag\":2},{\"i\":12,\"tag\":2},{\"i\":22,\"tag\":2},"
+              "{\"i\":1,\"tag\":1},{\"i\":11,\"tag\":1},{\"i\":21,\"tag\":1}]");
+  json_decref(data);
+  tproc_free(&p);
+  free(opts);
+  free(db);
+}
+
 /* batch_size makes the driver fetch the result in many getMores; every
  * document still arrives once, in order. */
 Test(ops, find_batch_size_reads_every_batch) {
