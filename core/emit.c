@@ -86,4 +86,5 @@ void siphon__ts_close(siphon__host *h) {
   uv_mutex_unlock(&h->ts_lock);
   siphon__ts_drain(h);
   uv_close((uv_handle_t *)&h->ts_async, NULL);
+  uv_mutex_destroy(&h->ts_lock);
 }

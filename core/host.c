@@ -121,6 +121,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
   int rc = uv_loop_init(h->loop);
   if (rc != 0) {
     siphon__diag_add(d, NULL, "cannot create the event loop: %s", uv_strerror(rc));
+    h->loop = NULL; /* teardown must not run it */
     free(validated);
     return rc;
   }
@@ -165,6 +166,14 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     if (p->desc.kind == SIPHON_KIND_STREAMING) {
       s->streaming = 1;
     }
+    if (s->streaming && (p->desc.capability != SIPHON_CAP_ASYNC || p->desc.start == NULL)) {
+      /* A plugin fault, but the user must see it before anything runs. */
+      snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
+      siphon__diag_add(d, where,
+                       "plugin %s made this source streaming (set_streaming) but is %s: a "
+                       "streaming source needs an async plugin with start() and stop()",
+                       p->name, p->desc.start == NULL ? "without start()" : "blocking");
+    }
     s->prefix = siphon__record_prefix(s->name, p->name, s->conf->tags, &s->prefix_len);
   }
   free(validated);
@@ -190,7 +199,8 @@ static void pause_sources(siphon__host *h) {
 static void resume_sources(siphon__host *h) {
   h->paused = 0;
   siphon__log(SIPHON_LOG_INFO, NULL, "output queue drained: resuming sources");
-  for (size_t i = 0; i < h->source_count; i++) {
+  /* A resume() that emits at once may fill the queue again: stop there. */
+  for (size_t i = 0; i < h->source_count && !h->paused; i++) {
     siphon_source *s = &h->sources[i];
     if (s->started && s->plugin->desc.resume != NULL) {
       s->plugin->desc.resume(s->instance);
@@ -340,7 +350,12 @@ static void on_hard_deadline(uv_timer_t *t) {
   uv_mutex_lock(&h->ts_lock);
   h->ts_closed = 1;
   uv_mutex_unlock(&h->ts_lock);
+  siphon__ts_drain(h);
   siphon__output_close(&h->output);
+  uint64_t lost = siphon__output_lost(&h->output);
+  if (lost > 0) {
+    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu records were not written", (unsigned long long)lost);
+  }
   _exit(h->exit_code != 0 ? h->exit_code : 1);
 }
 
@@ -379,6 +394,7 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
     if (s->started) {
       s->plugin->desc.stop(s->instance);
       s->started = 0;
+      s->stopped = 1;
     }
   }
   h->grace.data = h;
@@ -394,9 +410,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
     return;
   }
   siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu records unwritten)",
-              (unsigned long long)(siphon__output_pending(&h->output) > 0
-                                       ? h->output.queued - h->output.written
-                                       : 0));
+              (unsigned long long)siphon__output_lost(&h->output));
   _exit(128 + signum);
 }
 

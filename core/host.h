@@ -45,6 +45,7 @@ struct siphon_source {
   int streaming;
   int started;       /* streaming: start() succeeded */
   atomic_int closed; /* destroyed: further emits are refused */
+  int stopped;       /* stop() returned: emit() is refused */
 
   uv_timer_t tick;                    /* when the next round is due */
   uv_timer_t timeout;                 /* the running round's deadline */
@@ -145,7 +146,9 @@ void siphon__scheduler_resume(siphon__host *h);
 void siphon__run_async(siphon_source *s, siphon_round *r);
 void siphon__async_timeout(siphon_source *s, siphon_round *r);
 void siphon__run_blocking(siphon_source *s, siphon_round *r);
-void siphon__blocking_timeout(siphon_source *s, siphon_round *r);
+/* Drops a round still waiting for a bulkhead slot, reporting st/why. */
+void siphon__blocking_drop_queued(siphon_source *s, siphon_round *r, siphon__round_status st,
+                                  const char *why);
 
 /* host.c: writes one record line of s to the output and pauses the
  * sources when the output queue is full. ts: the record's time, or NULL

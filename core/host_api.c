@@ -26,7 +26,7 @@ static int api_round_cancelled(const siphon_round *r) {
 }
 
 static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
-  if (atomic_load(&s->closed)) {
+  if (s->stopped || atomic_load(&s->closed)) {
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
     json_decref(meta);

@@ -10,6 +10,7 @@
 
 #define SIPHON__OUTPUT_BATCH_BYTES (64u * 1024u)
 #define SIPHON__OUTPUT_BATCH_NS (5u * 1000u * 1000u)
+#define SIPHON__OUTPUT_IDLE_NS (100u * 1000u * 1000u)
 
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
@@ -33,7 +34,9 @@ static void writer_main(void *arg) {
   uv_mutex_lock(&o->lock);
   for (;;) {
     while (o->len == 0 && !o->stop) {
-      uv_cond_wait(&o->cond, &o->lock);
+      /* Timed, not forever: a lost wake-up (glibc bug 25847 races a
+       * timed wait with a signal) must not park records for good. */
+      uv_cond_timedwait(&o->cond, &o->lock, SIPHON__OUTPUT_IDLE_NS);
     }
     if (o->len == 0 && o->stop) {
       break;
@@ -70,7 +73,7 @@ static void writer_main(void *arg) {
       return;
     }
     o->written += full_records;
-    int wake = o->over && o->len + o->writing < o->limit / 2;
+    int wake = o->over && o->len + o->writing <= o->limit / 2;
     uv_mutex_unlock(&o->lock);
     if (wake) {
       uv_async_send(&o->notify);
@@ -84,7 +87,7 @@ static void writer_main(void *arg) {
 static void on_notify(uv_async_t *a) {
   siphon__output *o = a->data;
   uv_mutex_lock(&o->lock);
-  int drained = o->over && o->len + o->writing < o->limit / 2;
+  int drained = o->over && o->len + o->writing <= o->limit / 2;
   if (drained) {
     o->over = 0;
   }
@@ -118,6 +121,9 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
   int rc = uv_async_init(loop, &o->notify, on_notify);
   if (rc != 0) {
     *err_out = siphon__asprintf("output: %s", uv_strerror(rc));
+    uv_mutex_destroy(&o->lock);
+    uv_cond_destroy(&o->cond);
+    siphon__output_close(o);
     return rc;
   }
   o->notify.data = o;
@@ -125,6 +131,9 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
   if (rc != 0) {
     *err_out = siphon__asprintf("output: cannot start writer thread: %s", uv_strerror(rc));
     uv_close((uv_handle_t *)&o->notify, NULL);
+    uv_mutex_destroy(&o->lock);
+    uv_cond_destroy(&o->cond);
+    siphon__output_close(o);
     return rc;
   }
   o->thread_started = 1;

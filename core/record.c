@@ -135,18 +135,18 @@ static void lb_json(linebuf *b, const json_t *v, int depth) {
   }
   switch (json_typeof(v)) {
     case JSON_OBJECT: {
-      const char *key;
-      json_t *val;
       int first = 1;
       lb_put(b, "{", 1);
-      json_object_foreach((json_t *)v, key, val) {
+      /* Keys may hold NUL (json_object_setn): use their length. */
+      for (void *it = json_object_iter((json_t *)v); it != NULL;
+           it = json_object_iter_next((json_t *)v, it)) {
         if (!first) {
           lb_put(b, ",", 1);
         }
         first = 0;
-        lb_string(b, key, strlen(key));
+        lb_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
         lb_put(b, ":", 1);
-        lb_json(b, val, depth + 1);
+        lb_json(b, json_object_iter_value(it), depth + 1);
       }
       lb_put(b, "}", 1);
       break;

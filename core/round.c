@@ -16,14 +16,21 @@ static void on_timeout(uv_timer_t *t) {
   }
   r->timed_out = 1;
   atomic_store(&r->cancelled, 1);
+  if (r->queued) {
+    siphon__log(SIPHON_LOG_WARN, s->name,
+                "timed out after %.3f s waiting for a worker thread: plugin %s holds all %u "
+                "of its threads",
+                (double)s->conf->timeout_ms / 1000.0, s->plugin->name, s->plugin->max_busy);
+    siphon__blocking_drop_queued(s, r, SIPHON__ROUND_TIMEOUT,
+                                 "timed out waiting for a worker thread");
+    return;
+  }
   siphon__log(SIPHON_LOG_WARN, s->name, "collect timed out after %.3f s",
               (double)s->conf->timeout_ms / 1000.0);
   char *msg = siphon__asprintf("timed out after %.3f s", (double)s->conf->timeout_ms / 1000.0);
   siphon__round_report(r, SIPHON__ROUND_TIMEOUT, msg);
   free(msg);
-  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
-    siphon__blocking_timeout(s, r);
-  } else {
+  if (s->plugin->desc.capability != SIPHON_CAP_BLOCKING) {
     siphon__async_timeout(s, r);
   }
 }
@@ -123,7 +130,9 @@ void siphon__round_cancel(siphon_round *r) {
   atomic_store(&r->cancelled, 1);
   siphon_source *s = r->src;
   if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
-    siphon__blocking_timeout(s, r);
+    if (r->queued) {
+      siphon__blocking_drop_queued(s, r, SIPHON__ROUND_SKIPPED, "not run: shutting down");
+    }
   } else {
     siphon__async_timeout(s, r);
   }

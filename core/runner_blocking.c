@@ -108,14 +108,13 @@ static void unqueue(siphon__plugin *p, siphon_source *s) {
   }
 }
 
-void siphon__blocking_timeout(siphon_source *s, siphon_round *r) {
-  /* A round still waiting for a thread never started: drop it. One in the
-   * pool keeps its thread until collect_blocking() returns; it sees the
-   * cancel flag, and records it emits from now on are discarded. */
-  if (r->queued) {
-    unqueue(s->plugin, s);
-    r->queued = 0;
-    siphon__round_report(r, SIPHON__ROUND_TIMEOUT, "timed out waiting for a worker thread");
-    siphon__round_release(r);
-  }
+void siphon__blocking_drop_queued(siphon_source *s, siphon_round *r, siphon__round_status st,
+                                  const char *why) {
+  /* It never started, so nothing else holds it. (A round in the pool
+   * keeps its thread until collect_blocking() returns; it sees the cancel
+   * flag, and what it emits from then on is discarded.) */
+  unqueue(s->plugin, s);
+  r->queued = 0;
+  siphon__round_report(r, st, why);
+  siphon__round_release(r);
 }

@@ -22,14 +22,19 @@ static uint64_t jitter_ms(siphon_source *s) {
 
 static void on_tick(uv_timer_t *t);
 
+/* Durations come from users: a year-long interval must not wrap. */
+static uint64_t sat_add(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Due times are rounded up to a grain so that thousands of jittered
  * sources wake the loop in batches, not once per millisecond. */
 #define SIPHON__SCHED_GRAIN_MS 10u
 
 static void arm(siphon_source *s, uint64_t delay) {
   uint64_t now = uv_now(s->host->loop);
-  uint64_t at =
-      (now + delay + SIPHON__SCHED_GRAIN_MS - 1) / SIPHON__SCHED_GRAIN_MS * SIPHON__SCHED_GRAIN_MS;
+  uint64_t at = sat_add(now, sat_add(delay, SIPHON__SCHED_GRAIN_MS - 1)) / SIPHON__SCHED_GRAIN_MS *
+                SIPHON__SCHED_GRAIN_MS;
   s->tick.data = s;
   uv_timer_start(&s->tick, on_tick, at - now, 0);
 }
@@ -42,11 +47,11 @@ static void on_tick(uv_timer_t *t) {
   }
   uint64_t now = uv_now(h->loop);
   if (h->mode == SIPHON__MODE_RUN) {
-    s->due_ms += s->conf->interval_ms;
+    s->due_ms = sat_add(s->due_ms, s->conf->interval_ms);
     if (s->due_ms < now) {
       s->due_ms = now; /* missed turns are not made up in a burst */
     }
-    arm(s, s->due_ms - now + jitter_ms(s));
+    arm(s, sat_add(s->due_ms - now, jitter_ms(s)));
   }
   if (s->round != NULL) {
     s->rounds_skipped++;
@@ -121,6 +126,14 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
     case SIPHON__ROUND_TIMEOUT:
       s->rounds_timeout++;
       break;
+    case SIPHON__ROUND_SKIPPED:
+      /* Dropped before it ran (shutdown): not the source's failure. */
+      s->rounds_skipped++;
+      if (h->mode == SIPHON__MODE_ONCE && h->once_left > 0) {
+        h->once_left--;
+        siphon__host_maybe_finish(h);
+      }
+      return;
     default:
       s->rounds_failed++;
       break;
@@ -141,7 +154,7 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
       uint64_t d = backoff_ms(s);
       if (d > s->conf->interval_ms) {
         uint64_t now = uv_now(h->loop);
-        s->due_ms = now + d;
+        s->due_ms = sat_add(now, d);
         arm(s, d);
         siphon__log(SIPHON_LOG_INFO, s->name, "%u failures in a row: next try in %.3f s",
                     s->failures, (double)d / 1000.0);

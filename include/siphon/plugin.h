@@ -195,8 +195,9 @@ typedef struct siphon_host_api {
 
   /*
    * emit: a record from a streaming source, outside any round.
-   * data and meta as in round_emit (STOLEN). Thread: loop.
-   * Returns 0 or -ECANCELED once the source has been stopped.
+   * data and meta as in round_emit (STOLEN). Thread: loop. Allowed
+   * until stop() returns (stop() itself may emit what it buffered).
+   * Returns 0, or -ECANCELED once stop() has returned.
    */
   int (*emit)(siphon_source *src, json_t *data, json_t *meta);
 
@@ -244,8 +245,10 @@ typedef struct siphon_host_api {
    * set_streaming: called from create() by a plugin whose instances may be
    * either polled or streaming (a socket plugin that listens in one mode
    * and probes in another): this instance is streaming, so the host calls
-   * start()/stop() for it and never schedules collect(). Plugins whose
-   * descriptor says SIPHON_KIND_STREAMING need not call it. Thread: loop.
+   * start()/stop() for it and never schedules collect(). Only an async
+   * plugin with start() and stop() may call it (the host refuses the
+   * source otherwise). Plugins whose descriptor says
+   * SIPHON_KIND_STREAMING need not call it. Thread: loop.
    */
   void (*set_streaming)(siphon_source *src);
 } siphon_host_api;

@@ -537,3 +537,43 @@ Test(host, relative_plugin_file_is_relative_to_the_config) {
   tmp_rmtree(dir);
   free(dir);
 }
+
+Test(host, tiny_buffer_limit_still_drains) {
+  char *cfg =
+      config("\"buffer_limit\": 1",
+             "{\"name\": \"a\", \"plugin\": \"tick\"}, {\"name\": \"b\", \"plugin\": \"tick\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_eq(count_lines(p.out), 2, "%s", p.out);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, huge_interval_does_not_wrap) {
+  char *cfg = config("",
+                     "{\"name\": \"rare\", \"plugin\": \"tick\","
+                     " \"interval\": \"18446744073709000000ms\"}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout(&p, "\"source\":\"rare\"", 5000), "%s", p.err);
+  usleep(200 * 1000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 5000), 0, "a wrapped due time spins the loop: %s", p.err);
+  cr_assert_eq(count_lines(p.out), 1);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, streaming_claim_without_start_is_refused) {
+  char *cfg = config("",
+                     "{\"name\": \"liar\", \"plugin\": \"tick\","
+                     " \"options\": {\"claim_streaming\": true}}");
+  tproc p;
+  start(&p, "--check", cfg);
+  cr_assert_eq(tproc_finish(&p, 10000), 2, "%s", p.err);
+  cr_assert(strstr(p.err, "sources[0].plugin: plugin tick made this source streaming") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}

@@ -25,6 +25,8 @@ static const siphon_option tick_options[] = {
     {"cancellable", SIPHON_OPT_BOOL, 0, "true", NULL, "whether cancel() is honoured"},
     {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
     {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
+    {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
+     "call set_streaming() without having start(): a plugin bug the host must catch"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static void finish_round(tick *t) {
@@ -66,6 +68,9 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
     snprintf(err->text, sizeof(err->text), "expected a count >= 0, got %lld", (long long)t->count);
     free(t);
     return -EINVAL;
+  }
+  if (json_is_true(json_object_get(options, "claim_streaming"))) {
+    api->set_streaming(src);
   }
   uv_timer_init(api->loop(src), &t->timer);
   t->timer.data = t;
