@@ -360,19 +360,19 @@ Test(listen, max_connections_refuses_and_counts) {
 Test(listen, idle_timeout_closes_a_silent_client) {
   char *cfg = sockt_config("",
                            "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
-                           " \"idle_timeout\": \"300ms\"}");
+                           " \"idle_timeout\": \"600ms\"}");
   tproc p;
   int port = sockt_start(&p, cfg);
   int silent = sockt_connect("127.0.0.1", port);
   cr_assert(sockt_wait_closed(silent, 5000), "a silent client was not closed");
-  cr_assert(tproc_wait_stderr(&p, "silent for 300 ms", 5000), "%s", p.err);
+  cr_assert(tproc_wait_stderr(&p, "silent for 600 ms", 5000), "%s", p.err);
   /* A client that talks keeps its connection past the timeout. */
   int talker = sockt_connect("127.0.0.1", port);
-  for (int i = 0; i < 6; i++) {
+  for (int i = 0; i < 12; i++) { /* 1.2 s, twice the timeout */
     sockt_sends(talker, "tick\n");
     usleep(100 * 1000);
   }
-  cr_assert_eq(sockt_wait_records(&p, 6, 5000), 6, "%s", p.out);
+  cr_assert_eq(sockt_wait_records(&p, 12, 5000), 12, "%s", p.out);
   cr_assert(sockt_wait_closed(talker, 5000), "the talker was not closed once silent");
   close(silent);
   close(talker);

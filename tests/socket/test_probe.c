@@ -169,7 +169,7 @@ Test(probe, accepting_but_silent_port_times_out_within_the_timeout) {
   server s = {.accept_calls = 0}; /* handshakes complete, nobody answers */
   server_start(&s);
   tproc p;
-  json_t *recs = once(&p, 0, "\"interval\": \"10s\", \"timeout\": \"400ms\", ",
+  json_t *recs = once(&p, 0, "\"interval\": \"10s\", \"timeout\": \"1s\", ",
                       "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\","
                       " \"send\": \"PING\\n\", \"expect\": \"PONG\"}",
                       s.port);
@@ -178,7 +178,8 @@ Test(probe, accepting_but_silent_port_times_out_within_the_timeout) {
   cr_assert(json_is_true(json_object_get(d, "connected")));
   cr_assert(json_is_false(json_object_get(d, "matched")));
   double total = json_number_value(json_object_get(d, "total_ms"));
-  cr_assert(total >= 300.0 && total < 400.0, "total_ms %f", total);
+  /* It gives up 5% before the source's timeout, to still report. */
+  cr_assert(total >= 800.0 && total < 1000.0, "total_ms %f", total);
   json_decref(recs);
   tproc_free(&p);
   server_stop(&s);
