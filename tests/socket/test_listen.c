@@ -561,3 +561,21 @@ Test(listen, backpressure_pauses_reading_and_loses_nothing) {
   tproc_free(&p);
   free(cfg);
 }
+
+Test(listen, counters_logged_periodically_at_debug_level) {
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"framing\": \"json\", \"stats_interval\": \"100ms\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("127.0.0.1", port);
+  sockt_sends(fd, "{}\nnope\n");
+  cr_assert_eq(sockt_wait_records(&p, 1, 5000), 1);
+  cr_assert(tproc_wait_stderr(&p, "1 invalid JSON lines", 5000), "%s", p.err);
+  cr_assert(tproc_wait_stderr(&p, "debug [s] counters: 1 records, 1 connections (1 open)", 5000),
+            "%s", p.err);
+  close(fd);
+  sockt_stop(&p);
+  tproc_free(&p);
+  free(cfg);
+}

@@ -388,3 +388,18 @@ Test(request, over_a_unix_socket) {
   tmp_rmtree(dir);
   free(dir);
 }
+
+Test(request, reply_over_max_reply_bytes_fails_the_round) {
+  server s = {.accept_calls = 1, .reply = "0123456789\n0123456789\n0123456789\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 1, "",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"max_reply_bytes\": 16}",
+                      s.port);
+  cr_assert_eq(json_array_size(recs), 0);
+  cr_assert_not_null(strstr(p.err, "longer than max_reply_bytes (16)"), "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
