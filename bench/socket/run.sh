@@ -6,13 +6,15 @@
 #     RSS, and checks that siphon received exactly what was sent.
 #  2. probes: 1,000 probe sources in one `--once` round against a siphon
 #     listener; all must succeed within one timeout.
-# Usage: bench/socket/run.sh   (BUILD=dir SECONDS_EACH=n CONNS="1 10 100" to change)
+# Usage: bench/socket/run.sh
+#   (BUILD=dir SECONDS_EACH=n CONNS="1 10 100" PROBES=n FRAMING=json|lines to change)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build-socket-release}
 SECONDS_EACH=${SECONDS_EACH:-5}
 CONNS=${CONNS:-"1 10 100"}
 PROBES=${PROBES:-1000}
+FRAMING=${FRAMING:-json}
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIPHON_BUILD_TESTS=OFF >/dev/null
 fi
@@ -45,11 +47,11 @@ listen_config() {
             "output": {"type": "file", "path": "/dev/null"}},
  "sources": [{"name": "bench", "plugin": "socket",
               "options": {"mode": "listen", "address": "tcp://127.0.0.1:0",
-                          "framing": "json", "max_connections": 2000}}]}
+                          "framing": "$FRAMING", "max_connections": 2000}}]}
 JSON
 }
 
-echo "## listen: 100-byte JSON lines, json framing, output to /dev/null, ${SECONDS_EACH}s each"
+echo "## listen: 100-byte JSON lines, $FRAMING framing, output to /dev/null, ${SECONDS_EACH}s each"
 echo
 echo "| connections | lines sent | lines received | lines/s | siphon CPU (s) | CPU % of one core | peak RSS (MiB) |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
