@@ -47,11 +47,14 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
   char *scheme = NULL;
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-    rc = fail(err, "url", "expected an absolute http:// or https:// URL, got \"%s\"", url);
+    rc = fail(err, "url", "expected an absolute http://, https:// or file:// URL, got \"%s\"", url);
     goto out;
   }
-  if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-    rc = fail(err, "url", "expected an http or https URL, got scheme \"%s\"", scheme);
+  /* file:// reads a local file through the same path (format, select,
+   * split): a file another tool keeps up to date, or the offline demo. */
+  s->is_file = strcmp(scheme, "file") == 0;
+  if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0 && !s->is_file) {
+    rc = fail(err, "url", "expected an http, https or file URL, got scheme \"%s\"", scheme);
     goto out;
   }
   const char *key;

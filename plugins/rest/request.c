@@ -96,7 +96,7 @@ static int setup(rest_xfer *x, const char *url, long timeout_ms) {
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, x);
   SET(CURLOPT_USERAGENT, "siphon-rest/1.0");
-  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_PROTOCOLS_STR, "http,https,file");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   /* "" offers every encoding this libcurl decodes (gzip, deflate, ...). */
   SET(CURLOPT_ACCEPT_ENCODING, "");

@@ -85,6 +85,9 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
     snprintf(msg, msg_len, "no HTTP status");
     return -EPROTO;
   }
+  if (s->is_file && status == 0) {
+    status = 200; /* a file read without error: curl reports no status */
+  }
   if (!status_accepted(s, status)) {
     char excerpt[201];
     body_excerpt(&x->body, excerpt, sizeof(excerpt));

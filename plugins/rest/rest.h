@@ -51,6 +51,7 @@ typedef struct rest_source {
   char *url;    /* with `query` applied */
   char *method; /* NULL for GET */
   int head;
+  int is_file; /* file:// URL: no HTTP status */
   char *body;
   size_t body_len;
   struct curl_slist *headers;
