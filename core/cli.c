@@ -283,6 +283,27 @@ static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
   return rc;
 }
 
+/* ${SIPHON_CONFIG_DIR} in a config is the config file's own directory
+ * (absolute), so a config can name files beside it wherever siphon is
+ * started from. */
+static void export_config_dir(const char *path) {
+  char *copy = siphon__xstrdup(path);
+  char *slash = strrchr(copy, '/');
+  const char *dir = ".";
+  if (slash == copy) {
+    dir = "/";
+  } else if (slash != NULL) {
+    *slash = '\0';
+    dir = copy;
+  }
+  char *real = realpath(dir, NULL);
+  if (real != NULL) {
+    setenv("SIPHON_CONFIG_DIR", real, 1);
+    free(real);
+  }
+  free(copy);
+}
+
 int siphon__cli_run(siphon__cli *cli) {
   siphon__diag d;
   siphon__diag_init(&d);
@@ -294,6 +315,7 @@ int siphon__cli_run(siphon__cli *cli) {
     rc = cli->generated ? siphon__config_load_string(cli->generated, "<command line>", &cfg, &d)
                         : -1;
   } else if (cli->config != NULL) {
+    export_config_dir(cli->config);
     rc = siphon__config_load_file(cli->config, &cfg, &d);
   } else {
     rc = 0;

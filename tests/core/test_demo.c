@@ -1,0 +1,45 @@
+/* The demo `make run` shows must work offline, from any directory: the
+ * rest source reads its file, the probe reaches the listener, and the
+ * listener turns the probe's heartbeat into a record. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "tmpfile.h"
+
+/* A port nobody listens on now (bind to 0, read it, close). */
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t len = sizeof(a);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+Test(demo, runs_offline_with_all_its_sources) {
+  char env_port[64];
+  snprintf(env_port, sizeof(env_port), "SIPHON_DEMO_PORT=%d", free_port());
+  const char *env[] = {env_port, NULL};
+  const char *argv[] = {SIPHON_BIN, "-c", SIPHON_SOURCE_DIR "/config/demo.json", NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, env), 0);
+  cr_assert(tproc_wait_stdout(&p, "\"source\":\"inventory\"", 5000), "%s", p.err);
+  cr_assert(tproc_wait_stdout(&p, "\"result\":\"success\"", 5000), "probe: %s\n%s", p.out, p.err);
+  cr_assert(tproc_wait_stdout(&p, "\"event\":\"heartbeat\"", 5000), "listener: %s", p.out);
+  tproc_kill(&p, SIGINT);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_eq(tproc_count(p.out, "\"source\":\"inventory\""), 3, "one record per item: %s", p.out);
+  cr_assert(strstr(p.out, "\"sku\":\"C-310\"") != NULL, "%s", p.out);
+  tproc_free(&p);
+}
