@@ -201,6 +201,15 @@ static void on_idle(uv_timer_t *t) {
   client_close(c);
 }
 
+/* A paused listener does not read, so its clients look silent: the idle
+ * clock runs only while reading. */
+static void idle_start(sock_client *c) {
+  uint64_t ms = c->l->inst->idle_timeout_ms;
+  if (ms > 0) {
+    uv_timer_start(&c->idle, on_idle, ms, ms);
+  }
+}
+
 static int read_start(sock_client *c) {
   int rc = uv_read_start(&c->h.stream, on_alloc, on_read);
   c->reading = rc == 0;
@@ -314,10 +323,8 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   l->accepted++;
   c->meta = client_meta(l, c);
-  if (l->inst->idle_timeout_ms > 0) {
-    uv_timer_start(&c->idle, on_idle, l->inst->idle_timeout_ms, l->inst->idle_timeout_ms);
-  }
   if (!l->paused) {
+    idle_start(c);
     rc = read_start(c);
     if (rc != 0) {
       l->api->log(l->src, SIPHON_LOG_WARN, "read: %s", uv_strerror(rc));
@@ -551,6 +558,7 @@ void sock_listen_pause(sock_instance *inst) {
       uv_read_stop(&c->h.stream);
       c->reading = 0;
     }
+    uv_timer_stop(&c->idle);
   }
 }
 
@@ -569,7 +577,9 @@ void sock_listen_resume(sock_instance *inst) {
     next = c->next; /* client_close unlinks c */
     if (!c->reading && read_start(c) != 0) {
       client_close(c);
+      continue;
     }
+    idle_start(c);
   }
 }
 

@@ -505,7 +505,8 @@ Test(listen, backpressure_pauses_reading_and_loses_nothing) {
   char *cfg = tmp_write("siphon.json",
                         "{\"siphon\": {\"plugin_path\": [\"%s\"], \"buffer_limit\": 32768},\n"
                         " \"sources\": [{\"name\": \"s\", \"plugin\": \"socket\", \"options\":"
-                        " {\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}}]}\n",
+                        " {\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                        " \"idle_timeout\": \"300ms\"}}]}\n",
                         SIPHON_PLUGIN_DIR);
   tproc p;
   int port = sockt_start(&p, cfg);
@@ -537,6 +538,13 @@ Test(listen, backpressure_pauses_reading_and_loses_nothing) {
   }
   cr_assert_not_null(strstr(c.err, "pausing sources"), "no pause; stderr: %s", c.err);
   cr_assert_lt(off, total, "the sender never blocked: siphon kept reading while paused");
+  /* Paused longer than idle_timeout: a client siphon is not reading from
+   * is not idle, and must not be closed. */
+  for (int i = 0; i < 10; i++) {
+    usleep(100 * 1000);
+    read_stderr_only(&p, c.err, sizeof(c.err), &c.err_len);
+  }
+  cr_assert_null(strstr(c.err, "silent for"), "closed while paused: %s", c.err);
   /* Phase 2: read stdout; siphon resumes and the rest goes through. */
   for (int loops = 0; loops < 100000 && off < total; loops++) {
     ssize_t n = send(fd, all + off, total - off, MSG_NOSIGNAL);
