@@ -5,12 +5,16 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG     ?= config/demo.json
 CMAKE_ARGS ?=
 
-.PHONY: all deps build build-asan run test test-asan format format-check bench install clean
+.PHONY: all deps test-deps build build-asan run test test-asan format format-check bench install clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# What only the tests need: the in-memory MongoDB wire-protocol server (npm).
+test-deps: deps
+	@tests/mongo/server/install.sh
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
@@ -28,13 +32,13 @@ run: build
 	$(BUILD)/siphon -c $(CONFIG)
 
 # Every test in the dev build, then again under AddressSanitizer + UBSan.
-test: build format-check
+test: build test-deps format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
 
 # Criterion reports a test as passed even when LeakSanitizer found a leak
 # in it, so the whole output is kept and searched for sanitizer reports.
-test-asan: build-asan
+test-asan: build-asan test-deps
 	@log=$(ASAN_BUILD)/ctest-asan.log; status=0; \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -V -j $(JOBS) -LE no-asan > $$log 2>&1 || status=$$?; \

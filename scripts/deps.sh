@@ -3,7 +3,7 @@
 # says which. Idempotent: prints "deps: all present" when nothing is missing.
 set -eu
 
-PKGS="cmake make gcc pkg-config clang-format valgrind libuv1-dev libcurl4-openssl-dev \
+PKGS="ca-certificates git cmake make gcc pkg-config clang-format valgrind libuv1-dev libcurl4-openssl-dev \
 libjansson-dev libmongoc-dev libbson-dev libcriterion-dev nodejs npm"
 
 missing=""
@@ -30,9 +30,4 @@ else
   $SUDO apt-get update -qq
   # shellcheck disable=SC2086
   $SUDO apt-get install -y -qq --no-install-recommends $missing
-fi
-
-# The in-memory MongoDB wire-protocol server for the mongo tests (npm).
-if [ -x tests/mongo/server/install.sh ]; then
-  tests/mongo/server/install.sh
 fi
