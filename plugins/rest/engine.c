@@ -10,6 +10,11 @@
 
 typedef struct rest_sock rest_sock;
 
+typedef struct rest_done {
+  CURL *easy;
+  CURLcode result;
+} rest_done;
+
 struct rest_engine {
   const siphon_host_api *api;
   uv_loop_t *loop;
@@ -17,8 +22,11 @@ struct rest_engine {
   uv_timer_t timer;
   rest_sock *socks; /* every poll handle not yet closing */
   long max_total, max_host;
+  long sources; /* rest sources alive: the idle connections worth keeping */
   int closing;
   int pending_closes; /* close callbacks still to come */
+  rest_done *done;    /* finished transfers of one action */
+  size_t done_cap, done_len;
 };
 
 struct rest_sock {
@@ -30,6 +38,7 @@ struct rest_sock {
 
 static void engine_maybe_free(rest_engine *e) {
   if (e->closing && e->pending_closes == 0) {
+    free(e->done);
     free(e);
   }
 }
@@ -63,17 +72,41 @@ static void sock_close(rest_engine *e, rest_sock *k) {
   uv_close((uv_handle_t *)&k->poll, on_sock_closed);
 }
 
-/* Hands every finished transfer back to its owner. A callback may add the
- * next page's transfer; that is safe here (we are outside curl). */
+/* Hands every finished transfer back to its owner. Every message is read
+ * before any handle is removed: libcurl 7.88's curl_multi_remove_handle
+ * walks the queue of unread messages, so removing while thousands are
+ * queued is quadratic (it was half the CPU of a 4,000-source round). A
+ * callback may add the next page's transfer; that is safe here. */
 static void engine_collect(rest_engine *e) {
   CURLMsg *msg;
   int left = 0;
+  size_t n = 0;
   while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
     if (msg->msg != CURLMSG_DONE) {
       continue;
     }
-    CURL *easy = msg->easy_handle;
-    CURLcode result = msg->data.result;
+    if (n == e->done_cap) {
+      size_t cap = e->done_cap ? e->done_cap * 2 : 64;
+      rest_done *d = realloc(e->done, cap * sizeof(*d));
+      if (d == NULL) {
+        /* Out of memory: finish what we hold; the rest stay queued for
+         * the next action. */
+        break;
+      }
+      e->done = d;
+      e->done_cap = cap;
+    }
+    e->done[n].easy = msg->easy_handle;
+    e->done[n].result = msg->data.result;
+    n++;
+  }
+  e->done_len = n;
+  for (size_t i = 0; i < e->done_len; i++) {
+    CURL *easy = e->done[i].easy;
+    CURLcode result = e->done[i].result;
+    if (easy == NULL) {
+      continue; /* its round was cancelled by an earlier callback */
+    }
     rest_job *job = NULL;
     CURLcode grc = curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&job);
     CURLMcode mrc = curl_multi_remove_handle(e->multi, easy);
@@ -87,6 +120,7 @@ static void engine_collect(rest_engine *e) {
     }
     job->cb(job->arg, easy, result);
   }
+  e->done_len = 0;
 }
 
 static void engine_action(rest_engine *e, curl_socket_t fd, int flags) {
@@ -234,14 +268,28 @@ int rest_engine_new(const siphon_host_api *api, uv_loop_t *loop, rest_engine **o
   return 0;
 }
 
+/* Keep one idle connection per source between rounds (each source has
+ * at most one transfer in flight), so that the next round reuses them;
+ * libcurl's default (4 per transfer still running) closes most of them as
+ * a round drains. max_connections, when set, bounds the cache too. */
+static void engine_cache_size(rest_engine *e) {
+  long keep = e->max_total > 0 ? e->max_total : e->sources;
+  CURLMcode m = curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, keep > 0 ? keep : 1L);
+  if (m != CURLM_OK) {
+    e->api->log(NULL, SIPHON_LOG_WARN, "rest: CURLMOPT_MAXCONNECTS: %s", curl_multi_strerror(m));
+  }
+}
+
+void rest_engine_source(rest_engine *e, int delta) {
+  e->sources += delta;
+  engine_cache_size(e);
+}
+
 void rest_engine_caps(rest_engine *e, long max_connections, long max_host_connections) {
   if (max_connections > e->max_total) {
     e->max_total = max_connections;
     CURLMcode m = curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, e->max_total);
-    if (m == CURLM_OK) {
-      /* Keep as many idle connections as may be open at once. */
-      m = curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, e->max_total);
-    }
+    engine_cache_size(e);
     if (m != CURLM_OK) {
       e->api->log(NULL, SIPHON_LOG_WARN, "rest: max_connections: %s", curl_multi_strerror(m));
     }
@@ -268,6 +316,12 @@ int rest_engine_add(rest_engine *e, CURL *easy, rest_job *job) {
 }
 
 void rest_engine_remove(rest_engine *e, CURL *easy) {
+  /* Finished but not yet handed back: forget it, its owner frees it. */
+  for (size_t i = 0; i < e->done_len; i++) {
+    if (e->done[i].easy == easy) {
+      e->done[i].easy = NULL;
+    }
+  }
   CURLMcode m = curl_multi_remove_handle(e->multi, easy);
   if (m != CURLM_OK) {
     e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_remove_handle: %s",

@@ -31,6 +31,9 @@ void rest_engine_close(rest_engine *e);
 int rest_engine_add(rest_engine *e, CURL *easy, rest_job *job);
 /* Aborts a running transfer; its callback is not called. */
 void rest_engine_remove(rest_engine *e, CURL *easy);
+/* A source was created (+1) or destroyed (-1): sizes the cache of idle
+ * connections kept between rounds. */
+void rest_engine_source(rest_engine *e, int delta);
 /* Plugin-wide connection caps (0: no cap); the largest seen wins. */
 void rest_engine_caps(rest_engine *e, long max_connections, long max_host_connections);
 

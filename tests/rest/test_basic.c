@@ -1,9 +1,11 @@
 /* rest end to end: what a round emits and how each request option shows
  * up at the server (httpfix's /echo reflects the request back). */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "restt.h"
+#include "tmpfile.h"
 
 static tproc fx;
 static int port;
@@ -247,4 +249,19 @@ Test(rest_basic, accept_status_widens_success) {
                  port);
   cr_assert_eq(r.status, 1, "500 is outside every accepted range");
   restt_run_free(&r);
+}
+
+Test(rest_basic, file_url_goes_through_select_and_split) {
+  char *path = tmp_write("data.json", "{\"rows\": [{\"a\": 1}, {\"a\": 2}]}");
+  restt_run r =
+      restt_once("", "{\"url\": \"file://%s\", \"select\": \"/rows\", \"split\": true}", path);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(json_array_size(r.records), 2);
+  cr_assert_eq(json_integer_value(
+                   json_object_get(json_object_get(json_array_get(r.records, 1), "data"), "a")),
+               2);
+  restt_run_free(&r);
+  *strrchr(path, '/') = '\0';
+  tmp_rmtree(path);
+  free(path);
 }

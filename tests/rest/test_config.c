@@ -44,7 +44,7 @@ Test(rest_config, good_options_pass) {
 
 Test(rest_config, url) {
   expect("{}", "sources[0].options", "missing required option \"url\"");
-  expect("{\"url\": \"ftp://x/\"}", "sources[0].options.url", "http or https");
+  expect("{\"url\": \"ftp://x/\"}", "sources[0].options.url", "http, https or file");
   expect("{\"url\": \"not a url\"}", "sources[0].options.url", "absolute");
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Round times of a continuous siphon run, from its records on stdin.
+
+The k-th record of every source belongs to round k. A round starts when
+its first transfer started (record ts minus meta.elapsed_ms) and ends
+with its last record. Prints one line per complete round: "round K S"."""
+import json
+import sys
+from datetime import datetime
+
+by_source = {}
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line)
+    ts = datetime.strptime(r["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+    by_source.setdefault(r["source"], []).append((ts, r["meta"]["elapsed_ms"] / 1000.0))
+
+n = len(by_source)
+rounds = min(len(v) for v in by_source.values()) if by_source else 0
+for k in range(rounds):
+    start = min(v[k][0] - v[k][1] for v in by_source.values())
+    end = max(v[k][0] for v in by_source.values())
+    print("round %d %.3f %d" % (k + 1, end - start, n))

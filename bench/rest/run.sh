@@ -1,0 +1,116 @@
+#!/bin/bash
+# rest benchmark (issue 3): siphon --once and the 50-thread curl baseline
+# side by side over N sources at 200 ms latency, for one host and for 100
+# loopback addresses (127.0.0.1 .. 127.0.0.100, same port).
+#
+#   bench/rest/run.sh [BUILD_DIR]        (default: build-rest-release, built if missing)
+#
+# Environment: NS="100 1000 10000"  SPREADS="1 100"  REPS=3  REPS_10K=3  MS=200
+# Prints a table; cold = siphon --once (every connection new); warm = a
+# round of a continuous run whose connections are left from the round
+# before. CPU is user+sys of the client process; RSS its peak. us/req is
+# client CPU per request with start-up (siphon --check) taken out; us/warm
+# is the extra CPU of the warm rounds per request.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$ROOT/build-rest-release}
+NS=${NS:-"100 1000 10000"}
+SPREADS=${SPREADS:-"1 100"}
+REPS=${REPS:-3}
+REPS_10K=${REPS_10K:-3}
+MS=${MS:-200}
+
+if [ ! -x "$BUILD/siphon" ] || [ ! -x "$BUILD/bench/rest/rest_baseline" ]; then
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIPHON_BUILD_TESTS=OFF > /dev/null
+  cmake --build "$BUILD" -j2 --target siphon rest rest_baseline rest_httpfix > /dev/null
+fi
+SIPHON=$BUILD/siphon
+BASE=$BUILD/bench/rest/rest_baseline
+HTTPFIX=$BUILD/bench/rest/rest_httpfix
+PLUGINS=$BUILD/plugins
+
+# 10,000 sources need 10,000 sockets on each side.
+ulimit -n "$(ulimit -Hn)"
+TMP=$(mktemp -d)
+SRV_PID=
+cleanup() {
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2> /dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+gen() { # gen N SPREAD PORT INTERVAL TIMEOUT > config
+  printf '{"siphon": {"plugin_path": ["%s"], "log_level": "warn"}, "sources": [\n' "$PLUGINS"
+  awk -v n="$1" -v a="$2" -v p="$3" -v iv="$4" -v to="$5" -v ms="$MS" 'BEGIN {
+    for (i = 0; i < n; i++)
+      printf "%s{\"name\": \"s%d\", \"plugin\": \"rest\", \"interval\": \"%s\", \"timeout\": \"%s\", \"options\": {\"url\": \"http://127.0.0.%d:%d/delay?ms=%d&id=%d\"}}\n",
+        (i ? "," : ""), i, iv, to, 1 + i % a, p, ms, i }'
+  printf ']}\n'
+}
+
+printf '%-7s %6s | %9s %9s %8s %8s %8s %8s | %9s %8s %8s | %7s\n' \
+  spread N cold_s warm_s cpu_s us/req us/warm rss_MiB base_s cpu_s rss_MiB speedup
+for A in $SPREADS; do
+  "$HTTPFIX" --addrs "$A" > "$TMP/srv.out" 2> "$TMP/srv.err" &
+  SRV_PID=$!
+  for _ in $(seq 50); do grep -q port= "$TMP/srv.out" 2> /dev/null && break; sleep 0.1; done
+  PORT=$(sed -n 's/port=//p' "$TMP/srv.out")
+  for N in $NS; do
+    reps=$REPS
+    [ "$N" -ge 10000 ] && reps=$REPS_10K
+    gen "$N" "$A" "$PORT" 1h 60s > "$TMP/once.json"
+    : > "$TMP/cold"
+    for _ in $(seq "$reps"); do
+      /usr/bin/time -q -f '%U %S %M' -o "$TMP/time" "$SIPHON" --once -c "$TMP/once.json" \
+        > "$TMP/once.out" 2> "$TMP/once.err" || { echo "siphon --once failed:"; tail -3 "$TMP/once.err"; }
+      got=$(wc -l < "$TMP/once.out")
+      [ "$got" -eq "$N" ] || echo "warning: $got of $N records"
+      round=$(sed -n 's/^round: .* in \([0-9.]*\) s$/\1/p' "$TMP/once.err")
+      read -r u s m < "$TMP/time"
+      echo "$round $(echo "$u + $s" | bc -l) $m" >> "$TMP/cold"
+    done
+    # Start-up (reading the config, loading the plugin, creating every
+    # source) is measured apart with --check and taken out of CPU/request.
+    /usr/bin/time -q -f '%U %S' -o "$TMP/time" "$SIPHON" --check -c "$TMP/once.json" > /dev/null 2>&1
+    read -r u s < "$TMP/time"
+    start_cpu=$(echo "$u + $s" | bc -l)
+    cold=$(cut -d' ' -f1 "$TMP/cold" | median)
+    cpu=$(cut -d' ' -f2 "$TMP/cold" | median)
+    rss=$(cut -d' ' -f3 "$TMP/cold" | sort -n | tail -1)
+
+    # Warm: a continuous run of about 4 rounds; rounds 2-4 reuse
+    # connections. The interval leaves room for a slow round.
+    IV=$(echo "$cold * 2 + 2" | bc -l | cut -d. -f1)
+    gen "$N" "$A" "$PORT" "${IV}s" "${IV}s" > "$TMP/run.json"
+    /usr/bin/time -q -f '%U %S %M' -o "$TMP/wtime" "$SIPHON" -c "$TMP/run.json" \
+      > "$TMP/run.out" 2> "$TMP/run.err" &
+    WPID=$!
+    sleep $((IV * 3 + IV / 2 + 1))
+    kill -TERM "$(pgrep -P $WPID)" 2> /dev/null || true
+    wait $WPID || true
+    python3 "$(dirname "$0")/rounds.py" < "$TMP/run.out" > "$TMP/rounds"
+    nr=$(wc -l < "$TMP/rounds")
+    warm=$(tail -n +2 "$TMP/rounds" | cut -d' ' -f3 | median)
+    read -r u s m < "$TMP/wtime"
+    wcpu=$(echo "$u + $s" | bc -l)
+    wrss=$m
+    [ "$wrss" -gt "$rss" ] && rss=$wrss
+    us_cold=$(echo "($cpu - $start_cpu) * 1000000 / $N" | bc -l)
+    us_warm=0
+    [ "$nr" -ge 2 ] && us_warm=$(echo "($wcpu - $cpu) * 1000000 / ($N * ($nr - 1))" | bc -l)
+
+    "$BASE" --n "$N" --addrs "$A" --port "$PORT" --ms "$MS" --rounds "$reps" > "$TMP/base.out"
+    base=$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' "$TMP/base.out" | median)
+    bcpu=$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' "$TMP/base.out" | median)
+    brss=$(sed -n 's/peak_rss_kib=//p' "$TMP/base.out")
+    printf '%-7s %6d | %9.3f %9.3f %8.3f %8.1f %8.1f %8.1f | %9.3f %8.3f %8.1f | %6.1fx\n' \
+      "$A" "$N" "$cold" "${warm:-0}" "$cpu" "$us_cold" "$us_warm" "$(echo "$rss / 1024" | bc -l)" \
+      "$base" "$bcpu" "$(echo "$brss / 1024" | bc -l)" "$(echo "$base / $cold" | bc -l)"
+  done
+  kill -TERM "$SRV_PID"
+  wait "$SRV_PID" 2> /dev/null || true
+  SRV_PID=
+  echo "  latency server ($A addresses): $(cat "$TMP/srv.err")"
+done
