@@ -305,7 +305,7 @@ static void finish(siphon__host *h) {
     siphon__log(SIPHON_LOG_INFO, NULL,
                 "stopped after %.3f s: %llu rounds (%llu ok, %llu failed, %llu timed out, %llu "
                 "skipped), %llu records written",
-                (double)(uv_now(h->loop) - h->started_ms) / 1000.0, (unsigned long long)rounds,
+                (double)(siphon__now_ms() - h->started_ms) / 1000.0, (unsigned long long)rounds,
                 (unsigned long long)ok, (unsigned long long)failed, (unsigned long long)timeouts,
                 (unsigned long long)skipped, (unsigned long long)(records - lost));
   }
@@ -436,7 +436,7 @@ int siphon__host_run(siphon__host *h) {
   uv_timer_init(h->loop, &h->kick);
   h->kick.data = h;
   h->kick_ready = 1;
-  h->started_ms = uv_now(h->loop);
+  h->started_ms = siphon__now_ms();
 
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_source *s = &h->sources[i];

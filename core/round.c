@@ -39,7 +39,7 @@ void siphon__round_start(siphon_source *s) {
   siphon__host *h = s->host;
   siphon_round *r = siphon__xcalloc(1, sizeof(*r));
   r->src = s;
-  r->started_ms = uv_now(h->loop);
+  r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
   s->round = r;
   s->rounds++;
   h->rounds_in_flight++;
@@ -103,7 +103,7 @@ void siphon__round_report(siphon_round *r, siphon__round_status st, const char *
   uv_timer_stop(&s->timeout);
   s->last_status = st;
   s->last_records = r->records;
-  s->last_ms = uv_now(s->host->loop) - r->started_ms;
+  s->last_ms = siphon__now_ms() - r->started_ms;
   free(s->last_error);
   s->last_error = errmsg ? siphon__xstrdup(errmsg) : NULL;
   siphon__scheduler_round_finished(s, st, errmsg);

@@ -6,6 +6,7 @@
 #include "host.h"
 #include "log.h"
 #include "round.h"
+#include "util.h"
 
 static uint64_t jitter_ms(siphon_source *s) {
   uint64_t j = s->conf->jitter_ms;
@@ -58,7 +59,7 @@ static void on_tick(uv_timer_t *t) {
     siphon__log(SIPHON_LOG_WARN, s->name,
                 "previous collect still running after %.3f s (interval %.3f s): skipping this "
                 "turn (%llu skipped so far)",
-                (double)(now - s->round->started_ms) / 1000.0,
+                (double)(siphon__now_ms() - s->round->started_ms) / 1000.0,
                 (double)s->conf->interval_ms / 1000.0, (unsigned long long)s->rounds_skipped);
     return;
   }

@@ -56,7 +56,7 @@ json_t *siphon__stats_snapshot(siphon__host *h) {
   uv_mutex_unlock(&h->output.lock);
   json_t *all = json_object();
   json_object_set_new(all, "uptime_s",
-                      json_real((double)(uv_now(h->loop) - h->started_ms) / 1000.0));
+                      json_real((double)(siphon__now_ms() - h->started_ms) / 1000.0));
   json_object_set_new(all, "sources", json_integer((json_int_t)h->source_count));
   json_object_set_new(all, "threads", json_integer((json_int_t)h->threads));
   json_object_set_new(all, "rounds_in_flight", json_integer((json_int_t)h->rounds_in_flight));

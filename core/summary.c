@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "util.h"
 
 static const char *status_name(siphon__round_status st) {
   switch (st) {
@@ -49,5 +50,5 @@ void siphon__summary_print(const siphon__host *h) {
             (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
   }
   fprintf(stderr, "round: %zu sources, %zu ok, %zu failed, %llu records in %.3f s\n", ok + bad, ok,
-          bad, (unsigned long long)records, (double)(uv_now(h->loop) - h->started_ms) / 1000.0);
+          bad, (unsigned long long)records, (double)(siphon__now_ms() - h->started_ms) / 1000.0);
 }

@@ -14,14 +14,14 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 HZ=$(getconf CLK_TCK)
 
-gen() { # gen N COUNT INTERVAL
+gen() { # gen N COUNT INTERVAL JITTER
   {
     printf '{"siphon": {"plugin_path": ["%s"]}, "sources": [\n' "$PLUGINS"
     i=0
     while [ $i -lt "$1" ]; do
       [ $i -gt 0 ] && printf ',\n'
       printf '{"name": "s%d", "plugin": "tick", "interval": "%s", "jitter": "%s", "options": {"count": %d}}' \
-        $i "$3" "$3" "$2"
+        $i "$3" "$4" "$2"
       i=$((i + 1))
     done
     printf ']}\n'
@@ -29,7 +29,7 @@ gen() { # gen N COUNT INTERVAL
 }
 
 ulimit -n 65536 2>/dev/null || true
-gen "$N" 1 1s > "$TMP/idle.json"
+gen "$N" 1 1s 999ms > "$TMP/idle.json"
 START=$(date +%s.%N)
 "$BIN" --check -c "$TMP/idle.json" > /dev/null
 END=$(date +%s.%N)
@@ -51,7 +51,7 @@ awk -v t="$CPU_TICKS" -v hz="$HZ" -v d="$DURATION" -v n="$N" -v hwm="$HWM" 'BEGI
     n, d, t / hz, 100 * t / hz / d, hwm / 1024, hwm * 1024 / n }'
 
 # Throughput: 20 sources x 50,000 records in one --once round to /dev/null.
-gen 20 50000 1m > "$TMP/flood.json"
+gen 20 50000 1m 0ms > "$TMP/flood.json"
 START=$(date +%s.%N)
 "$BIN" --once -c "$TMP/flood.json" > /dev/null 2> "$TMP/flood.err"
 END=$(date +%s.%N)
