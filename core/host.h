@@ -163,5 +163,7 @@ void siphon__ts_drain(siphon__host *h);
 
 /* summary.c */
 void siphon__summary_print(const siphon__host *h);
+/* "ok", "failed", "timeout", "skipped" or "not run". */
+const char *siphon__round_status_name(siphon__round_status st);
 
 #endif

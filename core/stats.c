@@ -8,22 +8,6 @@
 #include "record.h"
 #include "util.h"
 
-static const char *status_name(siphon__round_status st) {
-  switch (st) {
-    case SIPHON__ROUND_OK:
-      return "ok";
-    case SIPHON__ROUND_FAILED:
-      return "failed";
-    case SIPHON__ROUND_TIMEOUT:
-      return "timeout";
-    case SIPHON__ROUND_SKIPPED:
-      return "skipped";
-    case SIPHON__ROUND_NONE:
-      break;
-  }
-  return "none";
-}
-
 json_t *siphon__stats_snapshot(siphon__host *h) {
   json_t *per = json_object();
   json_int_t rounds = 0, ok = 0, failed = 0, timeouts = 0, skipped = 0, discarded = 0;
@@ -45,7 +29,8 @@ json_t *siphon__stats_snapshot(siphon__host *h) {
                             (json_int_t)s->rounds_skipped, "records", (json_int_t)s->records,
                             "discarded", d, "failures_in_a_row", (int)s->failures);
     if (!s->streaming) {
-      json_object_set_new(one, "last_status", json_string(status_name(s->last_status)));
+      json_object_set_new(one, "last_status",
+                          json_string(siphon__round_status_name(s->last_status)));
       json_object_set_new(one, "last_ms", json_integer((json_int_t)s->last_ms));
     }
     json_object_set_new(per, s->name, one);

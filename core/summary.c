@@ -5,7 +5,7 @@
 #include "host.h"
 #include "util.h"
 
-static const char *status_name(siphon__round_status st) {
+const char *siphon__round_status_name(siphon__round_status st) {
   switch (st) {
     case SIPHON__ROUND_OK:
       return "ok";
@@ -46,7 +46,7 @@ void siphon__summary_print(const siphon__host *h) {
     }
     records += s->last_records;
     fprintf(stderr, "%-*s  %-10s  %-8s  %8llu  %8.3f s  %s\n", w, s->name, s->plugin->name,
-            status_name(s->last_status), (unsigned long long)s->last_records,
+            siphon__round_status_name(s->last_status), (unsigned long long)s->last_records,
             (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
   }
   fprintf(stderr, "round: %zu sources, %zu ok, %zu failed, %llu records in %.3f s\n", ok + bad, ok,
