@@ -1,6 +1,7 @@
 #include "loader.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -200,8 +201,20 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
   if (have != NULL) {
     return have;
   }
+  /* uv_dlopen binds lazily: a plugin calling a misspelt function would
+   * pass --check and kill the process at its first call. Binding every
+   * symbol once up front turns that into a load error. */
+  void *now = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+  if (now == NULL) {
+    const char *why = dlerror();
+    siphon__diag_add(d, where, "%s: not a loadable shared object: %s", path,
+                     why ? why : "unknown error");
+    return NULL;
+  }
   siphon__plugin *p = siphon__xcalloc(1, sizeof(*p));
-  if (uv_dlopen(real, &p->lib) != 0) {
+  int opened = uv_dlopen(real, &p->lib);
+  dlclose(now); /* uv_dlopen holds its own reference to the same object */
+  if (opened != 0) {
     siphon__diag_add(d, where, "%s: not a loadable shared object: %s", path, uv_dlerror(&p->lib));
     uv_dlclose(&p->lib);
     free(p);

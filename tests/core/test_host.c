@@ -577,3 +577,17 @@ Test(host, streaming_claim_without_start_is_refused) {
   tproc_free(&p);
   free(cfg);
 }
+
+Test(host, plugin_with_an_undefined_symbol_is_refused_at_load) {
+  char sources[1024];
+  snprintf(sources, sizeof(sources),
+           "{\"name\": \"typo\", \"plugin\": \"%s/broken/unresolved.so\"}", SIPHON_TEST_PLUGIN_DIR);
+  char *cfg = config("", sources);
+  tproc p;
+  start(&p, "--check", cfg);
+  cr_assert_eq(tproc_finish(&p, 10000), 2, "%s", p.err);
+  cr_assert(strstr(p.err, "undefined symbol: siphon_test_function_that_does_not_exist") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
