@@ -42,8 +42,7 @@ static void *work(void *arg) {
     curl_easy_setopt(w->easy, CURLOPT_URL, urls[i]);
     long status = 0;
     if (curl_easy_perform(w->easy) != CURLE_OK ||
-        curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-        status != 200) {
+        curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
       atomic_fetch_add(&failures, 1);
     }
   }
@@ -81,8 +80,9 @@ int main(int argc, char **argv) {
     }
   }
   if (port <= 0 || n <= 0 || addrs <= 0 || threads <= 0 || rounds <= 0) {
-    fprintf(stderr, "usage: rest_baseline --n N --addrs A --port P [--ms 200] [--threads 50] "
-                    "[--rounds R]\n");
+    fprintf(stderr,
+            "usage: rest_baseline --n N --addrs A --port P [--ms 200] [--threads 50] "
+            "[--rounds R]\n");
     return 2;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -92,8 +92,7 @@ int main(int argc, char **argv) {
   urls = calloc((size_t)n, sizeof(*urls));
   for (long i = 0; i < n; i++) {
     urls[i] = malloc(96);
-    snprintf(urls[i], 96, "http://127.0.0.%ld:%ld/delay?ms=%ld&id=%ld", 1 + i % addrs, port, ms,
-             i);
+    snprintf(urls[i], 96, "http://127.0.0.%ld:%ld/delay?ms=%ld&id=%ld", 1 + i % addrs, port, ms, i);
   }
   worker *w = calloc((size_t)threads, sizeof(*w));
   for (long t = 0; t < threads; t++) {
