@@ -33,6 +33,10 @@ static void usage(FILE *f) {
       "                        then exit: 0 if all is well, 2 with every error found\n"
       "      --plugin REF      run one plugin alone, without a config file\n"
       "      --options JSON    its options (with --plugin)\n"
+      "      --name NAME       the source's name (with --plugin; default: the plugin's)\n"
+      "      --interval D      how often it runs (with --plugin; default 10s)\n"
+      "      --timeout D       how long a round may take (with --plugin; default: the\n"
+      "                        interval)\n"
       "      --list-plugins    list the plugins found along the plugin path\n"
       "      --help-plugin N   describe plugin N and its options\n"
       "      --log-level L     error, warn, info or debug (overrides the config)\n"
@@ -211,14 +215,16 @@ static void print_option(const siphon_option *o) {
   }
 }
 
-static void print_plugin(const siphon__plugin *p, int verbose) {
+static void print_plugin_line(const siphon__plugin *p) {
   printf("%s %s  (%s, %s)  %s\n", p->name, p->desc.version ? p->desc.version : "?",
          siphon__capability_name(p->desc.capability), siphon__kind_name(p->desc.kind),
          p->desc.description ? p->desc.description : "");
-  if (verbose) {
-    printf("  file: %s\n  ABI:  %u.%u\n", p->path, SIPHON_ABI_MAJOR_OF(p->abi_version),
-           SIPHON_ABI_MINOR_OF(p->abi_version));
-  }
+}
+
+static void print_plugin(const siphon__plugin *p) {
+  print_plugin_line(p);
+  printf("  file: %s\n  ABI:  %u.%u\n", p->path, SIPHON_ABI_MAJOR_OF(p->abi_version),
+         SIPHON_ABI_MINOR_OF(p->abi_version));
   if (p->desc.options != NULL && p->desc.options[0].key != NULL) {
     printf("  options:\n");
     for (const siphon_option *o = p->desc.options; o->key != NULL; o++) {
@@ -227,7 +233,7 @@ static void print_plugin(const siphon__plugin *p, int verbose) {
   } else {
     printf("  options: none\n");
   }
-  if (verbose && p->desc.example != NULL) {
+  if (p->desc.example != NULL) {
     printf("  example options:\n    %s\n", p->desc.example);
   }
 }
@@ -251,7 +257,7 @@ static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
     if (p == NULL) {
       rc = 2;
     } else {
-      print_plugin(p, 1);
+      print_plugin(p);
     }
   } else {
     siphon__registry_load_all(&reg, &d);
@@ -266,7 +272,11 @@ static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
     }
     qsort(all, n, sizeof(*all), cmp_plugin);
     for (size_t i = 0; i < n; i++) {
-      print_plugin(all[i], 0);
+      const siphon__plugin *p = all[i];
+      print_plugin_line(p);
+    }
+    if (n > 0) {
+      printf("(siphon --help-plugin NAME shows a plugin's options)\n");
     }
     free(all);
     if (n == 0) {
@@ -322,9 +332,8 @@ int siphon__cli_run(siphon__cli *cli) {
   }
   if (rc != 0) {
     siphon__diag_print(&d);
-    if (d.count > 1) {
-      fprintf(stderr, "siphon: %zu errors\n", d.count);
-    }
+    fprintf(stderr, "siphon: %s: %zu error%s\n", cfg.path ? cfg.path : "command line", d.count,
+            d.count == 1 ? "" : "s");
     siphon__diag_free(&d);
     siphon__config_free(&cfg);
     return 2;
@@ -346,24 +355,27 @@ int siphon__cli_run(siphon__cli *cli) {
   rc = siphon__host_setup(&host, &cfg, mode, &d);
   if (rc != 0) {
     siphon__diag_print(&d);
-    if (mode == SIPHON__MODE_CHECK) {
-      fprintf(stderr, "siphon: %s: %zu error%s\n", cfg.path, d.count, d.count == 1 ? "" : "s");
-    }
+    fprintf(stderr, "siphon: %s: %zu error%s\n", cfg.path, d.count, d.count == 1 ? "" : "s");
     siphon__host_teardown(&host);
     siphon__diag_free(&d);
     siphon__config_free(&cfg);
     return 2;
   }
   if (mode == SIPHON__MODE_CHECK) {
-    printf("%s: ok: %zu sources\n", cfg.path, cfg.source_count);
+    printf("%s: ok: %zu source%s\n", cfg.path, cfg.source_count, cfg.source_count == 1 ? "" : "s");
     for (size_t i = 0; i < host.source_count; i++) {
       const siphon_source *s = &host.sources[i];
       json_t *shown = siphon__options_redact(s->plugin->desc.options, s->conf->options);
       char *opts = json_dumps(shown, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      printf("  %s: %s (%s%s), every %.3f s, timeout %.3f s, options %s\n", s->name,
-             s->plugin->name, siphon__capability_name(s->plugin->desc.capability),
-             s->streaming ? ", streaming" : "", (double)s->conf->interval_ms / 1000.0,
-             (double)s->conf->timeout_ms / 1000.0, opts ? opts : "{}");
+      if (s->streaming) {
+        printf("  %s: %s (%s, streaming), options %s\n", s->name, s->plugin->name,
+               siphon__capability_name(s->plugin->desc.capability), opts ? opts : "{}");
+      } else {
+        printf("  %s: %s (%s), every %.3f s, timeout %.3f s, options %s\n", s->name,
+               s->plugin->name, siphon__capability_name(s->plugin->desc.capability),
+               (double)s->conf->interval_ms / 1000.0, (double)s->conf->timeout_ms / 1000.0,
+               opts ? opts : "{}");
+      }
       free(opts);
       json_decref(shown);
     }

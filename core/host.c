@@ -20,25 +20,6 @@
 
 static uv_loop_t host_loop;
 
-static int mkdir_p(const char *path) {
-  char *copy = siphon__xstrdup(path);
-  int rc = 0;
-  for (char *p = copy + 1; *p != '\0'; p++) {
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(copy, 0750) != 0 && errno != EEXIST) {
-        rc = -errno;
-      }
-      *p = '/';
-    }
-  }
-  if (rc == 0 && mkdir(copy, 0750) != 0 && errno != EEXIST) {
-    rc = -errno;
-  }
-  free(copy);
-  return rc;
-}
-
 static unsigned choose_threads(const siphon__host *h) {
   if (h->config->threads > 0) {
     return h->config->threads;
@@ -84,6 +65,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
   siphon__log_set_level(cfg->log_level);
   siphon__registry_init(&h->registry, cfg->dir, cfg->plugin_path, cfg->plugin_path_count);
   siphon__host_api_init(&h->api);
+  uv_mutex_init(&h->state_lock);
   h->source_count = cfg->source_count;
   h->sources = siphon__xcalloc(cfg->source_count, sizeof(siphon_source));
   json_t **validated = siphon__xcalloc(cfg->source_count, sizeof(json_t *));
@@ -124,15 +106,6 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     h->loop = NULL; /* teardown must not run it */
     free(validated);
     return rc;
-  }
-  /* --check must not leave directories behind; plugins first need the
-   * state dir in collect() or start(). */
-  if (cfg->state_dir != NULL && mode != SIPHON__MODE_CHECK) {
-    rc = mkdir_p(cfg->state_dir);
-    if (rc != 0) {
-      snprintf(where, sizeof(where), "%s: siphon.state_dir", cfg->path);
-      siphon__diag_add(d, where, "cannot create %s: %s", cfg->state_dir, strerror(-rc));
-    }
   }
 
   for (size_t i = 0; i < cfg->source_count; i++) {
@@ -457,14 +430,22 @@ int siphon__host_run(siphon__host *h) {
     memset(&e, 0, sizeof(e));
     rc = s->plugin->desc.start(s->instance, &e);
     if (rc != 0) {
-      siphon__log(SIPHON_LOG_ERROR, s->name, "cannot start: %s",
+      /* A listener that cannot listen is a setup error (a port in use, a
+       * path not writable): stop with a failure rather than run without. */
+      siphon__log(SIPHON_LOG_ERROR, s->name, "cannot start: %s: stopping",
                   e.text[0] ? e.text : uv_strerror(rc));
+      h->exit_code = 1;
+      h->stopping_pending = 1;
       continue;
     }
     s->started = 1;
   }
-  siphon__scheduler_start(h);
-  siphon__stats_start(h);
+  if (h->stopping_pending) {
+    siphon__host_begin_shutdown(h, NULL);
+  } else {
+    siphon__scheduler_start(h);
+    siphon__stats_start(h);
+  }
   if (h->mode == SIPHON__MODE_ONCE) {
     siphon__host_maybe_finish(h);
   }
@@ -512,6 +493,7 @@ void siphon__host_teardown(siphon__host *h) {
     free(h->sources[i].last_error);
   }
   free(h->sources);
+  uv_mutex_destroy(&h->state_lock);
   siphon__stats_free(h);
   siphon__registry_free(&h->registry);
   memset(h, 0, sizeof(*h));

@@ -112,7 +112,10 @@ struct siphon__host {
   int fatal;       /* the output failed: exit non-zero */
   int finished;    /* instances destroyed, handles closing */
   int kick_ready;
-  int reported;    /* --once: summary printed */
+  int reported;          /* --once: summary printed */
+  uv_mutex_t state_lock; /* state_dir is created on first use */
+  int state_ready;
+  int stopping_pending; /* a listener failed to start */
   uint64_t pauses; /* times backpressure paused the sources */
   uv_timer_t stats_timer;
   int stats_on;

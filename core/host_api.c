@@ -5,6 +5,7 @@
 #include "host.h"
 #include "log.h"
 #include "round.h"
+#include "util.h"
 
 static void api_log(siphon_source *src, siphon_log_level level, const char *fmt, ...) {
   va_list ap;
@@ -57,7 +58,20 @@ static uint64_t api_source_interval_ms(const siphon_source *s) {
 }
 
 static const char *api_state_dir(const siphon_source *s) {
-  return s->host->config->state_dir;
+  /* Created on first use, so that plugins that keep no state (and
+   * --check) leave no empty directory behind. */
+  siphon__host *h = s->host;
+  uv_mutex_lock(&h->state_lock);
+  if (!h->state_ready && h->config->state_dir != NULL) {
+    h->state_ready = 1;
+    int rc = siphon__mkdir_p(h->config->state_dir);
+    if (rc != 0) {
+      siphon__log(SIPHON_LOG_ERROR, NULL, "siphon.state_dir: cannot create %s: %s",
+                  h->config->state_dir, uv_strerror(rc));
+    }
+  }
+  uv_mutex_unlock(&h->state_lock);
+  return h->config->state_dir;
 }
 
 static void *api_plugin_data(const siphon_source *s) {

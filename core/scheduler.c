@@ -157,8 +157,8 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
         uint64_t now = uv_now(h->loop);
         s->due_ms = sat_add(now, d);
         arm(s, d);
-        siphon__log(SIPHON_LOG_INFO, s->name, "%u failures in a row: next try in %.3f s",
-                    s->failures, (double)d / 1000.0);
+        siphon__log(SIPHON_LOG_INFO, s->name, "%u failure%s in a row: next try in %.3f s",
+                    s->failures, s->failures == 1 ? "" : "s", (double)d / 1000.0);
       }
     }
   }

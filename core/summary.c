@@ -49,6 +49,8 @@ void siphon__summary_print(const siphon__host *h) {
             siphon__round_status_name(s->last_status), (unsigned long long)s->last_records,
             (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
   }
-  fprintf(stderr, "round: %zu sources, %zu ok, %zu failed, %llu records in %.3f s\n", ok + bad, ok,
-          bad, (unsigned long long)records, (double)(siphon__now_ms() - h->started_ms) / 1000.0);
+  fprintf(stderr, "round: %zu source%s, %zu ok, %zu failed, %llu record%s in %.3f s\n", ok + bad,
+          ok + bad == 1 ? "" : "s", ok,
+          bad, (unsigned long long)records, records == 1 ? "" : "s",
+          (double)(siphon__now_ms() - h->started_ms) / 1000.0);
 }

@@ -2,7 +2,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <uv.h>
 
@@ -65,4 +67,23 @@ char *siphon__asprintf(const char *fmt, ...) {
 
 uint64_t siphon__now_ms(void) {
   return uv_hrtime() / 1000000u;
+}
+
+int siphon__mkdir_p(const char *path) {
+  char *copy = siphon__xstrdup(path);
+  int rc = 0;
+  for (char *p = copy + 1; *p != '\0'; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(copy, 0750) != 0 && errno != EEXIST) {
+        rc = -errno;
+      }
+      *p = '/';
+    }
+  }
+  if (rc == 0 && mkdir(copy, 0750) != 0 && errno != EEXIST) {
+    rc = -errno;
+  }
+  free(copy);
+  return rc;
 }

@@ -14,6 +14,9 @@ char *siphon__xstrdup(const char *s);
 char *siphon__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *siphon__vasprintf(const char *fmt, va_list ap);
 
+/* Creates a directory and its parents (mode 0750). Returns 0 or -errno. */
+int siphon__mkdir_p(const char *path);
+
 /* Milliseconds on a monotonic clock. */
 uint64_t siphon__now_ms(void);
 

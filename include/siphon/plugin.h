@@ -231,9 +231,9 @@ typedef struct siphon_host_api {
   uint64_t (*source_interval_ms)(const siphon_source *src);
 
   /* state_dir: a directory where the plugin may keep small state files
-   * across restarts (siphon.state_dir). It exists by the first collect()
-   * or start(); `siphon --check` does not create it, so create() must not
-   * write there. Any thread. */
+   * across restarts (siphon.state_dir). The host creates it the first
+   * time a plugin asks for it (so plugins that keep no state leave no
+   * empty directory behind). Any thread. */
   const char *(*state_dir)(const siphon_source *src);
 
   /* plugin_data: what plugin_init() stored, or NULL. Any thread. */

@@ -153,7 +153,7 @@ Test(config_cli, good_config_checks_ok) {
   tproc p;
   int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
   cr_expect_eq(status, 0, "stderr:\n%s", p.err);
-  cr_expect_not_null(strstr(p.out, "ok: 1 sources"), "a disabled source is not run:\n%s", p.out);
+  cr_expect_not_null(strstr(p.out, "ok: 1 source"), "a disabled source is not run:\n%s", p.out);
   cr_expect_not_null(strstr(p.out, "every 60.000 s, timeout 1.500 s"), "%s", p.out);
   cr_expect_not_null(strstr(p.out, "\"secret\":\"********\""), "%s", p.out);
   cr_expect_null(strstr(p.out, "s3cr3t"), "%s", p.out);

@@ -1,11 +1,14 @@
 /* End-to-end tests of the host: the real siphon binary runs the test
  * plugins in tests/plugins, and we look at what a user would see: record
  * lines on stdout, messages on stderr, the exit status. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,8 +18,9 @@
 /* A config with the test plugins on the plugin path. */
 static char *config(const char *siphon_extra, const char *sources) {
   return tmp_write("siphon.json",
-                   "{\"siphon\": {\"plugin_path\": [\"%s\"]%s%s},\n \"sources\": [%s]}\n",
-                   SIPHON_TEST_PLUGIN_DIR, siphon_extra[0] ? ", " : "", siphon_extra, sources);
+                   "{\"siphon\": {\"plugin_path\": [\"%s\", \"%s\"]%s%s},\n \"sources\": [%s]}\n",
+                   SIPHON_TEST_PLUGIN_DIR, SIPHON_PLUGIN_DIR, siphon_extra[0] ? ", " : "",
+                   siphon_extra, sources);
 }
 
 static void start(tproc *p, const char *mode, const char *cfg) {
@@ -88,7 +92,7 @@ Test(host, record_line_format) {
   }
   /* Raw text: compact, one object a line. */
   cr_assert(strncmp(p.out, "{\"ts\":\"", 7) == 0, "%s", p.out);
-  cr_assert(strstr(p.err, "round: 1 sources, 1 ok, 0 failed, 3 records") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "round: 1 source, 1 ok, 0 failed, 3 records") != NULL, "%s", p.err);
   json_decref(recs);
   tproc_free(&p);
   free(cfg);
@@ -140,7 +144,7 @@ Test(host, hung_async_plugin_does_not_hang_once) {
   tproc p;
   int st = run_once(&p, cfg, 15000);
   cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
-  cr_assert(strstr(p.err, "round: 1 sources, 0 ok, 1 failed") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "round: 1 source, 0 ok, 1 failed") != NULL, "%s", p.err);
   cr_assert(strstr(p.err, "still running after shutdown_grace") != NULL, "%s", p.err);
   tproc_free(&p);
   free(cfg);
@@ -446,7 +450,7 @@ Test(host, check_creates_instances_and_hides_secrets) {
   start(&p, "--check", cfg);
   st = tproc_finish(&p, 10000);
   cr_assert_eq(st, 0, "%s", p.err);
-  cr_assert(strstr(p.out, "ok: 1 sources") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "ok: 1 source") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "hunter2") == NULL && strstr(p.err, "hunter2") == NULL,
             "secret shown: %s", p.out);
   cr_assert(strstr(p.out, "********") != NULL, "%s", p.out);
@@ -461,11 +465,12 @@ Test(host, list_and_help_plugins_come_from_the_options_table) {
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   cr_assert(strstr(p.out, "tick 1.0.0  (async, polled)") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "sleeper 1.0.0  (blocking, polled)") != NULL, "%s", p.out);
-  cr_assert(strstr(p.out, "fail_rounds") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "fail_rounds") == NULL, "one line a plugin, no options: %s", p.out);
   tproc_free(&p);
   const char *argv[] = {SIPHON_BIN, "-c", cfg, "--help-plugin", "tick", NULL};
   cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 0, "%s", p.err);
   cr_assert(strstr(p.out, "rounds that fail first (-1: all)") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "fail_rounds") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "example options") != NULL, "%s", p.out);
   tproc_free(&p);
   free(cfg);
@@ -588,6 +593,34 @@ Test(host, plugin_with_an_undefined_symbol_is_refused_at_load) {
   cr_assert_eq(tproc_finish(&p, 10000), 2, "%s", p.err);
   cr_assert(strstr(p.err, "undefined symbol: siphon_test_function_that_does_not_exist") != NULL,
             "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, a_listener_that_cannot_listen_stops_siphon_with_failure) {
+  /* Hold a port so the socket plugin's listener finds it in use. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  cr_assert_eq(listen(fd, 1), 0);
+  socklen_t len = sizeof(a);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  char sources[512];
+  snprintf(sources, sizeof(sources),
+           "{\"name\": \"l\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\","
+           " \"address\": \"tcp://127.0.0.1:%d\"}},"
+           "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"100ms\"}",
+           ntohs(a.sin_port));
+  char *cfg = config("", sources);
+  tproc p;
+  start(&p, NULL, cfg);
+  int st = tproc_finish(&p, 10000);
+  close(fd);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "[l] cannot start") != NULL, "%s", p.err);
   tproc_free(&p);
   free(cfg);
 }

@@ -38,7 +38,7 @@ Test(template, once_emits_count_records_with_fields) {
     cr_assert_eq(num(data, "round"), 1);
     cr_assert_str_eq(str(data, "env"), "dev", "fields are copied into every record");
   }
-  cr_assert(strstr(p.err, "round: 1 sources, 1 ok, 0 failed, 3 records") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "round: 1 source, 1 ok, 0 failed, 3 records") != NULL, "%s", p.err);
   json_decref(recs);
   tproc_free(&p);
 }
