@@ -28,7 +28,10 @@ $(ASAN_BUILD)/CMakeCache.txt:
 build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-run: build
+# Only the binary and the built-in plugins: the demo needs no test.
+run: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target siphon rest socket mongo -- --no-print-directory >/dev/null \
+	  || cmake --build $(BUILD) -j 1 --target siphon rest socket mongo
 	$(BUILD)/siphon -c $(CONFIG)
 
 # Every test in the dev build, then again under AddressSanitizer + UBSan.
