@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "log.h"
 #include "util.h"
 
@@ -276,6 +277,40 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
   return p;
 }
 
+/* The plugin file along the search path whose name is closest to `ref`,
+ * for a "did you mean"; NULL if none is close. Returns a new string. */
+static char *nearest_plugin(const siphon__registry *r, const char *ref) {
+  char **names = NULL;
+  size_t count = 0;
+  for (size_t i = 0; i < r->dir_count; i++) {
+    DIR *dir = opendir(r->dirs[i]);
+    if (dir == NULL) {
+      continue;
+    }
+    for (struct dirent *e = readdir(dir); e != NULL; e = readdir(dir)) {
+      size_t n = strlen(e->d_name);
+      if (n > 3 && strcmp(e->d_name + n - 3, ".so") == 0) {
+        names = siphon__xrealloc(names, (count + 2) * sizeof(char *));
+        names[count] = siphon__xstrdup(e->d_name);
+        names[count][n - 3] = '\0';
+        count++;
+      }
+    }
+    closedir(dir);
+  }
+  char *found = NULL;
+  if (count > 0) {
+    names[count] = NULL;
+    const char *near = siphon__suggest(ref, (const char *const *)names);
+    found = near != NULL ? siphon__xstrdup(near) : NULL;
+  }
+  for (size_t i = 0; i < count; i++) {
+    free(names[i]);
+  }
+  free(names);
+  return found;
+}
+
 siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const char *where,
                                      siphon__diag *d) {
   if (siphon__plugin_ref_is_path(ref)) {
@@ -315,7 +350,14 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
     }
     strcat(list, r->dirs[i]);
   }
-  siphon__diag_add(d, where, "unknown plugin '%s': no %s.so in %s", ref, ref, list);
+  char *near = nearest_plugin(r, ref);
+  if (near != NULL) {
+    siphon__diag_add(d, where, "unknown plugin \"%s\"; did you mean \"%s\"? (no %s.so in %s)", ref,
+                     near, ref, list);
+  } else {
+    siphon__diag_add(d, where, "unknown plugin \"%s\": no %s.so in %s", ref, ref, list);
+  }
+  free(near);
   free(list);
   return NULL;
 }

@@ -410,7 +410,7 @@ Test(host, unknown_plugin_lists_where_it_looked) {
   tproc p;
   int st = run_once(&p, cfg, 10000);
   cr_assert_eq(st, 2);
-  cr_assert(strstr(p.err, "sources[0].plugin: unknown plugin 'nosuch'") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "sources[0].plugin: unknown plugin \"nosuch\"") != NULL, "%s", p.err);
   cr_assert(strstr(p.err, SIPHON_TEST_PLUGIN_DIR) != NULL, "lists the search path: %s", p.err);
   cr_assert_eq(p.out_len, 0, "a config error collects nothing");
   tproc_free(&p);
@@ -621,6 +621,17 @@ Test(host, a_listener_that_cannot_listen_stops_siphon_with_failure) {
   close(fd);
   cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
   cr_assert(strstr(p.err, "[l] cannot start") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, unknown_plugin_suggests_the_nearest) {
+  char *cfg = config("", "{\"name\": \"x\", \"plugin\": \"sockets\"}");
+  tproc p;
+  start(&p, "--check", cfg);
+  cr_assert_eq(tproc_finish(&p, 10000), 2, "%s", p.err);
+  cr_assert(strstr(p.err, "unknown plugin \"sockets\"; did you mean \"socket\"?") != NULL, "%s",
+            p.err);
   tproc_free(&p);
   free(cfg);
 }

@@ -136,7 +136,7 @@ Test(abi, an_unknown_name_lists_where_the_host_looked) {
   tproc p;
   int st = tproc_siphon(&p, T_MS, "-c", cfg, "--once", NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
-  assert_has(p.err, "unknown plugin 'nope': no nope.so in ");
+  assert_has(p.err, "unknown plugin \"nope\": no nope.so in ");
   assert_has(p.err, ABI_DIR);
   assert_has(p.err, SIPHON_PLUGIN_DIR);
   assert_has(p.err, "sources[0]");
