@@ -30,6 +30,8 @@ const char *siphon__opt_type_name(siphon_opt_type t) {
       return "array";
     case SIPHON_OPT_ANY:
       return "any";
+    case SIPHON_OPT_SIZE:
+      return "size";
   }
   return "unknown";
 }
@@ -52,6 +54,8 @@ static const char *expectation(siphon_opt_type t) {
       return "an array";
     case SIPHON_OPT_ANY:
       return "any JSON value";
+    case SIPHON_OPT_SIZE:
+      return "a size such as \"64KiB\", \"16MiB\" or a number of bytes";
   }
   return "a value";
 }
@@ -137,6 +141,17 @@ static json_t *check_value(const siphon_option *o, const json_t *v, char **why) 
     case SIPHON_OPT_ANY:
       ok = 1;
       break;
+    case SIPHON_OPT_SIZE: {
+      uint64_t bytes;
+      if (siphon__size_parse(v, &bytes) == 0 && bytes <= (uint64_t)LLONG_MAX) {
+        return json_integer((json_int_t)bytes);
+      }
+      char *got = json_is_string(v) || json_is_number(v) ? siphon__json_value_text(v)
+                                                         : siphon__json_show(v);
+      *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
+      free(got);
+      return NULL;
+    }
     case SIPHON_OPT_DURATION: {
       uint64_t ms;
       if (siphon__duration_parse(v, &ms) == 0 && ms <= (uint64_t)LLONG_MAX) {
@@ -359,6 +374,7 @@ json_t *siphon__options_redact(const siphon_option *table, const json_t *options
 /* The duration forms siphon__duration_parse_str accepts, as in
  * config/siphon.schema.json. */
 #define DURATION_PATTERN "^(([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(ms|s|m|h))+$"
+#define SIZE_PATTERN "^[0-9]+(\\.[0-9]+)? ?([kKmMgGtT]i?[bB]|[bB])?$"
 #define ENV_PATTERN "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:[-?][^}]*)?\\}"
 
 static json_t *env_string_schema(void) {
@@ -405,6 +421,12 @@ static json_t *option_schema(const siphon_option *o) {
       break;
     case SIPHON_OPT_ARRAY:
       json_object_set_new(s, "type", json_string("array"));
+      break;
+    case SIPHON_OPT_SIZE:
+      json_object_set_new(
+          s, "anyOf",
+          json_pack("[{s:s, s:i}, {s:s, s:s}, o]", "type", "integer", "minimum", 0, "type",
+                    "string", "pattern", SIZE_PATTERN, env_string_schema()));
       break;
     case SIPHON_OPT_ANY:
       break;

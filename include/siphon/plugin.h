@@ -50,7 +50,8 @@ extern "C" {
  *
  * History:
  *   1.0  the first ABI.
- *   1.1  siphon_plugin_desc.example; siphon_host_api.set_streaming.
+ *   1.1  siphon_plugin_desc.example; siphon_host_api.set_streaming;
+ *        SIPHON_OPT_SIZE.
  */
 #define SIPHON_ABI_MAJOR 1
 #define SIPHON_ABI_MINOR 1
@@ -102,7 +103,9 @@ typedef enum siphon_opt_type {
                             * create() always sees an integer of ms */
   SIPHON_OPT_OBJECT = 6,   /* JSON object */
   SIPHON_OPT_ARRAY = 7,    /* JSON array */
-  SIPHON_OPT_ANY = 8       /* any JSON value */
+  SIPHON_OPT_ANY = 8,      /* any JSON value */
+  SIPHON_OPT_SIZE = 9      /* ABI 1.1: "64KiB", "16MiB", "1GB" or integer bytes;
+                            * create() always sees an integer of bytes */
 } siphon_opt_type;
 
 /* Option flags. */

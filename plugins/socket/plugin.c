@@ -20,7 +20,7 @@ static const siphon_option socket_options[] = {
      "tcp://HOST:PORT, udp://HOST:PORT (listen only), unix:///PATH; IPv6 as tcp://[::1]:PORT"},
     {"framing", SIPHON_OPT_STRING, 0, "\"lines\"", "lines|json",
      "listen/request: a record per line (a string) or per line holding a JSON value"},
-    {"max_line_bytes", SIPHON_OPT_INT, 0, "65536", NULL,
+    {"max_line_bytes", SIPHON_OPT_SIZE, 0, "\"64KiB\"", NULL,
      "a longer line is dropped whole and counted"},
     {"max_connections", SIPHON_OPT_INT, 0, "1024", NULL,
      "listen: connections beyond it are refused and counted"},
@@ -33,7 +33,7 @@ static const siphon_option socket_options[] = {
      "probe: the reply must contain this text (result string_mismatch otherwise)"},
     {"until", SIPHON_OPT_STRING, 0, NULL, NULL,
      "request: the reply ends at this delimiter (default: when the peer closes)"},
-    {"max_reply_bytes", SIPHON_OPT_INT, 0, "1048576", NULL,
+    {"max_reply_bytes", SIPHON_OPT_SIZE, 0, "\"1MiB\"", NULL,
      "request: a longer reply fails the round"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 

@@ -635,3 +635,30 @@ Test(host, unknown_plugin_suggests_the_nearest) {
   tproc_free(&p);
   free(cfg);
 }
+
+Test(host, size_options_take_units) {
+  tproc p;
+  const char *ok[] = {SIPHON_BIN,
+                      "--plugin",
+                      "socket",
+                      "--options",
+                      "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                      " \"max_line_bytes\": \"16KiB\"}",
+                      "--check",
+                      NULL};
+  cr_assert_eq(tproc_run(&p, ok, NULL, 10000), 0, "%s", p.err);
+  cr_assert(strstr(p.out, "\"max_line_bytes\":\"16KiB\"") != NULL, "%s", p.out);
+  tproc_free(&p);
+  const char *bad[] = {SIPHON_BIN,
+                       "--plugin",
+                       "socket",
+                       "--options",
+                       "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                       " \"max_line_bytes\": \"16 apples\"}",
+                       "--check",
+                       NULL};
+  cr_assert_eq(tproc_run(&p, bad, NULL, 10000), 2, "%s", p.err);
+  cr_assert(strstr(p.err, "sources[0].options.max_line_bytes: expected a size such as") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+}
