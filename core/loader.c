@@ -19,7 +19,10 @@
 #define SIPHON_PLUGIN_INSTALL_DIR "/usr/local/lib/siphon/plugins"
 #endif
 
-static void add_dir(siphon__registry *r, const char *dir) {
+static void add_dir(siphon__registry *r, const char *given) {
+  /* "build/../lib/siphon/plugins" reads better as what it is. */
+  char real[PATH_MAX];
+  const char *dir = realpath(given, real) != NULL ? real : given;
   for (size_t i = 0; i < r->dir_count; i++) {
     if (strcmp(r->dirs[i], dir) == 0) {
       return;
