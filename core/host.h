@@ -80,6 +80,8 @@ struct siphon_round {
   /* Blocking rounds buffer records here on the worker thread. */
   struct siphon__pending_record *pending;
   size_t pending_len, pending_cap;
+  size_t delivered; /* pending records already written */
+  int work_status;  /* uv_queue_work's status */
   uv_work_t work;
   int status;
   siphon_error err;
@@ -116,7 +118,7 @@ struct siphon__host {
   uv_mutex_t state_lock; /* state_dir is created on first use */
   int state_ready;
   int stopping_pending; /* a listener failed to start */
-  uint64_t pauses; /* times backpressure paused the sources */
+  uint64_t pauses;      /* times backpressure paused the sources */
   uv_timer_t stats_timer;
   int stats_on;
   char *stats_prefix;

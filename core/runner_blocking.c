@@ -18,21 +18,40 @@ static void work_cb(uv_work_t *req) {
 
 static void dispatch_waiting(siphon__plugin *p);
 
-static void after_work_cb(uv_work_t *req, int status) {
-  siphon_round *r = req->data;
+/* Records a blocking round brought back are written this many at a time,
+ * with a loop turn between: 10,000 documents from one query must not
+ * stall every other source for the tens of ms writing them takes. */
+#define SIPHON__DELIVER_CHUNK 1024
+
+static void deliver(siphon_round *r);
+
+static void on_deliver_more(uv_timer_t *t) {
+  siphon_source *s = t->data;
+  deliver(s->round);
+}
+
+static void deliver(siphon_round *r) {
   siphon_source *s = r->src;
-  siphon__plugin *p = s->plugin;
-  p->busy--;
-  r->in_pool = 0;
-  /* Records emitted before any timeout are delivered now, in order. */
-  for (size_t i = 0; i < r->pending_len; i++) {
+  size_t end = r->delivered + SIPHON__DELIVER_CHUNK;
+  if (end > r->pending_len) {
+    end = r->pending_len;
+  }
+  /* Records emitted before any timeout, in order. */
+  for (size_t i = r->delivered; i < end; i++) {
     siphon__pending_record *pr = &r->pending[i];
     r->records++;
     siphon__record_write(s, pr->ts, pr->data, pr->meta);
   }
-  r->pending_len = 0;
-  if (status != 0) {
-    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(status));
+  r->delivered = end;
+  if (r->delivered < r->pending_len) {
+    /* The round's deadline no longer matters: reuse its timer. */
+    s->timeout.data = s;
+    uv_timer_start(&s->timeout, on_deliver_more, 0, 0);
+    return;
+  }
+  r->pending_len = 0; /* every record was handed on */
+  if (r->work_status != 0) {
+    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(r->work_status));
   } else if (r->status != 0) {
     const char *msg = r->err.text[0] != '\0' ? r->err.text : uv_strerror(r->status);
     siphon__round_report(r, SIPHON__ROUND_FAILED, msg);
@@ -40,6 +59,17 @@ static void after_work_cb(uv_work_t *req, int status) {
     siphon__round_report(r, SIPHON__ROUND_OK, NULL);
   }
   siphon__round_release(r);
+}
+
+static void after_work_cb(uv_work_t *req, int status) {
+  siphon_round *r = req->data;
+  siphon_source *s = r->src;
+  siphon__plugin *p = s->plugin;
+  p->busy--;
+  r->in_pool = 0;
+  r->work_status = status;
+  uv_timer_stop(&s->timeout);
+  deliver(r); /* may free r */
   dispatch_waiting(p);
 }
 

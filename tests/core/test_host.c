@@ -662,3 +662,26 @@ Test(host, size_options_take_units) {
             "%s", p.err);
   tproc_free(&p);
 }
+
+Test(host, a_large_blocking_round_is_delivered_whole_and_in_order) {
+  /* More records than one delivery chunk: written over several loop
+   * turns, none lost, none reordered. */
+  char *cfg = config("",
+                     "{\"name\": \"big\", \"plugin\": \"sleeper\","
+                     " \"options\": {\"count\": 3000}}");
+  tproc p;
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 0, "%s", p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 3000);
+  size_t i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "i")),
+                 (json_int_t)i);
+  }
+  cr_assert(strstr(p.err, "3000 records") != NULL, "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
