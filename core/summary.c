@@ -50,7 +50,6 @@ void siphon__summary_print(const siphon__host *h) {
             (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
   }
   fprintf(stderr, "round: %zu source%s, %zu ok, %zu failed, %llu record%s in %.3f s\n", ok + bad,
-          ok + bad == 1 ? "" : "s", ok,
-          bad, (unsigned long long)records, records == 1 ? "" : "s",
+          ok + bad == 1 ? "" : "s", ok, bad, (unsigned long long)records, records == 1 ? "" : "s",
           (double)(siphon__now_ms() - h->started_ms) / 1000.0);
 }

@@ -13,8 +13,8 @@
 static void check_table(const siphon__plugin *p) {
   const siphon_option *t = p->desc.options;
   for (const siphon_option *o = t; o != NULL && o->key != NULL; o++) {
-    cr_expect(o->type >= SIPHON_OPT_STRING && o->type <= SIPHON_OPT_SIZE, "%s: %s: type %d", p->path,
-              o->key, (int)o->type);
+    cr_expect(o->type >= SIPHON_OPT_STRING && o->type <= SIPHON_OPT_SIZE, "%s: %s: type %d",
+              p->path, o->key, (int)o->type);
     cr_expect(o->choices == NULL || o->type == SIPHON_OPT_STRING, "%s: %s: choices on a %s option",
               p->path, o->key, siphon__opt_type_name(o->type));
     cr_expect(!(o->flags & SIPHON_OPT_REQUIRED) || o->default_json == NULL,
