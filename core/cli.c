@@ -293,6 +293,34 @@ static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
   return rc;
 }
 
+/* With --plugin there is no file: name the flag the user typed instead
+ * of the one-source config built from it ("--options: url: ..." rather
+ * than "<command line>: sources[0].options.url: ..."). */
+#define CLI_CONFIG_NAME "<command line>"
+
+static void name_flags(siphon__diag *d) {
+  static const struct {
+    const char *from, *to;
+  } map[] = {{CLI_CONFIG_NAME ": sources[0].options.", "--options: "},
+             {CLI_CONFIG_NAME ": sources[0].options", "--options"},
+             {CLI_CONFIG_NAME ": sources[0].interval", "--interval"},
+             {CLI_CONFIG_NAME ": sources[0].timeout", "--timeout"},
+             {CLI_CONFIG_NAME ": sources[0].name", "--name"},
+             {CLI_CONFIG_NAME ": sources[0].plugin", "--plugin"},
+             {CLI_CONFIG_NAME ": sources[0]", "--plugin"}};
+  for (size_t i = 0; i < d->count; i++) {
+    char *w = d->entries[i].where;
+    for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+      size_t n = strlen(map[k].from);
+      if (strncmp(w, map[k].from, n) == 0) {
+        d->entries[i].where = siphon__asprintf("%s%s", map[k].to, w + n);
+        free(w);
+        break;
+      }
+    }
+  }
+}
+
 /* ${SIPHON_CONFIG_DIR} in a config is the config file's own directory
  * (absolute), so a config can name files beside it wherever siphon is
  * started from. */
@@ -322,8 +350,8 @@ int siphon__cli_run(siphon__cli *cli) {
   int rc;
   if (cli->plugin != NULL) {
     cli->generated = generated_config(cli, &d);
-    rc = cli->generated ? siphon__config_load_string(cli->generated, "<command line>", &cfg, &d)
-                        : -1;
+    rc =
+        cli->generated ? siphon__config_load_string(cli->generated, CLI_CONFIG_NAME, &cfg, &d) : -1;
   } else if (cli->config != NULL) {
     export_config_dir(cli->config);
     rc = siphon__config_load_file(cli->config, &cfg, &d);
@@ -331,8 +359,12 @@ int siphon__cli_run(siphon__cli *cli) {
     rc = 0;
   }
   if (rc != 0) {
+    if (cli->plugin != NULL) {
+      name_flags(&d);
+    }
     siphon__diag_print(&d);
-    fprintf(stderr, "siphon: %s: %zu error%s\n", cfg.path ? cfg.path : "command line", d.count,
+    fprintf(stderr, "siphon: %s: %zu error%s\n",
+            cli->plugin != NULL || cfg.path == NULL ? "command line" : cfg.path, d.count,
             d.count == 1 ? "" : "s");
     siphon__diag_free(&d);
     siphon__config_free(&cfg);
@@ -354,8 +386,12 @@ int siphon__cli_run(siphon__cli *cli) {
   siphon__host host;
   rc = siphon__host_setup(&host, &cfg, mode, &d);
   if (rc != 0) {
+    if (cli->plugin != NULL) {
+      name_flags(&d);
+    }
     siphon__diag_print(&d);
-    fprintf(stderr, "siphon: %s: %zu error%s\n", cfg.path, d.count, d.count == 1 ? "" : "s");
+    fprintf(stderr, "siphon: %s: %zu error%s\n", cli->plugin != NULL ? "command line" : cfg.path,
+            d.count, d.count == 1 ? "" : "s");
     siphon__host_teardown(&host);
     siphon__diag_free(&d);
     siphon__config_free(&cfg);

@@ -658,8 +658,8 @@ Test(host, size_options_take_units) {
                        "--check",
                        NULL};
   cr_assert_eq(tproc_run(&p, bad, NULL, 10000), 2, "%s", p.err);
-  cr_assert(strstr(p.err, "sources[0].options.max_line_bytes: expected a size such as") != NULL,
-            "%s", p.err);
+  cr_assert(strstr(p.err, "--options: max_line_bytes: expected a size such as") != NULL, "%s",
+            p.err);
   tproc_free(&p);
 }
 

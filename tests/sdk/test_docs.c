@@ -182,15 +182,14 @@ Test(docs, tcpprobe_create_errors_name_the_option) {
   int st = tproc_siphon(&p, T_MS, "--plugin", so, "--options",
                         "{\"host\": \"127.0.0.1\", \"port\": 70000}", "--once", NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
-  cr_assert(strstr(p.err, "sources[0].options.port: expected a port 1-65535, got 70000") != NULL,
-            "%s", p.err);
+  cr_assert(strstr(p.err, "--options: port: expected a port 1-65535, got 70000") != NULL, "%s",
+            p.err);
   tproc_free(&p);
   st = tproc_siphon(&p, T_MS, "--plugin", so, "--options",
                     "{\"host\": \"db.example\", \"port\": 5432}", "--check", NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
-  cr_assert(
-      strstr(p.err, "sources[0].options.host: expected an IP address, got \"db.example\"") != NULL,
-      "%s", p.err);
+  cr_assert(strstr(p.err, "--options: host: expected an IP address, got \"db.example\"") != NULL,
+            "%s", p.err);
   tproc_free(&p);
   free(so);
 }
@@ -236,8 +235,7 @@ Test(docs, diskfree_errors) {
   st = tproc_siphon(&p, T_MS, "--plugin", so, "--options", "{\"paths\": [\"/\", 7]}", "--check",
                     NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
-  cr_assert(strstr(p.err, "sources[0].options.paths[1]: expected a path (a string)") != NULL, "%s",
-            p.err);
+  cr_assert(strstr(p.err, "--options: paths[1]: expected a path (a string)") != NULL, "%s", p.err);
   tproc_free(&p);
   free(so);
 }

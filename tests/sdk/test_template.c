@@ -60,7 +60,7 @@ Test(template, choice_outside_the_table_is_refused) {
   int st = tproc_siphon(&p, T_MS, "--plugin", "template", "--options",
                         "{\"message\": \"m\", \"case\": \"title\"}", "--once", NULL);
   cr_assert_eq(st, 2, "a config error exits 2, got %d: %s", st, p.err);
-  cr_assert(strstr(p.err, "options.case") != NULL, "names the option: %s", p.err);
+  cr_assert(strstr(p.err, "--options: case") != NULL, "names the option: %s", p.err);
   cr_assert(strstr(p.err, "upper") != NULL, "lists the choices: %s", p.err);
   cr_assert_eq(p.out_len, 0, "no records: %s", p.out);
   tproc_free(&p);
@@ -80,7 +80,7 @@ Test(template, create_rejects_a_count_out_of_range_with_its_path) {
   int st = tproc_siphon(&p, T_MS, "--plugin", "template", "--options",
                         "{\"message\": \"m\", \"count\": 5000}", "--once", NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
-  cr_assert(strstr(p.err, "sources[0].options.count") != NULL, "path from err->path: %s", p.err);
+  cr_assert(strstr(p.err, "--options: count") != NULL, "path from err->path: %s", p.err);
   cr_assert(strstr(p.err, "expected 0 to 1000 records per round, got 5000") != NULL, "%s", p.err);
   tproc_free(&p);
 }
