@@ -9,7 +9,8 @@
 #include "rest.h"
 
 static const siphon_option rest_options[] = {
-    {"url", SIPHON_OPT_STRING, SIPHON_OPT_REQUIRED, NULL, NULL, "http:// or https:// URL to fetch"},
+    {"url", SIPHON_OPT_STRING, SIPHON_OPT_REQUIRED, NULL, NULL,
+     "http://, https:// or file:// URL to fetch"},
     {"method", SIPHON_OPT_STRING, 0, "\"GET\"", "GET|POST|PUT|PATCH|DELETE|HEAD", "HTTP method"},
     {"headers", SIPHON_OPT_OBJECT, 0, "{}", NULL, "request headers: {\"Name\": \"value\"}"},
     {"query", SIPHON_OPT_OBJECT, 0, "{}", NULL, "query parameters added to the URL, URL-encoded"},

@@ -118,6 +118,13 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
       }
     }
   } else {
+    if (s->split && !s->warned_split) {
+      /* Emitting the value whole is right, but the user asked for
+       * elements: say so once rather than on every round. */
+      s->warned_split = 1;
+      s->api->log(s->src, SIPHON_LOG_WARN,
+                  "split: the selected value is not an array; emitting it as one record");
+    }
     rc = push(records, json_incref(sel), make_meta(x, status, page));
   }
   if (rc != 0) {

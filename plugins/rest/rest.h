@@ -54,7 +54,8 @@ typedef struct rest_source {
   char *url;    /* with `query` applied */
   char *method; /* NULL for GET */
   int head;
-  int is_file; /* file:// URL: no HTTP status */
+  int is_file;      /* file:// URL: no HTTP status */
+  int warned_split; /* split met a non-array once (warned) */
   char *body;
   size_t body_len;
   struct curl_slist *headers;

@@ -265,3 +265,17 @@ Test(rest_basic, file_url_goes_through_select_and_split) {
   tmp_rmtree(path);
   free(path);
 }
+
+Test(rest_basic, split_of_a_non_array_warns_and_emits_it_whole) {
+  char *path = tmp_write("data.json", "{\"count\": 3}");
+  restt_run r =
+      restt_once("", "{\"url\": \"file://%s\", \"select\": \"/count\", \"split\": true}", path);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(json_array_size(r.records), 1);
+  cr_assert_eq(json_integer_value(json_object_get(json_array_get(r.records, 0), "data")), 3);
+  cr_assert(strstr(r.err, "split: the selected value is not an array") != NULL, "%s", r.err);
+  restt_run_free(&r);
+  *strrchr(path, '/') = '\0';
+  tmp_rmtree(path);
+  free(path);
+}
