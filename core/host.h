@@ -71,11 +71,9 @@ struct siphon_round {
   siphon_source *src;
   uint64_t started_ms;
   atomic_int cancelled; /* timeout or shutdown asked it to stop */
-  int timed_out;
-  int queued;      /* blocking: waiting for a bulkhead slot */
-  int in_pool;     /* blocking: handed to uv_queue_work */
-  int reported;    /* outcome recorded */
-  int cancel_sent; /* cancel() already called */
+  int queued;           /* blocking: waiting for a bulkhead slot */
+  int reported;         /* outcome recorded */
+  int cancel_sent;      /* cancel() already called */
   uint64_t records;
   /* Blocking rounds buffer records here on the worker thread. */
   struct siphon__pending_record *pending;

@@ -172,16 +172,6 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
   return over;
 }
 
-size_t siphon__output_pending(siphon__output *o) {
-  if (!o->thread_started) {
-    return o->len;
-  }
-  uv_mutex_lock(&o->lock);
-  size_t n = o->len + o->writing;
-  uv_mutex_unlock(&o->lock);
-  return n;
-}
-
 int siphon__output_failed(siphon__output *o) {
   if (!o->thread_started) {
     return o->failed;

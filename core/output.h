@@ -53,9 +53,6 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
  * the writer failed (the record is counted as lost). */
 int siphon__output_write(siphon__output *o, const char *line, size_t len);
 
-/* Bytes waiting, including those being written. Any thread. */
-size_t siphon__output_pending(siphon__output *o);
-
 /* Non-zero once the writer has failed. */
 int siphon__output_failed(siphon__output *o);
 

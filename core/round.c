@@ -14,7 +14,6 @@ static void on_timeout(uv_timer_t *t) {
   if (r == NULL || r->reported) {
     return;
   }
-  r->timed_out = 1;
   atomic_store(&r->cancelled, 1);
   if (r->queued) {
     siphon__log(SIPHON_LOG_WARN, s->name,

@@ -66,7 +66,6 @@ static void after_work_cb(uv_work_t *req, int status) {
   siphon_source *s = r->src;
   siphon__plugin *p = s->plugin;
   p->busy--;
-  r->in_pool = 0;
   r->work_status = status;
   uv_timer_stop(&s->timeout);
   deliver(r); /* may free r */
@@ -76,12 +75,10 @@ static void after_work_cb(uv_work_t *req, int status) {
 static void dispatch(siphon_source *s, siphon_round *r) {
   siphon__plugin *p = s->plugin;
   p->busy++;
-  r->in_pool = 1;
   r->work.data = r;
   int rc = uv_queue_work(s->host->loop, &r->work, work_cb, after_work_cb);
   if (rc != 0) {
     p->busy--;
-    r->in_pool = 0;
     siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(rc));
     siphon__round_release(r);
   }
