@@ -128,18 +128,15 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
       s->rounds_timeout++;
       break;
     case SIPHON__ROUND_SKIPPED:
-      /* Dropped before it ran (shutdown): not the source's failure. */
       s->rounds_skipped++;
-      if (h->mode == SIPHON__MODE_ONCE && h->once_left > 0) {
-        h->once_left--;
-        siphon__host_maybe_finish(h);
-      }
-      return;
+      break;
     default:
       s->rounds_failed++;
       break;
   }
-  if (st == SIPHON__ROUND_OK) {
+  if (st == SIPHON__ROUND_SKIPPED) {
+    /* Dropped before it ran (shutdown): not the source's failure. */
+  } else if (st == SIPHON__ROUND_OK) {
     if (s->failures > 0) {
       siphon__log(SIPHON_LOG_INFO, s->name, "collect succeeded again after %u failures",
                   s->failures);
