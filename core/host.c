@@ -210,6 +210,33 @@ static void on_output(siphon__output *o, void *arg) {
 
 /* --- shutdown --- */
 
+static void close_cb_noop(uv_handle_t *handle);
+
+/* Destroys every created instance (closing its timers when they were
+ * initialized), then finalizes every plugin that was initialized. Emits
+ * from plugin threads are refused from here on. */
+static void destroy_instances(siphon__host *h, int timers) {
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    if (!s->created) {
+      continue;
+    }
+    if (timers) {
+      uv_close((uv_handle_t *)&s->tick, close_cb_noop);
+      uv_close((uv_handle_t *)&s->timeout, close_cb_noop);
+    }
+    s->plugin->desc.destroy(s->instance);
+    s->created = 0;
+    atomic_store(&s->closed, 1);
+  }
+  for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
+    if (p->initialized && p->desc.plugin_fini != NULL) {
+      p->desc.plugin_fini(p->plugin_data);
+    }
+    p->initialized = 0;
+  }
+}
+
 /* --once: the summary table and the exit status, once. */
 static void once_report(siphon__host *h) {
   if (h->mode != SIPHON__MODE_ONCE || h->reported) {
@@ -235,23 +262,7 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
   siphon__stats_stop(h);
-  for (size_t i = 0; i < h->source_count; i++) {
-    siphon_source *s = &h->sources[i];
-    if (!s->created) {
-      continue;
-    }
-    uv_close((uv_handle_t *)&s->tick, close_cb_noop);
-    uv_close((uv_handle_t *)&s->timeout, close_cb_noop);
-    s->plugin->desc.destroy(s->instance);
-    s->created = 0;
-    atomic_store(&s->closed, 1);
-  }
-  for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
-    if (p->initialized && p->desc.plugin_fini != NULL) {
-      p->desc.plugin_fini(p->plugin_data);
-    }
-    p->initialized = 0;
-  }
+  destroy_instances(h, 1);
   siphon__ts_close(h);
   once_report(h);
   siphon__output_close(&h->output);
@@ -465,20 +476,9 @@ static void close_leftover(uv_handle_t *handle, void *arg) {
 void siphon__host_teardown(siphon__host *h) {
   if (h->loop != NULL) {
     if (!h->finished) {
-      /* --check, or setup failed: instances exist but never ran. */
-      for (size_t i = 0; i < h->source_count; i++) {
-        siphon_source *s = &h->sources[i];
-        if (s->created) {
-          s->plugin->desc.destroy(s->instance);
-          s->created = 0;
-        }
-      }
-      for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
-        if (p->initialized && p->desc.plugin_fini != NULL) {
-          p->desc.plugin_fini(p->plugin_data);
-        }
-        p->initialized = 0;
-      }
+      /* --check, or setup failed: instances exist but never ran, and
+       * their timers were never initialized. */
+      destroy_instances(h, 0);
     }
     uv_run(h->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(h->loop) == UV_EBUSY) {
