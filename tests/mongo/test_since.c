@@ -75,7 +75,9 @@ static char *state_text(inc *t) {
 
 Test(since, three_rounds_then_a_restart) {
   inc t;
-  inc_setup(&t, "300ms", "");
+  /* The interval is also the round's timeout: 1 s leaves a loaded
+   * machine room to connect in the --once runs at the end. */
+  inc_setup(&t, "1s", "");
   mt_insert_range(t.db, "c", 0, 5);
   const char *argv[] = {SIPHON_BIN, "-c", t.cfg, NULL};
   tproc p;
@@ -86,7 +88,7 @@ Test(since, three_rounds_then_a_restart) {
   mt_insert_range(t.db, "c", 8, 2);
   cr_assert_eq(mt_wait_lines(&p, 10, 15000), 10, "%s%s", p.out, p.err);
   /* Several more rounds with nothing new: nothing repeated. */
-  cr_expect_eq(mt_wait_lines(&p, 11, 1500), 10, "%s", p.out);
+  cr_expect_eq(mt_wait_lines(&p, 11, 2500), 10, "%s", p.out);
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 15000), 0, "%s", p.err);
   char *got = is_of(p.out);

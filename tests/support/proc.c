@@ -166,6 +166,22 @@ int tproc_wait_stderr(tproc *p, const char *needle, int timeout_ms) {
   return wait_in(p, &p->err, needle, timeout_ms);
 }
 
+int tproc_wait_stdout_count(tproc *p, const char *needle, size_t n, int timeout_ms) {
+  long long deadline = now_ms() + timeout_ms;
+  for (;;) {
+    if (tproc_count(p->out, needle) >= n) {
+      return 1;
+    }
+    long long left = deadline - now_ms();
+    if (left <= 0) {
+      return 0;
+    }
+    if (!pump(p, (int)(left < 50 ? left : 50))) {
+      return tproc_count(p->out, needle) >= n;
+    }
+  }
+}
+
 size_t tproc_count(const char *haystack, const char *needle) {
   size_t n = 0, len = strlen(needle);
   const char *s = haystack;

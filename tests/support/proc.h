@@ -25,7 +25,10 @@ int tproc_start(tproc *p, const char *const *argv, const char *const *env);
 /* Reads output until stdout contains `needle` or timeout_ms passes.
  * Returns 1 when found, 0 on timeout or when the child closed stdout. */
 int tproc_wait_stdout(tproc *p, const char *needle, int timeout_ms);
-/* The same for stderr. */
+/* Reads output until stdout contains `needle` n times or timeout_ms
+ * passes. Returns 1 when it does, 0 on timeout or when stdout closed. */
+int tproc_wait_stdout_count(tproc *p, const char *needle, size_t n, int timeout_ms);
+/* The same as tproc_wait_stdout for stderr. */
 int tproc_wait_stderr(tproc *p, const char *needle, int timeout_ms);
 
 /* Counts occurrences of `needle` in what stdout has shown so far. */
