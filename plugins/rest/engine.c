@@ -1,87 +1,71 @@
-/* The engine: one curl multi handle shared by every rest source, driven by
+/* The engine: curl multi handles shared by every rest source, driven by
  * the host's libuv loop through curl's socket interface. One uv_poll_t per
- * socket curl asks us to watch, one uv_timer_t for curl's timeouts, and
- * finished transfers collected after every curl_multi_socket_action, the
- * timer's included (transfers that time out finish there). */
+ * socket curl asks us to watch, one uv_timer_t per multi handle for curl's
+ * timeouts, and finished transfers collected after every
+ * curl_multi_socket_action, the timer's included (transfers that time out
+ * finish there).
+ *
+ * Why shards: libcurl 7.88 walks a multi handle's whole connection cache
+ * on every curl_multi_remove_handle of a transfer whose connection was
+ * kept, and the host's bundle of connections on every new transfer, so
+ * one multi handle costs O(N^2) per round at N sources (a third of the
+ * CPU at N = 10,000). Sources are spread over shards of at most
+ * shard_size sources, each shard its own multi handle; a source stays on
+ * its shard, so its connection is still reused round after round. DNS
+ * and TLS sessions are shared between shards through one share handle.
+ *
+ * The poll handles are in engine_sock.c, the queue of rounds waiting
+ * for their turn in engine_queue.c.
+ * docs/bench/rest.md has the measurements behind the shard size. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
-#include "rest.h"
+#include "engine.h"
 
-typedef struct rest_sock rest_sock;
+/* Sources per multi handle and first transfers started per loop turn;
+ * SIPHON_REST_SHARD_SIZE and SIPHON_REST_BATCH override them (for the
+ * benchmark that chose them, docs/bench/rest.md). */
+#define REST_SHARD_SIZE_DEFAULT 256
+#define REST_BATCH_DEFAULT 64
 
-typedef struct rest_done {
-  CURL *easy;
-  CURLcode result;
-} rest_done;
-
-struct rest_engine {
-  const siphon_host_api *api;
-  uv_loop_t *loop;
-  CURLM *multi;
-  uv_timer_t timer;
-  rest_sock *socks; /* every poll handle not yet closing */
-  long max_total, max_host;
-  long sources; /* rest sources alive: the idle connections worth keeping */
-  int closing;
-  int pending_closes; /* close callbacks still to come */
-  rest_done *done;    /* finished transfers of one action */
-  size_t done_cap, done_len;
-};
-
-struct rest_sock {
-  uv_poll_t poll;
-  curl_socket_t fd;
-  rest_engine *e;
-  rest_sock *prev, *next;
-};
-
-static void engine_maybe_free(rest_engine *e) {
-  if (e->closing && e->pending_closes == 0) {
-    free(e->done);
-    free(e);
+void rest__engine_maybe_free(rest_engine *e) {
+  if (!e->closing || e->pending_closes != 0) {
+    return;
   }
-}
-
-static void on_sock_closed(uv_handle_t *h) {
-  rest_sock *k = h->data;
-  rest_engine *e = k->e;
-  free(k);
-  e->pending_closes--;
-  engine_maybe_free(e);
+  for (size_t i = 0; i < e->n_shards; i++) {
+    free(e->shards[i]);
+  }
+  free(e->shards);
+  free(e->done);
+  free(e);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
+  rest_shard *sh = h->data;
+  rest_engine *e = sh->e;
+  e->pending_closes--;
+  rest__engine_maybe_free(e);
+}
+
+static void on_idle_closed(uv_handle_t *h) {
   rest_engine *e = h->data;
   e->pending_closes--;
-  engine_maybe_free(e);
+  rest__engine_maybe_free(e);
 }
 
-static void sock_close(rest_engine *e, rest_sock *k) {
-  if (k->prev != NULL) {
-    k->prev->next = k->next;
-  } else {
-    e->socks = k->next;
-  }
-  if (k->next != NULL) {
-    k->next->prev = k->prev;
-  }
-  /* uv_close stops watching the fd now, before curl closes it, so a new
-   * socket that reuses the number can be watched at once. */
-  e->pending_closes++;
-  uv_close((uv_handle_t *)&k->poll, on_sock_closed);
-}
-
-/* Hands every finished transfer back to its owner. Every message is read
- * before any handle is removed: libcurl 7.88's curl_multi_remove_handle
- * walks the queue of unread messages, so removing while thousands are
- * queued is quadratic (it was half the CPU of a 4,000-source round). A
- * callback may add the next page's transfer; that is safe here. */
-static void engine_collect(rest_engine *e) {
+/* Hands every finished transfer of a shard back to its owner. Every
+ * message is read before any handle is removed: libcurl 7.88's
+ * curl_multi_remove_handle walks the queue of unread messages, so
+ * removing while thousands are queued is quadratic (it was half the CPU
+ * of a 4,000-source round). A callback may add the next page's transfer;
+ * that is safe here. */
+static void shard_collect(rest_shard *sh) {
+  rest_engine *e = sh->e;
   CURLMsg *msg;
   int left = 0;
   size_t n = 0;
-  while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+  while ((msg = curl_multi_info_read(sh->multi, &left)) != NULL) {
     if (msg->msg != CURLMSG_DONE) {
       continue;
     }
@@ -109,7 +93,7 @@ static void engine_collect(rest_engine *e) {
     }
     rest_job *job = NULL;
     CURLcode grc = curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&job);
-    CURLMcode mrc = curl_multi_remove_handle(e->multi, easy);
+    CURLMcode mrc = curl_multi_remove_handle(sh->multi, easy);
     if (mrc != CURLM_OK) {
       e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_remove_handle: %s",
                   curl_multi_strerror(mrc));
@@ -123,105 +107,41 @@ static void engine_collect(rest_engine *e) {
   e->done_len = 0;
 }
 
-static void engine_action(rest_engine *e, curl_socket_t fd, int flags) {
+void rest__shard_action(rest_shard *sh, curl_socket_t fd, int flags) {
   int running = 0;
-  CURLMcode rc = curl_multi_socket_action(e->multi, fd, flags, &running);
+  CURLMcode rc = curl_multi_socket_action(sh->multi, fd, flags, &running);
   if (rc != CURLM_OK) {
-    e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_socket_action: %s",
-                curl_multi_strerror(rc));
+    sh->e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_socket_action: %s",
+                    curl_multi_strerror(rc));
   }
-  engine_collect(e);
+  shard_collect(sh);
 }
 
 static void on_timer(uv_timer_t *t) {
-  engine_action(t->data, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static void on_poll(uv_poll_t *p, int status, int events) {
-  rest_sock *k = p->data;
-  int flags = 0;
-  if (status < 0) {
-    /* libuv stopped the poll on an error (a reset, say): let curl read
-     * the socket, so that the round reports the real cause rather than
-     * "select/poll returned error". */
-    flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
-  } else {
-    if (events & UV_READABLE) {
-      flags |= CURL_CSELECT_IN;
-    }
-    if (events & UV_WRITABLE) {
-      flags |= CURL_CSELECT_OUT;
-    }
-  }
-  engine_action(k->e, k->fd, flags);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
-  rest_engine *e = userp;
-  rest_sock *k = socketp;
-  if (e->closing) {
-    /* curl_multi_cleanup closing cached connections: the polls are
-     * already closed. */
-    return 0;
-  }
-  if (what == CURL_POLL_REMOVE) {
-    if (k != NULL) {
-      sock_close(e, k);
-      curl_multi_assign(e->multi, fd, NULL);
-    }
-    return 0;
-  }
-  if (k == NULL) {
-    k = calloc(1, sizeof(*k));
-    if (k == NULL) {
-      return -1;
-    }
-    int rc = uv_poll_init_socket(e->loop, &k->poll, fd);
-    if (rc != 0) {
-      e->api->log(NULL, SIPHON_LOG_ERROR, "rest: uv_poll_init_socket(%d): %s", (int)fd,
-                  uv_strerror(rc));
-      free(k);
-      return -1;
-    }
-    k->poll.data = k;
-    k->fd = fd;
-    k->e = e;
-    k->next = e->socks;
-    if (e->socks != NULL) {
-      e->socks->prev = k;
-    }
-    e->socks = k;
-    CURLMcode mrc = curl_multi_assign(e->multi, fd, k);
-    if (mrc != CURLM_OK) {
-      sock_close(e, k);
-      return -1;
-    }
-  }
-  int events = 0;
-  if (what & CURL_POLL_IN) {
-    events |= UV_READABLE;
-  }
-  if (what & CURL_POLL_OUT) {
-    events |= UV_WRITABLE;
-  }
-  int rc = uv_poll_start(&k->poll, events, on_poll);
-  if (rc != 0) {
-    e->api->log(NULL, SIPHON_LOG_ERROR, "rest: uv_poll_start(%d): %s", (int)fd, uv_strerror(rc));
-    return -1;
-  }
-  return 0;
+  rest__shard_action(t->data, CURL_SOCKET_TIMEOUT, 0);
 }
 
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
-  rest_engine *e = userp;
-  if (e->closing) {
+  rest_shard *sh = userp;
+  (void)multi;
+  if (sh->e->closing) {
     return 0;
   }
   if (timeout_ms < 0) {
-    return uv_timer_stop(&e->timer) == 0 ? 0 : -1;
+    return uv_timer_stop(&sh->timer) == 0 ? 0 : -1;
   }
   /* Never call curl from here: a 0 ms timer fires on the next loop turn. */
-  return uv_timer_start(&e->timer, on_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
+  return uv_timer_start(&sh->timer, on_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
+}
+
+static long long_from_env(const char *name, long dflt) {
+  const char *v = getenv(name);
+  if (v == NULL || *v == '\0') {
+    return dflt;
+  }
+  char *end = NULL;
+  long n = strtol(v, &end, 10);
+  return (*end == '\0' && n > 0) ? n : dflt;
 }
 
 int rest_engine_new(const siphon_host_api *api, uv_loop_t *loop, rest_engine **out) {
@@ -231,83 +151,157 @@ int rest_engine_new(const siphon_host_api *api, uv_loop_t *loop, rest_engine **o
   }
   e->api = api;
   e->loop = loop;
-  e->multi = curl_multi_init();
-  if (e->multi == NULL) {
+  e->shard_size = long_from_env("SIPHON_REST_SHARD_SIZE", REST_SHARD_SIZE_DEFAULT);
+  e->batch = long_from_env("SIPHON_REST_BATCH", REST_BATCH_DEFAULT);
+  e->share = curl_share_init();
+  if (e->share == NULL) {
     free(e);
     return -ENOMEM;
   }
-  int rc = uv_timer_init(loop, &e->timer);
+  /* One loop thread uses the share: no lock functions are needed. */
+  CURLSHcode sc = curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  if (sc == CURLSHE_OK) {
+    sc = curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  if (sc != CURLSHE_OK) {
+    api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_share_setopt: %s", curl_share_strerror(sc));
+    curl_share_cleanup(e->share);
+    free(e);
+    return -EINVAL;
+  }
+  int rc = uv_idle_init(loop, &e->idle);
   if (rc != 0) {
-    curl_multi_cleanup(e->multi);
+    curl_share_cleanup(e->share);
     free(e);
     return rc;
   }
-  e->timer.data = e;
-  CURLMcode m = curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-  if (m == CURLM_OK) {
-    m = curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-  }
-  if (m == CURLM_OK) {
-    m = curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-  }
-  if (m == CURLM_OK) {
-    m = curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
-  }
-  if (m == CURLM_OK) {
-    m = curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-  }
-  if (m != CURLM_OK) {
-    api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_setopt: %s", curl_multi_strerror(m));
-    e->closing = 1;
-    e->pending_closes = 1;
-    curl_multi_cleanup(e->multi);
-    uv_close((uv_handle_t *)&e->timer, on_timer_closed);
-    return -EINVAL;
-  }
+  e->idle.data = e;
   *out = e;
   return 0;
 }
 
-/* Keep one idle connection per source between rounds (each source has
- * at most one transfer in flight), so that the next round reuses them;
- * libcurl's default (4 per transfer still running) closes most of them as
- * a round drains. max_connections, when set, bounds the cache too. */
-static void engine_cache_size(rest_engine *e) {
-  long keep = e->max_total > 0 ? e->max_total : e->sources;
-  CURLMcode m = curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, keep > 0 ? keep : 1L);
+/* The cache of idle connections kept between rounds: one per source
+ * attached to the shard (each source has at most one transfer in
+ * flight), so the next round reuses them; libcurl's default (4 per
+ * transfer still running) closes most of them as a round drains.
+ * max_connections, when set, bounds it instead. */
+static void shard_cache_size(rest_shard *sh) {
+  rest_engine *e = sh->e;
+  long keep = e->max_total > 0 ? e->max_total : sh->sources;
+  CURLMcode m = curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, keep > 0 ? keep : 1L);
   if (m != CURLM_OK) {
     e->api->log(NULL, SIPHON_LOG_WARN, "rest: CURLMOPT_MAXCONNECTS: %s", curl_multi_strerror(m));
   }
 }
 
-void rest_engine_source(rest_engine *e, int delta) {
-  e->sources += delta;
-  engine_cache_size(e);
+static int shard_setup(rest_engine *e, rest_shard *sh) {
+  CURLMcode m = curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, rest__on_curl_socket);
+  if (m == CURLM_OK) {
+    m = curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+  }
+  if (m == CURLM_OK) {
+    m = curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  }
+  if (m == CURLM_OK) {
+    m = curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+  }
+  if (m == CURLM_OK) {
+    m = curl_multi_setopt(sh->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  }
+  if (m == CURLM_OK && e->max_total > 0) {
+    m = curl_multi_setopt(sh->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, e->max_total);
+  }
+  if (m == CURLM_OK && e->max_host > 0) {
+    m = curl_multi_setopt(sh->multi, CURLMOPT_MAX_HOST_CONNECTIONS, e->max_host);
+  }
+  if (m != CURLM_OK) {
+    e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_setopt: %s", curl_multi_strerror(m));
+    return -EINVAL;
+  }
+  return 0;
+}
+
+/* A new shard, or NULL (logged). Its timer is the only handle it owns;
+ * it is closed with the engine. */
+static rest_shard *shard_new(rest_engine *e) {
+  if (e->n_shards == e->cap_shards) {
+    size_t cap = e->cap_shards ? e->cap_shards * 2 : 4;
+    rest_shard **v = realloc(e->shards, cap * sizeof(*v));
+    if (v == NULL) {
+      return NULL;
+    }
+    e->shards = v;
+    e->cap_shards = cap;
+  }
+  rest_shard *sh = calloc(1, sizeof(*sh));
+  if (sh == NULL) {
+    return NULL;
+  }
+  sh->e = e;
+  sh->multi = curl_multi_init();
+  if (sh->multi == NULL) {
+    free(sh);
+    return NULL;
+  }
+  if (shard_setup(e, sh) != 0) {
+    curl_multi_cleanup(sh->multi);
+    free(sh);
+    return NULL;
+  }
+  int rc = uv_timer_init(e->loop, &sh->timer);
+  if (rc != 0) {
+    e->api->log(NULL, SIPHON_LOG_ERROR, "rest: uv_timer_init: %s", uv_strerror(rc));
+    curl_multi_cleanup(sh->multi);
+    free(sh);
+    return NULL;
+  }
+  sh->timer.data = sh;
+  e->shards[e->n_shards++] = sh;
+  return sh;
+}
+
+rest_shard *rest_engine_attach(rest_engine *e) {
+  /* A connection cap is a multi handle's: with one set, every source
+   * shares one shard so that the cap holds for the plugin. */
+  long size = (e->max_total > 0 || e->max_host > 0) ? LONG_MAX : e->shard_size;
+  rest_shard *sh = e->n_shards > 0 ? e->shards[e->n_shards - 1] : NULL;
+  if (sh == NULL || sh->sources >= size) {
+    sh = shard_new(e);
+    if (sh == NULL) {
+      return NULL;
+    }
+  }
+  sh->sources++;
+  shard_cache_size(sh);
+  return sh;
+}
+
+void rest_engine_detach(rest_shard *sh) {
+  sh->sources--;
+  shard_cache_size(sh);
 }
 
 void rest_engine_caps(rest_engine *e, long max_connections, long max_host_connections) {
+  /* Called from create(), before any source is attached to a shard. */
   if (max_connections > e->max_total) {
     e->max_total = max_connections;
-    CURLMcode m = curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, e->max_total);
-    engine_cache_size(e);
-    if (m != CURLM_OK) {
-      e->api->log(NULL, SIPHON_LOG_WARN, "rest: max_connections: %s", curl_multi_strerror(m));
-    }
   }
   if (max_host_connections > e->max_host) {
     e->max_host = max_host_connections;
-    CURLMcode m = curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, e->max_host);
-    if (m != CURLM_OK) {
-      e->api->log(NULL, SIPHON_LOG_WARN, "rest: max_host_connections: %s", curl_multi_strerror(m));
-    }
   }
 }
 
-int rest_engine_add(rest_engine *e, CURL *easy, rest_job *job) {
-  if (curl_easy_setopt(easy, CURLOPT_PRIVATE, job) != CURLE_OK) {
+int rest_engine_add(rest_shard *sh, CURL *easy, rest_job *job) {
+  rest_engine *e = sh->e;
+  if (curl_easy_setopt(easy, CURLOPT_PRIVATE, job) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_SHARE, e->share) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, rest__on_open_socket) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, e) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, rest__on_close_socket) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, e) != CURLE_OK) {
     return -EINVAL;
   }
-  CURLMcode m = curl_multi_add_handle(e->multi, easy);
+  CURLMcode m = curl_multi_add_handle(sh->multi, easy);
   if (m != CURLM_OK) {
     e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_add_handle: %s", curl_multi_strerror(m));
     return m == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
@@ -315,14 +309,15 @@ int rest_engine_add(rest_engine *e, CURL *easy, rest_job *job) {
   return 0;
 }
 
-void rest_engine_remove(rest_engine *e, CURL *easy) {
+void rest_engine_remove(rest_shard *sh, CURL *easy) {
+  rest_engine *e = sh->e;
   /* Finished but not yet handed back: forget it, its owner frees it. */
   for (size_t i = 0; i < e->done_len; i++) {
     if (e->done[i].easy == easy) {
       e->done[i].easy = NULL;
     }
   }
-  CURLMcode m = curl_multi_remove_handle(e->multi, easy);
+  CURLMcode m = curl_multi_remove_handle(sh->multi, easy);
   if (m != CURLM_OK) {
     e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_remove_handle: %s",
                 curl_multi_strerror(m));
@@ -331,15 +326,33 @@ void rest_engine_remove(rest_engine *e, CURL *easy) {
 
 void rest_engine_close(rest_engine *e) {
   e->closing = 1;
+  /* Held until every close below is issued, so that the engine is not
+   * freed by a callback half-way (none runs before the next loop turn,
+   * but the count should not depend on that). */
   e->pending_closes++;
-  uv_close((uv_handle_t *)&e->timer, on_timer_closed);
-  while (e->socks != NULL) {
-    sock_close(e, e->socks);
+  /* No round is left, so neither is a wait. */
+  e->wait_head = e->wait_tail = NULL;
+  e->pending_closes++;
+  uv_close((uv_handle_t *)&e->idle, on_idle_closed);
+  for (size_t i = 0; i < e->n_shards; i++) {
+    e->pending_closes++;
+    uv_close((uv_handle_t *)&e->shards[i]->timer, on_timer_closed);
   }
+  rest__socks_close_all(e);
   /* The polls no longer watch any fd; now curl may close its sockets. */
-  CURLMcode m = curl_multi_cleanup(e->multi);
-  if (m != CURLM_OK) {
-    e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_cleanup: %s", curl_multi_strerror(m));
+  for (size_t i = 0; i < e->n_shards; i++) {
+    CURLMcode m = curl_multi_cleanup(e->shards[i]->multi);
+    if (m != CURLM_OK) {
+      e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_cleanup: %s", curl_multi_strerror(m));
+    }
+    e->shards[i]->multi = NULL;
   }
-  e->multi = NULL;
+  /* Every easy handle that used the share is gone with the rounds. */
+  CURLSHcode sc = curl_share_cleanup(e->share);
+  if (sc != CURLSHE_OK) {
+    e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_share_cleanup: %s", curl_share_strerror(sc));
+  }
+  e->share = NULL;
+  e->pending_closes--;
+  rest__engine_maybe_free(e);
 }

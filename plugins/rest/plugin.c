@@ -95,7 +95,6 @@ static int rest_create(const siphon_host_api *api, siphon_source *src, const jso
   }
   rest_engine_caps(s->eng, (long)json_integer_value(json_object_get(options, "max_connections")),
                    (long)json_integer_value(json_object_get(options, "max_host_connections")));
-  rest_engine_source(s->eng, +1);
   *instance = s;
   return 0;
 }
@@ -119,7 +118,9 @@ static void rest_destroy(void *instance) {
      * so that its transfer leaves the multi handle first. */
     rest_round_cancel(s, NULL);
   }
-  rest_engine_source(s->eng, -1);
+  if (s->shard != NULL) {
+    rest_engine_detach(s->shard);
+  }
   rest_source_free(s);
 }
 

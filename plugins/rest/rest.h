@@ -8,9 +8,11 @@
 
 #include "siphon/plugin.h"
 
-/* ---- engine.c: one curl multi handle driven by the host's libuv loop ---- */
+/* ---- engine.c: curl multi handles driven by the host's libuv loop ---- */
 
 typedef struct rest_engine rest_engine;
+/* One multi handle and its timer; a source stays on one shard. */
+typedef struct rest_shard rest_shard;
 
 /* Called once when a transfer added with rest_engine_add() ends, after the
  * easy handle has left the multi handle (the callee owns it again). */
@@ -22,20 +24,40 @@ typedef struct rest_job {
   void *arg;
 } rest_job;
 
+/* A round waiting for its turn to start its first transfer. */
+typedef struct rest_wait rest_wait;
+struct rest_wait {
+  void (*start)(rest_wait *w); /* its turn has come */
+  rest_wait *prev, *next;
+  int queued;
+};
+
+/* An engine with no shard yet: shards come with the first rounds, so a
+ * --check run opens no multi handle. 0 or a negative errno. */
 int rest_engine_new(const siphon_host_api *api, uv_loop_t *loop, rest_engine **out);
-/* Closes the timer and every poll handle, then cleans up the multi
- * handle; the engine's memory goes in the last close callback. No
+/* Closes every timer and poll handle, then cleans up the multi and share
+ * handles; the engine's memory goes in the last close callback. No
  * transfer may be running. */
 void rest_engine_close(rest_engine *e);
-/* Starts a transfer. On failure the callback is never called. */
-int rest_engine_add(rest_engine *e, CURL *easy, rest_job *job);
-/* Aborts a running transfer; its callback is not called. */
-void rest_engine_remove(rest_engine *e, CURL *easy);
-/* A source was created (+1) or destroyed (-1): sizes the cache of idle
- * connections kept between rounds. */
-void rest_engine_source(rest_engine *e, int delta);
-/* Plugin-wide connection caps (0: no cap); the largest seen wins. */
+/* Plugin-wide connection caps (0: no cap); the largest seen wins. Called
+ * from create(), before any source is attached. */
 void rest_engine_caps(rest_engine *e, long max_connections, long max_host_connections);
+/* Puts a source on a shard (at its first round, when every source and
+ * every cap is known) and sizes that shard's cache of idle connections.
+ * NULL when no shard could be set up (logged). */
+rest_shard *rest_engine_attach(rest_engine *e);
+/* The source of an attached shard is destroyed. */
+void rest_engine_detach(rest_shard *sh);
+/* Starts a transfer on the source's shard. On failure the callback is
+ * never called. */
+int rest_engine_add(rest_shard *sh, CURL *easy, rest_job *job);
+/* Aborts a running transfer; its callback is not called. */
+void rest_engine_remove(rest_shard *sh, CURL *easy);
+/* Calls w->start from a later loop turn, in the order queued, a batch a
+ * turn (see engine.c for why). */
+void rest_engine_queue(rest_engine *e, rest_wait *w);
+/* Takes a queued wait out; w->start is not called. No-op if not queued. */
+void rest_engine_unqueue(rest_engine *e, rest_wait *w);
 
 /* ---- the source: its options, resolved once in create() ---- */
 
@@ -51,8 +73,9 @@ typedef struct rest_source {
   const siphon_host_api *api;
   siphon_source *src;
   rest_engine *eng;
-  char *url;    /* with `query` applied */
-  char *method; /* NULL for GET */
+  rest_shard *shard; /* from the first round on */
+  char *url;         /* with `query` applied */
+  char *method;      /* NULL for GET */
   int head;
   int is_file;      /* file:// URL: no HTTP status */
   int warned_split; /* split met a non-array once (warned) */

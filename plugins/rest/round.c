@@ -11,6 +11,7 @@
 #include "rest.h"
 
 struct rest_run {
+  rest_wait wait; /* for the first page's turn */
   rest_source *s;
   siphon_round *round;
   uint64_t started_ms, deadline_ms;
@@ -73,7 +74,7 @@ static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
   }
   x->job.cb = on_page_done;
   x->job.arg = r;
-  int rc = rest_engine_add(s->eng, x->easy, &x->job);
+  int rc = rest_engine_add(s->shard, x->easy, &x->job);
   if (rc != 0) {
     snprintf(msg, msg_len, "cannot start a transfer of %.300s", url);
     rest_xfer_free(x);
@@ -157,7 +158,24 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
   }
 }
 
+/* The first page's turn (rest_engine_queue). */
+static void on_turn(rest_wait *w) {
+  rest_run *r = (rest_run *)w;
+  char msg[512];
+  int rc = start_page(r, r->s->url, msg, sizeof(msg));
+  if (rc != 0) {
+    finish(r, rc, msg);
+  }
+}
+
 int rest_round_start(rest_source *s, siphon_round *round) {
+  if (s->shard == NULL) {
+    s->shard = rest_engine_attach(s->eng);
+    if (s->shard == NULL) {
+      s->api->log(s->src, SIPHON_LOG_ERROR, "rest: cannot set up a curl multi handle");
+      return -ENOMEM;
+    }
+  }
   rest_run *r = calloc(1, sizeof(*r));
   if (r == NULL) {
     return -ENOMEM;
@@ -172,13 +190,8 @@ int rest_round_start(rest_source *s, siphon_round *round) {
     run_free(r);
     return -ENOMEM;
   }
-  char msg[512];
-  int rc = start_page(r, s->url, msg, sizeof(msg));
-  if (rc != 0) {
-    s->api->log(s->src, SIPHON_LOG_ERROR, "rest: %s", msg);
-    run_free(r);
-    return rc;
-  }
+  r->wait.start = on_turn;
+  rest_engine_queue(s->eng, &r->wait);
   s->run = r;
   return 0;
 }
@@ -188,14 +201,19 @@ void rest_round_cancel(rest_source *s, siphon_round *round) {
   if (r == NULL || (round != NULL && r->round != round)) {
     return;
   }
+  rest_engine_unqueue(s->eng, &r->wait);
   if (r->x != NULL) {
-    rest_engine_remove(s->eng, r->x->easy);
+    rest_engine_remove(s->shard, r->x->easy);
   }
   uint64_t now = now_ms(s);
   char msg[512];
   int status = now >= r->deadline_ms ? -ETIMEDOUT : -ECANCELED;
-  snprintf(msg, sizeof(msg), "%s after %llu ms on page %d",
-           status == -ETIMEDOUT ? "timed out" : "cancelled",
-           (unsigned long long)(now - r->started_ms), r->page);
+  const char *what = status == -ETIMEDOUT ? "timed out" : "cancelled";
+  unsigned long long ms = (unsigned long long)(now - r->started_ms);
+  if (r->page == 0) {
+    snprintf(msg, sizeof(msg), "%s after %llu ms, waiting for its turn to start", what, ms);
+  } else {
+    snprintf(msg, sizeof(msg), "%s after %llu ms on page %d", what, ms, r->page);
+  }
   finish(r, status, msg);
 }

@@ -217,14 +217,7 @@ Test(rest_transport, keep_alive_reuses_the_connection_across_rounds) {
   tproc p;
   const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
   cr_assert_eq(tproc_start(&p, argv, NULL), 0);
-  int lines = 0;
-  for (int i = 0; i < 50 && lines < 3; i++) {
-    tproc_wait_stdout(&p, "\n", 100);
-    lines = (int)tproc_count(p.out, "\n");
-    if (lines < 3) {
-      usleep(100000);
-    }
-  }
+  tproc_wait_stdout_count(&p, "\n", 3, 5000);
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   cr_assert_geq(tproc_count(p.out, "\n"), 3, "three rounds: %s", p.err);

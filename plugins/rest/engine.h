@@ -1,0 +1,62 @@
+/* The engine's own types, shared by engine.c (multi handles and their
+ * actions), engine_sock.c (poll handles, one per socket) and
+ * engine_queue.c (rounds waiting for their turn). Nothing outside these
+ * files includes it: the rest of the plugin sees rest.h. */
+#ifndef SIPHON_REST_ENGINE_H
+#define SIPHON_REST_ENGINE_H
+
+#include "rest.h"
+
+typedef struct rest_sock rest_sock;
+
+typedef struct rest_done {
+  CURL *easy;
+  CURLcode result;
+} rest_done;
+
+struct rest_shard {
+  rest_engine *e;
+  CURLM *multi;
+  uv_timer_t timer;
+  long sources; /* attached: the idle connections worth keeping */
+};
+
+struct rest_engine {
+  const siphon_host_api *api;
+  uv_loop_t *loop;
+  CURLSH *share; /* DNS cache and TLS sessions, for every shard */
+  rest_shard **shards;
+  size_t n_shards, cap_shards;
+  long shard_size;
+  uv_idle_t idle; /* runs while rounds wait for their turn */
+  rest_wait *wait_head, *wait_tail;
+  long batch;
+  rest_sock **by_fd; /* the poll handle of each socket watched, by fd */
+  size_t by_fd_cap;
+  long max_total, max_host;
+  int closing;
+  int pending_closes; /* close callbacks still to come */
+  rest_done *done;    /* finished transfers of one action */
+  size_t done_cap, done_len;
+};
+
+/* Frees the engine once it is closing and no close callback is left. */
+void rest__engine_maybe_free(rest_engine *e);
+/* A shard's socket has events (flags: CURL_CSELECT_*). */
+void rest__shard_action(rest_shard *sh, curl_socket_t fd, int flags);
+
+/* engine_sock.c: curl's socket callbacks. CURLMOPT_SOCKETFUNCTION with a
+ * shard as its data; CURLOPT_OPENSOCKETFUNCTION and
+ * CURLOPT_CLOSESOCKETFUNCTION with the engine as theirs. */
+int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp);
+curl_socket_t rest__on_open_socket(void *clientp, curlsocktype purpose,
+                                   struct curl_sockaddr *addr);
+int rest__on_close_socket(void *clientp, curl_socket_t fd);
+/* Closes every poll handle (engine shutdown, before curl closes the
+ * sockets); frees the fd table. */
+void rest__socks_close_all(rest_engine *e);
+
+/* engine_queue.c: the idle handle's callback. */
+void rest__on_idle(uv_idle_t *h);
+
+#endif

@@ -1,0 +1,188 @@
+/* rest end to end: what the engine does with connections across rounds.
+ * Sources spread over several multi handles (shards) keep their own
+ * connection; a connection the server closes, at once or once idle, is
+ * replaced by the next round; rounds started a batch a loop turn all
+ * run. The knobs SIPHON_REST_SHARD_SIZE and SIPHON_REST_BATCH make the
+ * small cases here take the paths that thousands of sources take. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "restt.h"
+#include "tmpfile.h"
+
+static tproc fx;
+static int port;
+
+static void up(void) {
+  port = restt_fixture_start(&fx);
+}
+
+static void down(void) {
+  restt_fixture_stop(&fx);
+}
+
+TestSuite(rest_connections, .init = up, .fini = down, .timeout = 60);
+
+/* A sources array: n rest sources "c0".."c<n-1>" on path, every interval,
+ * with `extra` appended inside options. */
+static char *sources_on(const char *path, int n, const char *interval, const char *extra) {
+  char *s = strdup("[");
+  for (int i = 0; i < n; i++) {
+    char *next = NULL;
+    cr_assert(asprintf(&next,
+                       "%s%s{\"name\": \"c%d\", \"plugin\": \"rest\", \"interval\": \"%s\", "
+                       "\"options\": {\"url\": \"http://127.0.0.1:%d%s\"%s}}",
+                       s, i ? ", " : "", i, interval, port, path, extra) >= 0);
+    free(s);
+    s = next;
+  }
+  char *all = NULL;
+  cr_assert(asprintf(&all, "%s]", s) >= 0);
+  free(s);
+  return all;
+}
+
+static json_int_t accepted(void) {
+  json_t *stats = restt_get(port, "/stats");
+  json_int_t n = json_integer_value(json_object_get(stats, "accepted"));
+  json_decref(stats);
+  return n;
+}
+
+/* Runs `siphon -c` until stdout has `lines` records (10 s at most), then
+ * SIGTERM; asserts a clean exit and no failed round; returns the records. */
+static json_t *run_rounds(const char *sources, size_t lines) {
+  char *cfg = tmp_write("siphon.json", "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": %s}\n",
+                        SIPHON_PLUGIN_DIR, sources);
+  tproc p;
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  tproc_wait_stdout_count(&p, "\n", lines, 10000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_geq(tproc_count(p.out, "\n"), lines, "%zu records: %s", lines, p.err);
+  cr_assert_not_null(strstr(p.err, " 0 failed,"), "no round failed: %s", p.err);
+  json_t *recs = json_array();
+  for (const char *l = p.out; *l != '\0';) {
+    json_error_t e;
+    json_t *rec = json_loads(l, JSON_DISABLE_EOF_CHECK, &e);
+    cr_assert_not_null(rec, "%s: %s", e.text, l);
+    json_array_append_new(recs, rec);
+    l = strchr(l, '\n') + 1;
+  }
+  tproc_free(&p);
+  char *dir = strdup(cfg);
+  *strrchr(dir, '/') = '\0';
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+  return recs;
+}
+
+static json_int_t conn_of(json_t *rec) {
+  return json_integer_value(json_object_get(json_object_get(rec, "data"), "conn"));
+}
+
+static const char *source_of(json_t *rec) {
+  return json_string_value(json_object_get(rec, "source"));
+}
+
+/* How many distinct connections served the records. */
+static size_t distinct(json_t *recs) {
+  json_t *seen = json_object();
+  size_t i;
+  json_t *rec;
+  json_array_foreach(recs, i, rec) {
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", (long long)conn_of(rec));
+    json_object_set_new(seen, key, json_true());
+  }
+  size_t n = json_object_size(seen);
+  json_decref(seen);
+  return n;
+}
+
+Test(rest_connections, sources_on_several_shards_reuse_their_connections) {
+  /* Five sources, two to a multi handle: three shards. */
+  setenv("SIPHON_REST_SHARD_SIZE", "2", 1);
+  char *sources = sources_on("/conn", 5, "300ms", "");
+  json_int_t before = accepted();
+  json_t *recs = run_rounds(sources, 15);
+  json_int_t after = accepted();
+  /* Every connection was opened in the first round: each source's first
+   * record names one, and no later record names another. */
+  json_t *first_conns = json_object();
+  json_t *sources_seen = json_object();
+  size_t i;
+  json_t *rec;
+  json_array_foreach(recs, i, rec) {
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", (long long)conn_of(rec));
+    if (json_object_get(sources_seen, source_of(rec)) == NULL) {
+      json_object_set_new(sources_seen, source_of(rec), json_true());
+      json_object_set_new(first_conns, key, json_true());
+    } else {
+      cr_assert_not_null(json_object_get(first_conns, key),
+                         "%s: a new connection after the first round", source_of(rec));
+    }
+  }
+  cr_assert_eq(json_object_size(sources_seen), 5);
+  /* siphon's connections, and one for the second /stats. */
+  cr_assert_eq(after - before, (json_int_t)distinct(recs) + 1);
+  json_decref(first_conns);
+  json_decref(sources_seen);
+  json_decref(recs);
+  free(sources);
+}
+
+Test(rest_connections, a_cap_holds_for_sources_of_every_shard) {
+  /* One source a shard if nothing were capped; the cap puts all on one. */
+  setenv("SIPHON_REST_SHARD_SIZE", "1", 1);
+  char *sources = sources_on("/conn", 4, "10s", ", \"max_connections\": 1");
+  restt_run r = restt_once_sources(sources, 30000);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(json_array_size(r.records), 4);
+  cr_assert_eq(distinct(r.records), 1);
+  restt_run_free(&r);
+  free(sources);
+}
+
+Test(rest_connections, a_connection_closed_by_the_server_is_replaced) {
+  char *sources = sources_on("/conn?close=1", 1, "200ms", "");
+  json_t *recs = run_rounds(sources, 3);
+  cr_assert_eq(distinct(recs), json_array_size(recs), "a new connection every round");
+  json_decref(recs);
+  free(sources);
+}
+
+Test(rest_connections, an_idle_connection_dropped_by_the_server_is_replaced) {
+  /* The server's keep-alive timeout (50 ms) is shorter than the interval:
+   * every round finds its cached connection dead and opens another. */
+  char *sources = sources_on("/conn?idle_close_ms=50", 1, "300ms", "");
+  json_t *recs = run_rounds(sources, 3);
+  cr_assert_eq(distinct(recs), json_array_size(recs), "a new connection every round");
+  json_decref(recs);
+  free(sources);
+}
+
+Test(rest_connections, rounds_started_one_a_turn_all_run) {
+  setenv("SIPHON_REST_BATCH", "1", 1);
+  char *sources = sources_on("/delay?ms=50", 100, "10s", "");
+  restt_run r = restt_once_sources(sources, 30000);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(json_array_size(r.records), 100, "%s", r.err);
+  json_t *seen = json_object();
+  size_t i;
+  json_t *rec;
+  json_array_foreach(r.records, i, rec) {
+    cr_assert_null(json_object_get(seen, source_of(rec)), "%s twice", source_of(rec));
+    json_object_set_new(seen, source_of(rec), json_true());
+  }
+  json_decref(seen);
+  restt_run_free(&r);
+  free(sources);
+}
