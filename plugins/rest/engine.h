@@ -49,8 +49,7 @@ void rest__shard_action(rest_shard *sh, curl_socket_t fd, int flags);
  * shard as its data; CURLOPT_OPENSOCKETFUNCTION and
  * CURLOPT_CLOSESOCKETFUNCTION with the engine as theirs. */
 int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp);
-curl_socket_t rest__on_open_socket(void *clientp, curlsocktype purpose,
-                                   struct curl_sockaddr *addr);
+curl_socket_t rest__on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr);
 int rest__on_close_socket(void *clientp, curl_socket_t fd);
 /* Closes every poll handle (engine shutdown, before curl closes the
  * sockets); frees the fd table. */

@@ -90,6 +90,9 @@ static int setup(rest_xfer *x, const char *url, long timeout_ms) {
   CURL *e = x->easy;
   SET(CURLOPT_URL, url);
   SET(CURLOPT_NOSIGNAL, 1L);
+  if (s->recv_buffer > 0) {
+    SET(CURLOPT_BUFFERSIZE, s->recv_buffer);
+  }
   SET(CURLOPT_ERRORBUFFER, x->errbuf);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, x);
@@ -149,6 +152,30 @@ static int setup(rest_xfer *x, const char *url, long timeout_ms) {
   return 0;
 fail:
   return -EINVAL;
+}
+
+/* Receive buffers between 1 KiB (curl's least) and 64 KiB. */
+#define REST_RECV_MIN 1024L
+#define REST_RECV_MAX 65536L
+
+void rest_xfer_learn(rest_source *s, rest_xfer *x) {
+  /* Each transfer in flight holds a receive buffer, 16 KiB by default:
+   * with thousands in flight that is most of siphon's memory, and most
+   * APIs polled answer in far less. The next transfer gets the smallest
+   * power of two that held this whole response, so a small answer is
+   * read in one recv() all the same, and a large one in fewer. */
+  curl_off_t body = 0;
+  long head = 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &body) != CURLE_OK ||
+      curl_easy_getinfo(x->easy, CURLINFO_HEADER_SIZE, &head) != CURLE_OK) {
+    return;
+  }
+  curl_off_t need = body + head;
+  long size = REST_RECV_MIN;
+  while (size < need && size < REST_RECV_MAX) {
+    size *= 2;
+  }
+  s->recv_buffer = size;
 }
 
 rest_xfer *rest_xfer_new(rest_source *s, const char *url, long timeout_ms) {

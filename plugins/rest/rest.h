@@ -98,7 +98,8 @@ typedef struct rest_source {
   char *page_next_ptr, *page_cursor_ptr, *page_cursor_param;
   long max_pages;
   int warned_max_pages;
-  rest_run *run; /* the round in flight, or NULL */
+  rest_run *run;    /* the round in flight, or NULL */
+  long recv_buffer; /* CURLOPT_BUFFERSIZE of the next transfer (request.c) */
 } rest_source;
 
 void rest_source_free(rest_source *s);
@@ -126,6 +127,9 @@ typedef struct rest_xfer {
 
 /* A transfer of `url` bounded by timeout_ms, not yet started. */
 rest_xfer *rest_xfer_new(rest_source *s, const char *url, long timeout_ms);
+/* A transfer ended: sizes the source's next receive buffer to fit what
+ * this one received. */
+void rest_xfer_learn(rest_source *s, rest_xfer *x);
 void rest_xfer_free(rest_xfer *x);
 
 /* ---- response.c: status, format, select, split ---- */

@@ -18,7 +18,7 @@ struct rest_run {
   int page;
   rest_xfer *x;    /* the page in flight */
   json_t *records; /* [[data, meta], ...] */
-  json_t *seen;    /* {url: true}: pages fetched this round */
+  json_t *seen;    /* {url: true}: pages fetched this round (paginated only) */
 };
 
 static uint64_t now_ms(const rest_source *s) {
@@ -60,11 +60,11 @@ static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
              (unsigned long long)(now - r->started_ms), r->page + 1);
     return -ETIMEDOUT;
   }
-  if (json_object_get(r->seen, url) != NULL) {
+  if (r->seen != NULL && json_object_get(r->seen, url) != NULL) {
     snprintf(msg, msg_len, "pagination loop: page %d is %.300s again", r->page + 1, url);
     return -ELOOP;
   }
-  if (json_object_set_new(r->seen, url, json_true()) != 0) {
+  if (r->seen != NULL && json_object_set_new(r->seen, url, json_true()) != 0) {
     /* Not UTF-8: a loop through it is still caught by max_pages. */
   }
   rest_xfer *x = rest_xfer_new(s, url, (long)(r->deadline_ms - now));
@@ -119,6 +119,7 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
     finish(r, rc, msg);
     return;
   }
+  rest_xfer_learn(s, x);
   json_t *doc = NULL;
   int rc = rest_response_records(s, x, r->page, r->records, &doc, msg, sizeof(msg));
   if (rc != 0) {
@@ -183,10 +184,12 @@ int rest_round_start(rest_source *s, siphon_round *round) {
   r->s = s;
   r->round = round;
   r->records = json_array();
-  r->seen = json_object();
+  if (s->page_type != REST_PAGE_NONE) {
+    r->seen = json_object();
+  }
   r->started_ms = now_ms(s);
   r->deadline_ms = r->started_ms + s->api->source_timeout_ms(s->src);
-  if (r->records == NULL || r->seen == NULL) {
+  if (r->records == NULL || (s->page_type != REST_PAGE_NONE && r->seen == NULL)) {
     run_free(r);
     return -ENOMEM;
   }

@@ -56,8 +56,9 @@ static json_int_t accepted(void) {
 /* Runs `siphon -c` until stdout has `lines` records (10 s at most), then
  * SIGTERM; asserts a clean exit and no failed round; returns the records. */
 static json_t *run_rounds(const char *sources, size_t lines) {
-  char *cfg = tmp_write("siphon.json", "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": %s}\n",
-                        SIPHON_PLUGIN_DIR, sources);
+  char *cfg =
+      tmp_write("siphon.json", "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": %s}\n",
+                SIPHON_PLUGIN_DIR, sources);
   tproc p;
   const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
   cr_assert_eq(tproc_start(&p, argv, NULL), 0);
@@ -185,4 +186,25 @@ Test(rest_connections, rounds_started_one_a_turn_all_run) {
   json_decref(seen);
   restt_run_free(&r);
   free(sources);
+}
+
+Test(rest_connections, a_response_larger_than_the_last_is_read_whole) {
+  /* The receive buffer follows the last response: 100 bytes make the
+   * next one 1 KiB, which must still read 300 kB (plain and chunked),
+   * and then grow. */
+  const char *routes[] = {"/big", "/bigchunked"};
+  for (int k = 0; k < 2; k++) {
+    char path[64];
+    snprintf(path, sizeof(path), "%s?bytes=100&then=300000", routes[k]);
+    char *sources = sources_on(path, 1, "200ms", "");
+    json_t *recs = run_rounds(sources, 3);
+    size_t want[] = {98, 299998, 299998};
+    for (size_t i = 0; i < 3; i++) {
+      json_t *data = json_object_get(json_array_get(recs, i), "data");
+      cr_assert_eq(json_string_length(data), want[i], "%s round %zu: %zu bytes", routes[k], i + 1,
+                   json_string_length(data));
+    }
+    json_decref(recs);
+    free(sources);
+  }
 }
