@@ -13,50 +13,17 @@
 # is the extra CPU of the warm rounds per request.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${1:-$ROOT/build-rest-release}
 NS=${NS:-"100 1000 10000"}
 SPREADS=${SPREADS:-"1 100"}
 REPS=${REPS:-3}
 REPS_10K=${REPS_10K:-3}
-MS=${MS:-200}
-
-if [ ! -x "$BUILD/siphon" ] || [ ! -x "$BUILD/bench/rest/rest_baseline" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIPHON_BUILD_TESTS=OFF > /dev/null
-  cmake --build "$BUILD" -j2 --target siphon rest rest_baseline rest_httpfix > /dev/null
-fi
-SIPHON=$BUILD/siphon
-BASE=$BUILD/bench/rest/rest_baseline
-HTTPFIX=$BUILD/bench/rest/rest_httpfix
-PLUGINS=$BUILD/plugins
-
-# 10,000 sources need 10,000 sockets on each side.
-ulimit -n "$(ulimit -Hn)"
-TMP=$(mktemp -d)
-SRV_PID=
-cleanup() {
-  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2> /dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
-gen() { # gen N SPREAD PORT INTERVAL TIMEOUT > config
-  printf '{"siphon": {"plugin_path": ["%s"], "log_level": "warn"}, "sources": [\n' "$PLUGINS"
-  awk -v n="$1" -v a="$2" -v p="$3" -v iv="$4" -v to="$5" -v ms="$MS" 'BEGIN {
-    for (i = 0; i < n; i++)
-      printf "%s{\"name\": \"s%d\", \"plugin\": \"rest\", \"interval\": \"%s\", \"timeout\": \"%s\", \"options\": {\"url\": \"http://127.0.0.%d:%d/delay?ms=%d&id=%d\"}}\n",
-        (i ? "," : ""), i, iv, to, 1 + i % a, p, ms, i }'
-  printf ']}\n'
-}
+# shellcheck source=bench/rest/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 printf '%-7s %6s | %9s %9s %8s %8s %8s %8s | %9s %8s %8s | %7s\n' \
   spread N cold_s warm_s cpu_s us/req us/warm rss_MiB base_s cpu_s rss_MiB speedup
 for A in $SPREADS; do
-  "$HTTPFIX" --addrs "$A" > "$TMP/srv.out" 2> "$TMP/srv.err" &
-  SRV_PID=$!
-  for _ in $(seq 50); do grep -q port= "$TMP/srv.out" 2> /dev/null && break; sleep 0.1; done
-  PORT=$(sed -n 's/port=//p' "$TMP/srv.out")
+  server_start "$A"
   for N in $NS; do
     reps=$REPS
     [ "$N" -ge 10000 ] && reps=$REPS_10K
@@ -109,8 +76,5 @@ for A in $SPREADS; do
       "$A" "$N" "$cold" "${warm:-0}" "$cpu" "$us_cold" "$us_warm" "$(echo "$rss / 1024" | bc -l)" \
       "$base" "$bcpu" "$(echo "$brss / 1024" | bc -l)" "$(echo "$base / $cold" | bc -l)"
   done
-  kill -TERM "$SRV_PID"
-  wait "$SRV_PID" 2> /dev/null || true
-  SRV_PID=
-  echo "  latency server ($A addresses): $(cat "$TMP/srv.err")"
+  echo "  latency server ($A addresses): $(server_stop)"
 done
