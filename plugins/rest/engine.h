@@ -24,7 +24,7 @@ struct rest_shard {
 struct rest_engine {
   const siphon_host_api *api;
   uv_loop_t *loop;
-  CURLSH *share; /* DNS cache and TLS sessions, for every shard */
+  CURLSH *share; /* TLS sessions, for every shard */
   rest_shard **shards;
   size_t n_shards, cap_shards;
   long shard_size;
@@ -45,12 +45,8 @@ void rest__engine_maybe_free(rest_engine *e);
 /* A shard's socket has events (flags: CURL_CSELECT_*). */
 void rest__shard_action(rest_shard *sh, curl_socket_t fd, int flags);
 
-/* engine_sock.c: curl's socket callbacks. CURLMOPT_SOCKETFUNCTION with a
- * shard as its data; CURLOPT_OPENSOCKETFUNCTION and
- * CURLOPT_CLOSESOCKETFUNCTION with the engine as theirs. */
+/* engine_sock.c: CURLMOPT_SOCKETFUNCTION, with a shard as its data. */
 int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp);
-curl_socket_t rest__on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr);
-int rest__on_close_socket(void *clientp, curl_socket_t fd);
 /* Closes every poll handle (engine shutdown, before curl closes the
  * sockets); frees the fd table. */
 void rest__socks_close_all(rest_engine *e);

@@ -1,19 +1,19 @@
-/* One uv_poll_t per socket curl asks the engine to watch, found by fd.
+/* One uv_poll_t per socket curl asks the engine to watch, made when curl
+ * first names the socket and closed at its CURL_POLL_REMOVE, before curl
+ * closes the socket. A table by fd lets shutdown close every one.
  *
- * Why the engine opens and closes curl's sockets itself: curl says
- * CURL_POLL_REMOVE both when it closes a socket and when it only parks
- * a kept-alive connection in its cache. Closing the poll handle on every
- * REMOVE and making a new one on the next use cost each reused request
- * an allocation and five epoll_ctl/ioctl calls. With curl's sockets
- * opened and closed through CURLOPT_OPENSOCKETFUNCTION and
- * CURLOPT_CLOSESOCKETFUNCTION, the engine knows when a socket really
- * goes: a REMOVE only stops the poll, and the handle lives as long as
- * the socket. Sockets curl opens otherwise (a resolver's socketpair) are
- * closed on REMOVE, as before. */
-#include <errno.h>
+ * Why not keep a kept-alive connection's poll across REMOVEs (which would
+ * save an allocation and a few epoll_ctl calls per reused request): that
+ * needs to know when curl really closes a socket, and libcurl 7.88 skips
+ * CURLOPT_CLOSESOCKETFUNCTION for a socket that never connected (fixed in
+ * 8.2.0), so a stale handle could outlive its fd and, closed later, take
+ * another handle's fd out of the loop's epoll set.
+ *
+ * Every callback here returns 0: a non-zero return makes libcurl 7.88
+ * mark the whole multi handle dead, which would fail every source of the
+ * shard from then on. A socket that cannot be watched is logged, and its
+ * transfer ends at the source's timeout. */
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine.h"
 
@@ -22,7 +22,6 @@ struct rest_sock {
   curl_socket_t fd;
   rest_engine *e;
   rest_shard *sh; /* whose multi handle to tell of events */
-  int owned;      /* opened by rest__on_open_socket: lives until closed there */
 };
 
 static rest_sock *sock_find(rest_engine *e, curl_socket_t fd) {
@@ -37,8 +36,8 @@ static void on_sock_closed(uv_handle_t *h) {
   rest__engine_maybe_free(e);
 }
 
-/* uv_close stops watching the fd now, before the socket is closed, so a
- * new socket that reuses the number can be watched at once. */
+/* uv_close stops watching the fd now, before curl closes the socket, so
+ * a new socket that reuses the number can be watched at once. */
 static void sock_close(rest_engine *e, rest_sock *k) {
   e->by_fd[k->fd] = NULL;
   e->pending_closes++;
@@ -99,43 +98,6 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   rest__shard_action(k->sh, k->fd, flags);
 }
 
-curl_socket_t rest__on_open_socket(void *clientp, curlsocktype purpose,
-                                   struct curl_sockaddr *addr) {
-  rest_engine *e = clientp;
-  (void)purpose;
-  int type = addr->socktype;
-#ifdef SOCK_CLOEXEC
-  /* A plugin that runs a program must not hand it our connections. */
-  type |= SOCK_CLOEXEC;
-#endif
-  curl_socket_t fd = socket(addr->family, type, addr->protocol);
-  if (fd == CURL_SOCKET_BAD) {
-    return CURL_SOCKET_BAD;
-  }
-  rest_sock *stale = sock_find(e, fd);
-  if (stale != NULL) {
-    /* Its socket was closed without rest__on_close_socket: the handle
-     * watches nothing now. */
-    sock_close(e, stale);
-  }
-  rest_sock *k = sock_new(e, fd);
-  if (k == NULL) {
-    close(fd);
-    return CURL_SOCKET_BAD;
-  }
-  k->owned = 1;
-  return fd;
-}
-
-int rest__on_close_socket(void *clientp, curl_socket_t fd) {
-  rest_engine *e = clientp;
-  rest_sock *k = sock_find(e, fd);
-  if (k != NULL) {
-    sock_close(e, k);
-  }
-  return close(fd) == 0 ? 0 : 1;
-}
-
 int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
   rest_shard *sh = userp;
   rest_engine *e = sh->e;
@@ -146,35 +108,31 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
      * already closed. */
     return 0;
   }
-  if (k == NULL) {
-    k = sock_find(e, fd);
-  }
   if (what == CURL_POLL_REMOVE) {
-    if (k == NULL) {
-      return 0;
+    if (k != NULL) {
+      sock_close(e, k);
+      curl_multi_assign(sh->multi, fd, NULL);
     }
-    if (k->owned) {
-      /* Parked in curl's cache, or about to be closed through
-       * rest__on_close_socket: stop watching, keep the handle. */
-      return uv_poll_stop(&k->poll) == 0 ? 0 : -1;
-    }
-    sock_close(e, k);
     return 0;
   }
   if (k == NULL) {
+    rest_sock *stale = sock_find(e, fd);
+    if (stale != NULL) {
+      /* Its socket was closed without a REMOVE, and this new one has its
+       * number: libuv thinks the old one still registered, so start anew
+       * (the close's EPOLL_CTL_DEL finds nothing to remove). */
+      sock_close(e, stale);
+    }
     k = sock_new(e, fd);
     if (k == NULL) {
-      return -1;
+      return 0;
     }
-  }
-  if (socketp == NULL) {
+    k->sh = sh;
     CURLMcode mrc = curl_multi_assign(sh->multi, fd, k);
     if (mrc != CURLM_OK) {
       e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_assign: %s", curl_multi_strerror(mrc));
-      return -1;
     }
   }
-  k->sh = sh;
   int events = 0;
   if (what & CURL_POLL_IN) {
     events |= UV_READABLE;
@@ -185,7 +143,6 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
   int rc = uv_poll_start(&k->poll, events, on_poll);
   if (rc != 0) {
     e->api->log(NULL, SIPHON_LOG_ERROR, "rest: uv_poll_start(%d): %s", (int)fd, uv_strerror(rc));
-    return -1;
   }
   return 0;
 }
