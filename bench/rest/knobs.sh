@@ -10,8 +10,10 @@
 # Environment: N=10000  SPREADS="1 100"  REPS=3  SHARDS="64 256 1024 100000"
 #              BATCHES="16 64 256 100000"  MS=200
 # A value as large as N means "off": one multi handle, or every round
-# started in the first loop turn. Prints median round time and client
-# CPU, and the largest peak RSS, of REPS runs each.
+# started in the first loop turn. Prints, for each value: cold, the median
+# round time and client CPU and the largest peak RSS of REPS --once runs;
+# warm, the median round time of rounds 2+ of a 13.5 s continuous run at a
+# 3 s interval, its number of rounds, its whole CPU and its peak RSS.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-10000}
@@ -22,31 +24,24 @@ BATCHES=${BATCHES:-"16 64 256 100000"}
 # shellcheck source=bench/rest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-once() { # once VAR=VALUE: median round s, median CPU s, max RSS MiB
-  : > "$TMP/runs"
-  for _ in $(seq "$REPS"); do
-    env "$1" /usr/bin/time -q -f '%U %S %M' -o "$TMP/time" "$SIPHON" --once -c "$TMP/once.json" \
-      > "$TMP/once.out" 2> "$TMP/once.err" || { echo "siphon --once failed:"; tail -3 "$TMP/once.err"; }
-    got=$(wc -l < "$TMP/once.out")
-    [ "$got" -eq "$N" ] || echo "warning: $got of $N records"
-    round=$(sed -n 's/^round: .* in \([0-9.]*\) s$/\1/p' "$TMP/once.err")
-    read -r u s m < "$TMP/time"
-    echo "$round $(echo "$u + $s" | bc -l) $m" >> "$TMP/runs"
-  done
-  printf '%9.3f %8.3f %8.1f' "$(cut -d' ' -f1 "$TMP/runs" | median)" \
-    "$(cut -d' ' -f2 "$TMP/runs" | median)" \
-    "$(echo "$(cut -d' ' -f3 "$TMP/runs" | sort -n | tail -1) / 1024" | bc -l)"
+row() { # row SPREAD VAR=VALUE: cold (--once) and warm (continuous) figures
+  read -r cold cpu rss <<< "$(cold_runs "$REPS" "$TMP/once.json" "$2")"
+  read -r warm nr wcpu wrss <<< "$(warm_run "$TMP/run.json" 13.5 "$2")"
+  printf '%-7s %-30s | %7.3f %7.3f %7.1f | %7.3f %3d %7.3f %7.1f\n' "$1" "$2" "$cold" "$cpu" \
+    "$(echo "$rss / 1024" | bc -l)" "${warm:-0}" "$nr" "$wcpu" "$(echo "$wrss / 1024" | bc -l)"
 }
 
-printf '%-7s %-22s | %9s %8s %8s\n' spread knob round_s cpu_s rss_MiB
+printf '%-7s %-30s | %7s %7s %7s | %7s %3s %7s %7s\n' spread knob cold_s cpu_s rss_MiB \
+  warm_s rds cpu_s rss_MiB
 for A in $SPREADS; do
   server_start "$A"
   gen "$N" "$A" "$PORT" 1h 60s > "$TMP/once.json"
+  gen "$N" "$A" "$PORT" 3s 3s > "$TMP/run.json"
   for S in $SHARDS; do
-    printf '%-7s %-22s | %s\n' "$A" "SIPHON_REST_SHARD_SIZE=$S" "$(once SIPHON_REST_SHARD_SIZE="$S")"
+    row "$A" "SIPHON_REST_SHARD_SIZE=$S"
   done
   for B in $BATCHES; do
-    printf '%-7s %-22s | %s\n' "$A" "SIPHON_REST_BATCH=$B" "$(once SIPHON_REST_BATCH="$B")"
+    row "$A" "SIPHON_REST_BATCH=$B"
   done
   echo "  latency server ($A addresses): $(server_stop)"
 done

@@ -48,3 +48,39 @@ server_stop() { # prints the server's own CPU per request
   SRV_PID=
   cat "$TMP/srv.err"
 }
+
+# cold_runs REPS CONFIG [VAR=VALUE]: REPS `siphon --once` runs; prints the
+# median round s, the median client CPU s and the largest peak RSS KiB.
+cold_runs() {
+  : > "$TMP/cold"
+  for _ in $(seq "$1"); do
+    env ${3:+"$3"} /usr/bin/time -q -f '%U %S %M' -o "$TMP/time" "$SIPHON" --once -c "$2" \
+      > "$TMP/once.out" 2> "$TMP/once.err" || { echo "siphon --once failed:" >&2; tail -3 "$TMP/once.err" >&2; }
+    want=$(grep -c '"plugin": "rest"' "$2")
+    got=$(wc -l < "$TMP/once.out")
+    [ "$got" -eq "$want" ] || echo "warning: $got of $want records" >&2
+    round=$(sed -n 's/^round: .* in \([0-9.]*\) s$/\1/p' "$TMP/once.err")
+    read -r u s m < "$TMP/time"
+    echo "$round $(echo "$u + $s" | bc -l) $m" >> "$TMP/cold"
+  done
+  echo "$(cut -d' ' -f1 "$TMP/cold" | median) $(cut -d' ' -f2 "$TMP/cold" | median)" \
+    "$(cut -d' ' -f3 "$TMP/cold" | sort -n | tail -1)"
+}
+
+# warm_run CONFIG SECONDS [VAR=VALUE]: one continuous `siphon -c` run for
+# SECONDS; prints the median round s of rounds 2 and later (connections
+# left from the round before), the number of rounds, the client CPU s and
+# the peak RSS KiB. A round k runs from its first transfer's start to its
+# last record (rounds.py).
+warm_run() {
+  env ${3:+"$3"} /usr/bin/time -q -f '%U %S %M' -o "$TMP/wtime" "$SIPHON" -c "$1" \
+    > "$TMP/run.out" 2> "$TMP/run.err" &
+  local wpid=$!
+  sleep "$2"
+  kill -TERM "$(pgrep -P $wpid)" 2> /dev/null || true
+  wait $wpid || true
+  python3 "$ROOT/bench/rest/rounds.py" < "$TMP/run.out" > "$TMP/rounds"
+  read -r u s m < "$TMP/wtime"
+  echo "$(tail -n +2 "$TMP/rounds" | cut -d' ' -f3 | median) $(wc -l < "$TMP/rounds")" \
+    "$(echo "$u + $s" | bc -l) $m"
+}

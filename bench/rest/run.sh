@@ -28,41 +28,17 @@ for A in $SPREADS; do
     reps=$REPS
     [ "$N" -ge 10000 ] && reps=$REPS_10K
     gen "$N" "$A" "$PORT" 1h 60s > "$TMP/once.json"
-    : > "$TMP/cold"
-    for _ in $(seq "$reps"); do
-      /usr/bin/time -q -f '%U %S %M' -o "$TMP/time" "$SIPHON" --once -c "$TMP/once.json" \
-        > "$TMP/once.out" 2> "$TMP/once.err" || { echo "siphon --once failed:"; tail -3 "$TMP/once.err"; }
-      got=$(wc -l < "$TMP/once.out")
-      [ "$got" -eq "$N" ] || echo "warning: $got of $N records"
-      round=$(sed -n 's/^round: .* in \([0-9.]*\) s$/\1/p' "$TMP/once.err")
-      read -r u s m < "$TMP/time"
-      echo "$round $(echo "$u + $s" | bc -l) $m" >> "$TMP/cold"
-    done
+    read -r cold cpu rss <<< "$(cold_runs "$reps" "$TMP/once.json")"
     # Start-up (reading the config, loading the plugin, creating every
     # source) is measured apart with --check and taken out of CPU/request.
     /usr/bin/time -q -f '%U %S' -o "$TMP/time" "$SIPHON" --check -c "$TMP/once.json" > /dev/null 2>&1
     read -r u s < "$TMP/time"
     start_cpu=$(echo "$u + $s" | bc -l)
-    cold=$(cut -d' ' -f1 "$TMP/cold" | median)
-    cpu=$(cut -d' ' -f2 "$TMP/cold" | median)
-    rss=$(cut -d' ' -f3 "$TMP/cold" | sort -n | tail -1)
-
     # Warm: a continuous run of about 4 rounds; rounds 2-4 reuse
     # connections. The interval leaves room for a slow round.
     IV=$(echo "$cold * 2 + 2" | bc -l | cut -d. -f1)
     gen "$N" "$A" "$PORT" "${IV}s" "${IV}s" > "$TMP/run.json"
-    /usr/bin/time -q -f '%U %S %M' -o "$TMP/wtime" "$SIPHON" -c "$TMP/run.json" \
-      > "$TMP/run.out" 2> "$TMP/run.err" &
-    WPID=$!
-    sleep $((IV * 3 + IV / 2 + 1))
-    kill -TERM "$(pgrep -P $WPID)" 2> /dev/null || true
-    wait $WPID || true
-    python3 "$(dirname "$0")/rounds.py" < "$TMP/run.out" > "$TMP/rounds"
-    nr=$(wc -l < "$TMP/rounds")
-    warm=$(tail -n +2 "$TMP/rounds" | cut -d' ' -f3 | median)
-    read -r u s m < "$TMP/wtime"
-    wcpu=$(echo "$u + $s" | bc -l)
-    wrss=$m
+    read -r warm nr wcpu wrss <<< "$(warm_run "$TMP/run.json" $((IV * 3 + IV / 2 + 1)))"
     [ "$wrss" -gt "$rss" ] && rss=$wrss
     us_cold=$(echo "($cpu - $start_cpu) * 1000000 / $N" | bc -l)
     us_warm=0
