@@ -268,16 +268,25 @@ static rest_shard *shard_new(rest_engine *e) {
 }
 
 rest_shard *rest_engine_attach(rest_engine *e) {
+  size_t idx = 0;
   /* A connection cap is a multi handle's: with one set, every source
-   * shares one shard so that the cap holds for the plugin. */
-  long size = (e->max_total > 0 || e->max_host > 0) ? LONG_MAX : e->shard_size;
-  rest_shard *sh = e->n_shards > 0 ? e->shards[e->n_shards - 1] : NULL;
-  if (sh == NULL || sh->sources >= size) {
-    sh = shard_new(e);
-    if (sh == NULL) {
+   * shares one shard so that the cap holds for the plugin. Otherwise
+   * sources are dealt round-robin over as many shards as their number
+   * needs, so the sources of one shard start their first rounds spread
+   * over the whole queue, and a late one can reuse a connection an early
+   * one has finished with. */
+  if (e->max_total <= 0 && e->max_host <= 0) {
+    long n = e->registered > 0 ? e->registered : 1;
+    size_t shards = (size_t)((n + e->shard_size - 1) / e->shard_size);
+    idx = (size_t)(e->attached % (long)shards);
+  }
+  while (e->n_shards <= idx) {
+    if (shard_new(e) == NULL) {
       return NULL;
     }
   }
+  rest_shard *sh = e->shards[idx];
+  e->attached++;
   sh->sources++;
   shard_cache_size(sh);
   return sh;
@@ -288,8 +297,9 @@ void rest_engine_detach(rest_shard *sh) {
   shard_cache_size(sh);
 }
 
-void rest_engine_caps(rest_engine *e, long max_connections, long max_host_connections) {
+void rest_engine_register(rest_engine *e, long max_connections, long max_host_connections) {
   /* Called from create(), before any source is attached to a shard. */
+  e->registered++;
   if (max_connections > e->max_total) {
     e->max_total = max_connections;
   }

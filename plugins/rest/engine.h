@@ -18,7 +18,9 @@ struct rest_shard {
   rest_engine *e;
   CURLM *multi;
   uv_timer_t timer;
-  long sources; /* attached: the idle connections worth keeping */
+  long sources;  /* attached: the idle connections worth keeping */
+  long inflight; /* transfers added and not yet done */
+  long peak;     /* the most in flight at once: about the connections kept */
 };
 
 struct rest_engine {
@@ -34,6 +36,7 @@ struct rest_engine {
   rest_sock **by_fd; /* the poll handle of each socket watched, by fd */
   size_t by_fd_cap;
   long max_total, max_host;
+  long registered, attached; /* sources created; of them, put on a shard */
   int closing;
   int pending_closes; /* close callbacks still to come */
   rest_done *done;    /* finished transfers of one action */

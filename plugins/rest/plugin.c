@@ -93,8 +93,9 @@ static int rest_create(const siphon_host_api *api, siphon_source *src, const jso
     api->log(src, SIPHON_LOG_WARN,
              "rest: insecure_skip_verify is on: the server's TLS certificate is not checked");
   }
-  rest_engine_caps(s->eng, (long)json_integer_value(json_object_get(options, "max_connections")),
-                   (long)json_integer_value(json_object_get(options, "max_host_connections")));
+  rest_engine_register(s->eng,
+                       (long)json_integer_value(json_object_get(options, "max_connections")),
+                       (long)json_integer_value(json_object_get(options, "max_host_connections")));
   *instance = s;
   return 0;
 }

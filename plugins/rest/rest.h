@@ -39,9 +39,10 @@ int rest_engine_new(const siphon_host_api *api, uv_loop_t *loop, rest_engine **o
  * handles; the engine's memory goes in the last close callback. No
  * transfer may be running. */
 void rest_engine_close(rest_engine *e);
-/* Plugin-wide connection caps (0: no cap); the largest seen wins. Called
- * from create(), before any source is attached. */
-void rest_engine_caps(rest_engine *e, long max_connections, long max_host_connections);
+/* A source was created, with its connection caps (0: no cap; the
+ * plugin-wide caps are the largest seen). Called from create(), before
+ * any source is attached. */
+void rest_engine_register(rest_engine *e, long max_connections, long max_host_connections);
 /* Puts a source on a shard (at its first round, when every source and
  * every cap is known) and sizes that shard's cache of idle connections.
  * NULL when no shard could be set up (logged). */
@@ -100,6 +101,7 @@ typedef struct rest_source {
   int warned_max_pages;
   rest_run *run;    /* the round in flight, or NULL */
   long recv_buffer; /* CURLOPT_BUFFERSIZE of the next transfer (request.c) */
+  int warm;         /* its last transfer succeeded: a connection is likely idle */
 } rest_source;
 
 void rest_source_free(rest_source *s);

@@ -115,10 +115,12 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
   char msg[512];
   msg[0] = '\0';
   if (result != CURLE_OK) {
+    s->warm = 0;
     int rc = transfer_error(r, x, result, msg, sizeof(msg));
     finish(r, rc, msg);
     return;
   }
+  s->warm = 1;
   rest_xfer_learn(s, x);
   json_t *doc = NULL;
   int rc = rest_response_records(s, x, r->page, r->records, &doc, msg, sizeof(msg));
@@ -193,9 +195,24 @@ int rest_round_start(rest_source *s, siphon_round *round) {
     run_free(r);
     return -ENOMEM;
   }
-  r->wait.start = on_turn;
-  rest_engine_queue(s->eng, &r->wait);
   s->run = r;
+  r->wait.start = on_turn;
+  if (!s->warm) {
+    rest_engine_queue(s->eng, &r->wait);
+    return 0;
+  }
+  /* A source whose last transfer succeeded most likely finds an idle
+   * connection in its shard's cache: no connect to pace, and a turn's
+   * wait would only delay its request (10,000 warm sources: 0.64 s a
+   * round queued, 0.54 s not). */
+  char msg[512];
+  int rc = start_page(r, s->url, msg, sizeof(msg));
+  if (rc != 0) {
+    s->api->log(s->src, SIPHON_LOG_ERROR, "rest: %s", msg);
+    s->run = NULL;
+    run_free(r);
+    return rc;
+  }
   return 0;
 }
 
