@@ -27,6 +27,25 @@ void restt_fixture_stop(tproc *p) {
   tproc_free(p);
 }
 
+char *restt_sources(const char *prefix, int n, const char *interval, const char *source_extra,
+                    int port, const char *path, const char *options_extra) {
+  char *s = strdup("[");
+  for (int i = 0; i < n; i++) {
+    char *next = NULL;
+    cr_assert(asprintf(&next,
+                       "%s%s{\"name\": \"%s%d\", \"plugin\": \"rest\", \"interval\": \"%s\"%s, "
+                       "\"options\": {\"url\": \"http://127.0.0.1:%d%s\"%s}}",
+                       s, i ? ", " : "", prefix, i, interval, source_extra, port, path,
+                       options_extra) >= 0);
+    free(s);
+    s = next;
+  }
+  char *all = NULL;
+  cr_assert(asprintf(&all, "%s]", s) >= 0);
+  free(s);
+  return all;
+}
+
 static json_t *parse_lines(const char *out) {
   json_t *a = json_array();
   const char *p = out;
@@ -58,11 +77,7 @@ restt_run restt_once_sources(const char *sources_json, int timeout_ms) {
   r.records = parse_lines(p.out);
   r.err = strdup(p.err);
   tproc_free(&p);
-  char *dir = strdup(cfg);
-  *strrchr(dir, '/') = '\0';
-  tmp_rmtree(dir);
-  free(dir);
-  free(cfg);
+  tmp_discard(cfg);
   return r;
 }
 

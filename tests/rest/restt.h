@@ -12,6 +12,27 @@
 int restt_fixture_start(tproc *p);
 void restt_fixture_stop(tproc *p);
 
+/* A Criterion suite whose tests share one httpfix, started before the
+ * first and stopped after the last; `port` is its port. */
+#define RESTT_SUITE(name)                        \
+  static tproc restt_suite_fx;                   \
+  static int port;                               \
+  static void restt_suite_up(void) {             \
+    port = restt_fixture_start(&restt_suite_fx); \
+  }                                              \
+  static void restt_suite_down(void) {           \
+    restt_fixture_stop(&restt_suite_fx);         \
+  }                                              \
+  TestSuite(name, .init = restt_suite_up, .fini = restt_suite_down, .timeout = 60)
+
+/* A "sources" array text (malloc'd): n rest sources named prefix0 ..
+ * prefix<n-1>, each with `"interval": interval` and then source_extra
+ * (e.g. ", \"timeout\": \"1ms\"", or ""), on http://127.0.0.1:port<path>,
+ * with options_extra appended inside "options" (e.g. ", \"max_connections\":
+ * 1", or ""). */
+char *restt_sources(const char *prefix, int n, const char *interval, const char *source_extra,
+                    int port, const char *path, const char *options_extra);
+
 /* The result of one `siphon --once` run. */
 typedef struct restt_run {
   int status;      /* siphon's exit status */

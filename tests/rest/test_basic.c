@@ -7,18 +7,7 @@
 #include "restt.h"
 #include "tmpfile.h"
 
-static tproc fx;
-static int port;
-
-static void up(void) {
-  port = restt_fixture_start(&fx);
-}
-
-static void down(void) {
-  restt_fixture_stop(&fx);
-}
-
-TestSuite(rest_basic, .init = up, .fini = down, .timeout = 60);
+RESTT_SUITE(rest_basic);
 
 static const char *str_at(json_t *o, const char *ptr) {
   json_t *v = o;

@@ -14,36 +14,12 @@
 #include "restt.h"
 #include "tmpfile.h"
 
-static tproc fx;
-static int port;
-
-static void up(void) {
-  port = restt_fixture_start(&fx);
-}
-
-static void down(void) {
-  restt_fixture_stop(&fx);
-}
-
-TestSuite(rest_connections, .init = up, .fini = down, .timeout = 60);
+RESTT_SUITE(rest_connections);
 
 /* A sources array: n rest sources "c0".."c<n-1>" on path, every interval,
  * with `extra` appended inside options. */
 static char *sources_on(const char *path, int n, const char *interval, const char *extra) {
-  char *s = strdup("[");
-  for (int i = 0; i < n; i++) {
-    char *next = NULL;
-    cr_assert(asprintf(&next,
-                       "%s%s{\"name\": \"c%d\", \"plugin\": \"rest\", \"interval\": \"%s\", "
-                       "\"options\": {\"url\": \"http://127.0.0.1:%d%s\"%s}}",
-                       s, i ? ", " : "", i, interval, port, path, extra) >= 0);
-    free(s);
-    s = next;
-  }
-  char *all = NULL;
-  cr_assert(asprintf(&all, "%s]", s) >= 0);
-  free(s);
-  return all;
+  return restt_sources("c", n, interval, "", port, path, extra);
 }
 
 static json_int_t accepted(void) {
@@ -81,11 +57,7 @@ static json_t *run_rounds(const char *sources, size_t lines, char **err) {
     *err = strdup(p.err);
   }
   tproc_free(&p);
-  char *dir = strdup(cfg);
-  *strrchr(dir, '/') = '\0';
-  tmp_rmtree(dir);
-  free(dir);
-  free(cfg);
+  tmp_discard(cfg);
   return recs;
 }
 
@@ -161,22 +133,23 @@ Test(rest_connections, a_cap_holds_for_sources_of_every_shard) {
   free(sources);
 }
 
-Test(rest_connections, a_connection_closed_by_the_server_is_replaced) {
-  char *sources = sources_on("/conn?close=1", 1, "200ms", "");
+/* Three rounds of one source on path, each on a connection of its own. */
+static void new_connection_every_round(const char *path, const char *interval) {
+  char *sources = sources_on(path, 1, interval, "");
   json_t *recs = run_rounds(sources, 3, NULL);
   cr_assert_eq(distinct(recs), json_array_size(recs), "a new connection every round");
   json_decref(recs);
   free(sources);
 }
 
+Test(rest_connections, a_connection_closed_by_the_server_is_replaced) {
+  new_connection_every_round("/conn?close=1", "200ms");
+}
+
 Test(rest_connections, an_idle_connection_dropped_by_the_server_is_replaced) {
   /* The server's keep-alive timeout (50 ms) is shorter than the interval:
    * every round finds its cached connection dead and opens another. */
-  char *sources = sources_on("/conn?idle_close_ms=50", 1, "300ms", "");
-  json_t *recs = run_rounds(sources, 3, NULL);
-  cr_assert_eq(distinct(recs), json_array_size(recs), "a new connection every round");
-  json_decref(recs);
-  free(sources);
+  new_connection_every_round("/conn?idle_close_ms=50", "300ms");
 }
 
 Test(rest_connections, rounds_started_one_a_turn_all_run) {
@@ -224,21 +197,12 @@ Test(rest_connections, rounds_timed_out_while_waiting_their_turn_end_cleanly) {
    * on (a freed round still queued would be started: a crash, or an
    * ASan report), and SIGTERM ends it cleanly. */
   setenv("SIPHON_REST_BATCH", "1", 1);
-  char *s = strdup("[");
-  for (int i = 0; i < 1000; i++) {
-    char *next = NULL;
-    cr_assert(asprintf(&next,
-                       "%s%s{\"name\": \"q%d\", \"plugin\": \"rest\", \"interval\": \"500ms\", "
-                       "\"timeout\": \"1ms\", \"options\": {\"url\": "
-                       "\"http://127.0.0.1:%d/delay?ms=0\"}}",
-                       s, i ? ", " : "", i, port) >= 0);
-    free(s);
-    s = next;
-  }
+  char *sources =
+      restt_sources("q", 1000, "500ms", ", \"timeout\": \"1ms\"", port, "/delay?ms=0", "");
   char *cfg =
-      tmp_write("siphon.json", "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": %s]}\n",
-                SIPHON_PLUGIN_DIR, s);
-  free(s);
+      tmp_write("siphon.json", "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": %s}\n",
+                SIPHON_PLUGIN_DIR, sources);
+  free(sources);
   tproc p;
   const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
   cr_assert_eq(tproc_start(&p, argv, NULL), 0);
@@ -250,9 +214,5 @@ Test(rest_connections, rounds_timed_out_while_waiting_their_turn_end_cleanly) {
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   tproc_free(&p);
-  char *dir = strdup(cfg);
-  *strrchr(dir, '/') = '\0';
-  tmp_rmtree(dir);
-  free(dir);
-  free(cfg);
+  tmp_discard(cfg);
 }

@@ -5,18 +5,7 @@
 
 #include "restt.h"
 
-static tproc fx;
-static int port;
-
-static void up(void) {
-  port = restt_fixture_start(&fx);
-}
-
-static void down(void) {
-  restt_fixture_stop(&fx);
-}
-
-TestSuite(rest_paginate, .init = up, .fini = down, .timeout = 60);
+RESTT_SUITE(rest_paginate);
 
 /* The records' data joined by ',' ("11,12,21"). */
 static char *joined(const restt_run *r) {

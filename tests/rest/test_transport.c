@@ -13,18 +13,7 @@
 #include "restt.h"
 #include "tmpfile.h"
 
-static tproc fx;
-static int port;
-
-static void up(void) {
-  port = restt_fixture_start(&fx);
-}
-
-static void down(void) {
-  restt_fixture_stop(&fx);
-}
-
-TestSuite(rest_transport, .init = up, .fini = down, .timeout = 60);
+RESTT_SUITE(rest_transport);
 
 Test(rest_transport, delayed_response_within_timeout) {
   restt_run r = restt_once("\"timeout\": \"3s\", ",
@@ -164,18 +153,7 @@ Test(rest_transport, connect_timeout) {
 /* n sources on /conn in one round; returns how many distinct connections
  * served them. */
 static size_t distinct_conns(const char *extra_opts, size_t n) {
-  char *sources = strdup("[");
-  for (size_t i = 0; i < n; i++) {
-    char *next = NULL;
-    cr_assert(asprintf(&next,
-                       "%s%s{\"name\": \"c%zu\", \"plugin\": \"rest\", \"interval\": \"10s\", "
-                       "\"options\": {\"url\": \"http://127.0.0.1:%d/conn\"%s}}",
-                       sources, i ? ", " : "", i, port, extra_opts) >= 0);
-    free(sources);
-    sources = next;
-  }
-  char *all = NULL;
-  cr_assert(asprintf(&all, "%s]", sources) >= 0);
+  char *all = restt_sources("c", (int)n, "10s", "", port, "/conn", extra_opts);
   restt_run r = restt_once_sources(all, 30000);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert_eq(json_array_size(r.records), n);
@@ -190,7 +168,6 @@ static size_t distinct_conns(const char *extra_opts, size_t n) {
   json_decref(seen);
   restt_run_free(&r);
   free(all);
-  free(sources);
   return distinct;
 }
 
@@ -242,29 +219,16 @@ Test(rest_transport, keep_alive_reuses_the_connection_across_rounds) {
   /* siphon's one connection, and this request's. */
   cr_assert_eq(json_integer_value(json_object_get(stats, "accepted")), 2);
   json_decref(stats);
-  char *dir = strdup(cfg);
-  *strrchr(dir, '/') = '\0';
-  tmp_rmtree(dir);
-  free(dir);
-  free(cfg);
+  tmp_discard(cfg);
 }
 
 Test(rest_transport, shutdown_with_transfers_in_flight) {
   /* SIGTERM while 20 requests wait on a 5 s response: siphon cancels
    * them, closes every handle and exits 0 (ASan builds: without leaks). */
-  char *sources = strdup("[");
-  for (int i = 0; i < 20; i++) {
-    char *next = NULL;
-    cr_assert(asprintf(&next,
-                       "%s%s{\"name\": \"d%d\", \"plugin\": \"rest\", \"interval\": \"10s\", "
-                       "\"options\": {\"url\": \"http://127.0.0.1:%d/delay?ms=5000\"}}",
-                       sources, i ? ", " : "", i, port) >= 0);
-    free(sources);
-    sources = next;
-  }
+  char *sources = restt_sources("d", 20, "10s", "", port, "/delay?ms=5000", "");
   char *cfg = tmp_write("siphon.json",
                         "{\"siphon\": {\"plugin_path\": [\"%s\"], \"shutdown_grace\": \"1s\"}, "
-                        "\"sources\": %s]}\n",
+                        "\"sources\": %s}\n",
                         SIPHON_PLUGIN_DIR, sources);
   json_t *before = restt_get(port, "/stats");
   json_int_t base = json_integer_value(json_object_get(before, "requests"));
@@ -286,10 +250,6 @@ Test(rest_transport, shutdown_with_transfers_in_flight) {
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   cr_assert_eq(tproc_count(p.out, "\n"), 0, "no record from a cancelled round");
   tproc_free(&p);
-  char *dir = strdup(cfg);
-  *strrchr(dir, '/') = '\0';
-  tmp_rmtree(dir);
-  free(dir);
-  free(cfg);
+  tmp_discard(cfg);
   free(sources);
 }

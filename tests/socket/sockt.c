@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,4 +210,27 @@ char *sockt_data_join(json_t *records) {
     len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? "|" : "", d);
   }
   return s;
+}
+
+void sockt_serve_one(int c, const char *wait_for, const char *reply) {
+  struct timeval tv = {2, 0};
+  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (wait_for != NULL) {
+    char buf[1024];
+    size_t len = 0;
+    while (len < sizeof(buf) - 1) {
+      ssize_t n = recv(c, buf + len, sizeof(buf) - 1 - len, 0);
+      if (n <= 0) {
+        break;
+      }
+      len += (size_t)n;
+      buf[len] = '\0';
+      if (strstr(buf, wait_for) != NULL) {
+        break;
+      }
+    }
+  }
+  if (reply != NULL) {
+    send(c, reply, strlen(reply), MSG_NOSIGNAL);
+  }
 }

@@ -33,6 +33,10 @@ int sockt_connect_unix(const char *path);
 
 /* Sends all of buf; asserts on failure. */
 void sockt_send(int fd, const void *buf, size_t n);
+/* Serves one accepted connection as a test peer: reads (2 s at most a
+ * read) until `wait_for` has come when it is not NULL, then sends `reply`
+ * when it is not NULL. Does not close c. */
+void sockt_serve_one(int c, const char *wait_for, const char *reply);
 void sockt_sends(int fd, const char *s);
 
 /* Waits (at most timeout_ms) for the peer to close: returns 1 when recv

@@ -47,26 +47,7 @@ static void *serve(void *arg) {
     if (c < 0) {
       continue;
     }
-    struct timeval tv = {2, 0};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (s->wait_for != NULL) {
-      char buf[1024];
-      size_t len = 0;
-      while (len < sizeof(buf) - 1) {
-        ssize_t n = recv(c, buf + len, sizeof(buf) - 1 - len, 0);
-        if (n <= 0) {
-          break;
-        }
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, s->wait_for) != NULL) {
-          break;
-        }
-      }
-    }
-    if (s->reply != NULL) {
-      send(c, s->reply, strlen(s->reply), MSG_NOSIGNAL);
-    }
+    sockt_serve_one(c, s->wait_for, s->reply);
     s->served++;
     if (s->keep_open && nkept < 16) {
       kept[nkept++] = c;

@@ -14,7 +14,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "proc.h"
 #include "sockt.h"
 #include "tmpfile.h"
+#include "valgrind.h"
 
 #define WAIT_MS 60000
 
@@ -55,29 +55,6 @@ typedef struct peers {
   pthread_t thread;
 } peers;
 
-static void serve_one(const endpoint *e, int c) {
-  struct timeval tv = {2, 0};
-  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  if (e->wait_for != NULL) {
-    char buf[1024];
-    size_t len = 0;
-    while (len < sizeof(buf) - 1) {
-      ssize_t n = recv(c, buf + len, sizeof(buf) - 1 - len, 0);
-      if (n <= 0) {
-        break;
-      }
-      len += (size_t)n;
-      buf[len] = '\0';
-      if (strstr(buf, e->wait_for) != NULL) {
-        break;
-      }
-    }
-  }
-  if (e->reply != NULL) {
-    send(c, e->reply, strlen(e->reply), MSG_NOSIGNAL);
-  }
-}
-
 static void *serve(void *arg) {
   peers *ps = arg;
   int kept[N_KEPT];
@@ -100,7 +77,7 @@ static void *serve(void *arg) {
       if (c < 0) {
         continue;
       }
-      serve_one(&ps->ep[i], c);
+      sockt_serve_one(c, ps->ep[i].wait_for, ps->ep[i].reply);
       if (!ps->ep[i].keep_open) {
         close(c);
       } else if (nkept < N_KEPT) {
@@ -146,31 +123,7 @@ static int unix_listen_at(const char *path) {
 }
 
 static tproc vg;
-static int vg_running;
-
-/* Kills siphon (so that it never outlives the test) and fails with the
- * reason and what siphon printed. */
-static void fail_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail_run(const char *fmt, ...) {
-  char why[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, sizeof(why), fmt, ap);
-  va_end(ap);
-  if (vg_running) {
-    tproc_kill(&vg, SIGKILL);
-    tproc_finish(&vg, 10000);
-  }
-  cr_assert_fail("%s\n--- stderr:\n%s\n--- stdout (last 3000 bytes):\n%s", why, vg.err,
-                 vg.out_len > 3000 ? vg.out + vg.out_len - 3000 : vg.out);
-}
-
-#define CHECK(cond, ...)     \
-  do {                       \
-    if (!(cond)) {           \
-      fail_run(__VA_ARGS__); \
-    }                        \
-  } while (0)
+#define CHECK(cond, ...) TVG_CHECK(&vg, NULL, cond, __VA_ARGS__)
 
 /* The port a listener with port 0 logged ("[name] listening on
  * tcp://127.0.0.1:PORT"). */
@@ -210,9 +163,6 @@ static void udp_send(int port, const char *s) {
 }
 
 Test(socket_valgrind, every_mode_at_once_and_sigterm_with_clients_are_clean) {
-  if (access("/usr/bin/valgrind", X_OK) != 0) {
-    cr_assert_fail("valgrind is not installed (make deps installs it)");
-  }
   char *dir = tmp_dir();
   cr_assert_not_null(dir);
   char in_sock[256], req_sock[256];
@@ -270,18 +220,7 @@ Test(socket_valgrind, every_mode_at_once_and_sigterm_with_clients_are_clean) {
       silent_port);
   cr_assert_not_null(cfg);
 
-  const char *argv[] = {"/usr/bin/valgrind",
-                        "--error-exitcode=99",
-                        "--leak-check=full",
-                        "--errors-for-leak-kinds=definite,indirect",
-                        "--show-leak-kinds=definite,indirect",
-                        "--track-fds=no",
-                        SIPHON_BIN,
-                        "-c",
-                        cfg,
-                        NULL};
-  cr_assert_eq(tproc_start(&vg, argv, NULL), 0);
-  vg_running = 1;
+  tvg_start(&vg, cfg);
 
   int tcp_port = listen_port("tcpj");
   int udp_port = listen_port("udp");
@@ -345,14 +284,12 @@ Test(socket_valgrind, every_mode_at_once_and_sigterm_with_clients_are_clean) {
 
   tproc_kill(&vg, SIGTERM);
   int st = tproc_finish(&vg, 120000);
-  vg_running = 0;
   close(held);
   CHECK(strstr(vg.out, "\"data\":{\"held\":true}") != NULL,
         "the held client's last line was not flushed at SIGTERM");
   CHECK(strstr(vg.err, "[tcpj] stopped: 11 records") != NULL, "tcpj's final counters are off");
   CHECK(strstr(vg.err, "1 idle clients closed") != NULL, "unix's idle client is not counted");
-  CHECK(st == 0, "valgrind (siphon) exited %d", st);
-  CHECK(strstr(vg.err, "ERROR SUMMARY: 0 errors") != NULL, "valgrind reported errors");
+  tvg_assert_clean(&vg, NULL, st);
 
   ps.stop = 1;
   pthread_join(ps.thread, NULL);
@@ -363,9 +300,5 @@ Test(socket_valgrind, every_mode_at_once_and_sigterm_with_clients_are_clean) {
   tproc_free(&vg);
   tmp_rmtree(dir);
   free(dir);
-  char *cfg_dir = strdup(cfg);
-  *strrchr(cfg_dir, '/') = '\0';
-  tmp_rmtree(cfg_dir);
-  free(cfg_dir);
-  free(cfg);
+  tmp_discard(cfg);
 }

@@ -101,3 +101,14 @@ size_t count_lines(const char *s) {
   }
   return n;
 }
+
+void tmp_discard(char *path) {
+  char *dir = strdup(path);
+  char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+  if (slash != NULL) {
+    *slash = '\0';
+    tmp_rmtree(dir);
+  }
+  free(dir);
+  free(path);
+}

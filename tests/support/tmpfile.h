@@ -20,6 +20,8 @@ char *tmp_read(const char *path, size_t *len_out);
 
 /* Removes a directory tree (best effort). */
 void tmp_rmtree(const char *path);
+/* Removes the directory tmp_write() made for `path`, then frees path. */
+void tmp_discard(char *path);
 
 /* Number of lines in s. */
 size_t count_lines(const char *s);
