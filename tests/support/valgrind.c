@@ -44,6 +44,5 @@ void tvg_fail(tproc *p, tproc *also, const char *fmt, ...) {
 
 void tvg_assert_clean(tproc *p, tproc *also, int st) {
   TVG_CHECK(p, also, st == 0, "valgrind (siphon) exited %d", st);
-  TVG_CHECK(p, also, strstr(p->err, "ERROR SUMMARY: 0 errors") != NULL,
-            "valgrind reported errors");
+  TVG_CHECK(p, also, strstr(p->err, "ERROR SUMMARY: 0 errors") != NULL, "valgrind reported errors");
 }

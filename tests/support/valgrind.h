@@ -17,11 +17,11 @@ void tvg_start(tproc *p, const char *config);
 void tvg_fail(tproc *p, tproc *also, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Fails through tvg_fail unless cond holds. */
-#define TVG_CHECK(p, also, cond, ...)  \
-  do {                                 \
-    if (!(cond)) {                     \
-      tvg_fail(p, also, __VA_ARGS__);  \
-    }                                  \
+#define TVG_CHECK(p, also, cond, ...) \
+  do {                                \
+    if (!(cond)) {                    \
+      tvg_fail(p, also, __VA_ARGS__); \
+    }                                 \
   } while (0)
 
 /* After tproc_finish returned st: siphon exited 0 and valgrind found no
