@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="ca-certificates git cmake make gcc pkg-config clang-format valgrind libuv1-dev libcurl4-openssl-dev \
-libjansson-dev libmongoc-dev libbson-dev zlib1g-dev libcriterion-dev openssl nodejs npm"
+libjansson-dev libmongoc-dev libbson-dev zlib1g-dev libcriterion-dev openssl nghttp2-server nodejs npm"
 
 missing=""
 for p in $PKGS; do

@@ -101,6 +101,14 @@ static int setup(rest_xfer *x, const char *url, long timeout_ms) {
   SET(CURLOPT_USERAGENT, "siphon-rest/1.0");
   SET(CURLOPT_PROTOCOLS_STR, "http,https,file");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  /* Sources of one HTTPS host that start together wait for the first
+   * connection's ALPN answer instead of each opening its own: on HTTP/2
+   * they then share it (multiplexed). Not for plain http://, which speaks
+   * HTTP/1.1 here: there libcurl 7.88 would wait all the same, and then
+   * queue the transfers on that one connection. */
+  if (strncasecmp(url, "https://", 8) == 0) {
+    SET(CURLOPT_PIPEWAIT, 1L);
+  }
   /* "" offers every encoding this libcurl decodes (gzip, deflate, ...). */
   SET(CURLOPT_ACCEPT_ENCODING, "");
   SET(CURLOPT_TIMEOUT_MS, timeout_ms);

@@ -1,6 +1,10 @@
 #include "restt.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -137,4 +141,50 @@ json_t *restt_get(int port, const char *path) {
   cr_assert_not_null(v, "GET %s: not JSON: %s", url, body);
   free(body);
   return v;
+}
+
+char *restt_make_certs(void) {
+  char *dir = tmp_dir();
+  cr_assert_not_null(dir);
+  setenv("D", dir, 1);
+  const char *cmd =
+      "cd \"$D\" && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-keyout ca.key -out ca.pem -days 2 -subj /CN=siphon-test-ca 2>/dev/null && "
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key "
+      "-out srv.csr -subj /CN=127.0.0.1 2>/dev/null && "
+      "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem "
+      "-days 2 -extfile san.ext 2>/dev/null && "
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout cli.key "
+      "-out cli.csr -subj /CN=siphon-client 2>/dev/null && "
+      "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem "
+      "-days 2 2>/dev/null";
+  cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
+  return dir;
+}
+
+int restt_free_port(void) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(a);
+  cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+  cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+int restt_wait_listening(int port) {
+  for (int i = 0; i < 100; i++) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(s);
+    if (ok) {
+      return 1;
+    }
+    usleep(50000);
+  }
+  return 0;
 }

@@ -53,6 +53,18 @@ void restt_run_free(restt_run *r);
 /* The first record's data (borrowed), asserting there is exactly one. */
 json_t *restt_only_data(const restt_run *r);
 
+/* A fresh directory (caller frees; tmp_rmtree removes it) holding a CA
+ * (ca.pem, ca.key), a server certificate for IP 127.0.0.1 signed by it
+ * (srv.pem, srv.key) and a client certificate (cli.pem, cli.key). */
+char *restt_make_certs(void);
+
+/* A TCP port free on 127.0.0.1 just now. */
+int restt_free_port(void);
+
+/* Waits (5 s at most) until something accepts TCP on 127.0.0.1:port;
+ * 1 when it does. */
+int restt_wait_listening(int port);
+
 /* GET http://127.0.0.1:port<path> from the test itself; parsed body. */
 json_t *restt_get(int port, const char *path);
 

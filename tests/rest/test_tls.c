@@ -19,42 +19,10 @@ static char *dir;
 static tproc srv;
 static int tls_port;
 
-/* Runs a shell command in `dir` (passed as $D). */
-static void sh_in(const char *d, const char *cmd) {
-  setenv("D", d, 1);
-  cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
-}
-
-static void make_certs(void) {
-  dir = tmp_dir();
-  sh_in(dir,
-        "cd \"$D\" && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout ca.key -out ca.pem -days 2 -subj /CN=siphon-test-ca 2>/dev/null && "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key "
-        "-out srv.csr -subj /CN=127.0.0.1 2>/dev/null && "
-        "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem "
-        "-days 2 -extfile san.ext 2>/dev/null && "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout cli.key "
-        "-out cli.csr -subj /CN=siphon-client 2>/dev/null && "
-        "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem "
-        "-days 2 2>/dev/null");
-}
-
-static int free_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof(a);
-  cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-  cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
 /* s_server -www answers GET / with an HTML status page. */
 static void start_server(int need_client_cert) {
   static char accept[64], cert[512], key[512], ca[512];
-  tls_port = free_port();
+  tls_port = restt_free_port();
   snprintf(accept, sizeof(accept), "127.0.0.1:%d", tls_port);
   snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
   snprintf(key, sizeof(key), "%s/srv.key", dir);
@@ -75,24 +43,11 @@ static void start_server(int need_client_cert) {
                         ca,
                         NULL};
   cr_assert_eq(tproc_start(&srv, argv, NULL), 0);
-  /* Ready once it accepts a TCP connection. */
-  for (int i = 0; i < 100; i++) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)tls_port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(s);
-    if (ok) {
-      return;
-    }
-    usleep(50000);
-  }
-  cr_assert_fail("openssl s_server did not start: %s", srv.err);
+  cr_assert(restt_wait_listening(tls_port), "openssl s_server did not start: %s", srv.err);
 }
 
 static void up(void) {
-  make_certs();
+  dir = restt_make_certs();
 }
 
 static void down(void) {
