@@ -277,7 +277,7 @@ rest_shard *rest_engine_attach(rest_engine *e) {
    * one has finished with. */
   if (e->max_total <= 0 && e->max_host <= 0) {
     long n = e->registered > 0 ? e->registered : 1;
-    size_t shards = (size_t)((n + e->shard_size - 1) / e->shard_size);
+    size_t shards = (size_t)(n / e->shard_size + (n % e->shard_size != 0));
     idx = (size_t)(e->attached % (long)shards);
   }
   while (e->n_shards <= idx) {

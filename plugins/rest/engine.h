@@ -18,9 +18,7 @@ struct rest_shard {
   rest_engine *e;
   CURLM *multi;
   uv_timer_t timer;
-  long sources;  /* attached: the idle connections worth keeping */
-  long inflight; /* transfers added and not yet done */
-  long peak;     /* the most in flight at once: about the connections kept */
+  long sources; /* attached: the idle connections worth keeping */
 };
 
 struct rest_engine {

@@ -1,6 +1,8 @@
 /* One uv_poll_t per socket curl asks the engine to watch, made when curl
- * first names the socket and closed at its CURL_POLL_REMOVE, before curl
- * closes the socket. A table by fd lets shutdown close every one.
+ * names the socket and closed at its CURL_POLL_REMOVE: curl is about to
+ * close the socket, or parks its connection in the cache, and a parked
+ * connection gets a new handle when curl uses it again. A table by fd
+ * finds each handle and lets shutdown close every one.
  *
  * Why not keep a kept-alive connection's poll across REMOVEs (which would
  * save an allocation and a few epoll_ctl calls per reused request): that
@@ -108,7 +110,18 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
      * already closed. */
     return 0;
   }
+  if (k != NULL && (sock_find(e, fd) != k || k->sh != sh)) {
+    /* A handle this shard was given is no longer the one for this fd
+     * (its socket was closed without a REMOVE and the number reused):
+     * it may be freed, so it is never touched. */
+    k = NULL;
+    socketp = NULL;
+  }
   if (what == CURL_POLL_REMOVE) {
+    if (k == NULL) {
+      k = sock_find(e, fd);
+      k = (k != NULL && k->sh == sh) ? k : NULL;
+    }
     if (k != NULL) {
       sock_close(e, k);
       curl_multi_assign(sh->multi, fd, NULL);

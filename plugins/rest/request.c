@@ -1,6 +1,7 @@
 /* One page's transfer: an easy handle set up from the source's resolved
  * options, with the body collected up to max_body_bytes and the Link
  * header kept for pagination. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +53,30 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
   rest_xfer *x = userp;
   size_t n = size * nmemb;
-  /* A new status line (a redirect was followed): earlier Links are stale. */
+  /* A new status line (a redirect was followed): earlier Links are stale,
+   * and so is what the last response said of its connection. HTTP/1.0
+   * closes unless it says keep-alive. */
   if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
     x->link.len = 0;
     if (x->link.data != NULL) {
       x->link.data[0] = '\0';
+    }
+    x->closes = n >= 8 && strncmp(data, "HTTP/1.0", 8) == 0;
+    return n;
+  }
+  if (n >= 11 && strncasecmp(data, "connection:", 11) == 0) {
+    /* Tokens are case-insensitive; "close" and "keep-alive" are the two
+     * that matter here. */
+    char v[64];
+    size_t len = n - 11 < sizeof(v) - 1 ? n - 11 : sizeof(v) - 1;
+    for (size_t i = 0; i < len; i++) {
+      v[i] = (char)tolower((unsigned char)data[11 + i]);
+    }
+    v[len] = '\0';
+    if (strstr(v, "close") != NULL) {
+      x->closes = 1;
+    } else if (strstr(v, "keep-alive") != NULL) {
+      x->closes = 0;
     }
     return n;
   }

@@ -101,7 +101,7 @@ typedef struct rest_source {
   int warned_max_pages;
   rest_run *run;    /* the round in flight, or NULL */
   long recv_buffer; /* CURLOPT_BUFFERSIZE of the next transfer (request.c) */
-  int warm;         /* its last transfer succeeded: a connection is likely idle */
+  int warm;         /* its last transfer succeeded on a connection kept alive */
 } rest_source;
 
 void rest_source_free(rest_source *s);
@@ -124,6 +124,7 @@ typedef struct rest_xfer {
   rest_buf link; /* every Link header value, joined by ", " */
   int too_big;
   int oom;
+  int closes; /* the response said its connection ends (Connection: close, HTTP/1.0) */
   char errbuf[CURL_ERROR_SIZE];
 } rest_xfer;
 

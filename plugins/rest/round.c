@@ -120,7 +120,9 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
     finish(r, rc, msg);
     return;
   }
-  s->warm = 1;
+  /* Its connection waits in the cache for the next round, unless the
+   * server ended it or there is none (file://). */
+  s->warm = !x->closes && !s->is_file;
   rest_xfer_learn(s, x);
   json_t *doc = NULL;
   int rc = rest_response_records(s, x, r->page, r->records, &doc, msg, sizeof(msg));
@@ -208,10 +210,10 @@ int rest_round_start(rest_source *s, siphon_round *round) {
   char msg[512];
   int rc = start_page(r, s->url, msg, sizeof(msg));
   if (rc != 0) {
-    s->api->log(s->src, SIPHON_LOG_ERROR, "rest: %s", msg);
-    s->run = NULL;
-    run_free(r);
-    return rc;
+    /* The round ends here, with its own message, as a queued one would;
+     * the next one waits for its turn. */
+    s->warm = 0;
+    finish(r, rc, msg);
   }
   return 0;
 }
@@ -225,6 +227,8 @@ void rest_round_cancel(rest_source *s, siphon_round *round) {
   if (r->x != NULL) {
     rest_engine_remove(s->shard, r->x->easy);
   }
+  /* A transfer removed part-way loses its connection. */
+  s->warm = 0;
   uint64_t now = now_ms(s);
   char msg[512];
   int status = now >= r->deadline_ms ? -ETIMEDOUT : -ECANCELED;
