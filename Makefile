@@ -58,6 +58,7 @@ format-check:
 	@git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror && echo "format: ok"
 
 bench:
+	@scripts/deps.sh bench
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSIPHON_BUILD_TESTS=OFF
 	cmake --build build-release -j $(JOBS)
 	bench/run.sh

@@ -1,10 +1,15 @@
 #!/bin/sh
 # Installs exactly the Debian packages siphon needs that are missing, and
-# says which. Idempotent: prints "deps: all present" when nothing is missing.
+# says which (with "bench", also those the benchmarks need). Idempotent: prints "deps: all present" when nothing is missing.
 set -eu
 
 PKGS="ca-certificates git cmake make gcc pkg-config clang-format valgrind libuv1-dev libcurl4-openssl-dev \
 libjansson-dev libmongoc-dev libbson-dev zlib1g-dev libcriterion-dev openssl nghttp2-server nodejs npm"
+
+# `deps.sh bench`: also what the benchmark scripts run (bench/*/run.sh).
+if [ "${1:-}" = bench ]; then
+  PKGS="$PKGS time bc python3"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -27,12 +27,12 @@ BATCHES=${BATCHES:-"16 64 256 100000"}
 row() { # row SPREAD VAR=VALUE: cold (--once) and warm (continuous) figures
   read -r cold cpu rss <<< "$(cold_runs "$REPS" "$TMP/once.json" "$2")"
   read -r warm nr wcpu wrss <<< "$(warm_run "$TMP/run.json" 13.5 "$2")"
-  printf '%-7s %-30s | %7.3f %7.3f %7.1f | %7.3f %3d %7.3f %7.1f\n' "$1" "$2" "$cold" "$cpu" \
+  printf '%-7s %-30s | %7.3f %7.3f %7.1f | %7.3f %6d %7.3f %7.1f\n' "$1" "$2" "$cold" "$cpu" \
     "$(echo "$rss / 1024" | bc -l)" "${warm:-0}" "$nr" "$wcpu" "$(echo "$wrss / 1024" | bc -l)"
 }
 
-printf '%-7s %-30s | %7s %7s %7s | %7s %3s %7s %7s\n' spread knob cold_s cpu_s rss_MiB \
-  warm_s rds cpu_s rss_MiB
+printf '%-7s %-30s | %7s %7s %7s | %7s %6s %7s %7s\n' spread knob cold_s cold_cpu cold_rss \
+  warm_s rounds run_cpu run_rss
 for A in $SPREADS; do
   server_start "$A"
   gen "$N" "$A" "$PORT" 1h 60s > "$TMP/once.json"

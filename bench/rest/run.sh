@@ -21,7 +21,7 @@ REPS_10K=${REPS_10K:-3}
 . "$(dirname "$0")/lib.sh"
 
 printf '%-7s %6s | %9s %9s %8s %8s %8s %8s | %9s %8s %8s | %7s\n' \
-  spread N cold_s warm_s cpu_s us/req us/warm rss_MiB base_s cpu_s rss_MiB speedup
+  spread N cold_s warm_s cold_cpu us/req us/warm rss_MiB base_s base_cpu base_rss speedup
 for A in $SPREADS; do
   server_start "$A"
   for N in $NS; do

@@ -26,7 +26,9 @@ static int resolve(const char *base, const char *ref, char **out, char *msg, siz
   }
   curl_url_cleanup(u);
   if (uc != CURLUE_OK) {
-    snprintf(msg, msg_len, "bad next page URL \"%.200s\": %s", ref, curl_url_strerror(uc));
+    char shown[208];
+    rest_url_mask(ref, shown, sizeof(shown));
+    snprintf(msg, msg_len, "bad next page URL \"%s\": %s", shown, curl_url_strerror(uc));
     return -EPROTO;
   }
   *out = strdup(full);

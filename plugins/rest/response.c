@@ -41,7 +41,9 @@ static json_t *make_meta(rest_xfer *x, long status, int page) {
   if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us) != CURLE_OK) {
     total_us = 0;
   }
-  return json_pack("{sIsssfsi}", "status", (json_int_t)status, "url", url, "elapsed_ms",
+  char shown[2048];
+  rest_url_mask(url, shown, sizeof(shown));
+  return json_pack("{sIsssfsi}", "status", (json_int_t)status, "url", shown, "elapsed_ms",
                    (double)total_us / 1000.0, "page", page);
 }
 

@@ -158,6 +158,12 @@ int rest_jsonptr_check(const char *ptr);
 /* The value `ptr` names inside doc (borrowed), or NULL. */
 json_t *rest_jsonptr_get(json_t *doc, const char *ptr);
 
+/* ---- urlmask.c ---- */
+
+/* url with the password of its userinfo masked ("http://u:****@h/"),
+ * into out (truncated to out_len). */
+void rest_url_mask(const char *url, char *out, size_t out_len);
+
 /* ---- round.c: one round, page after page ---- */
 int rest_round_start(rest_source *s, siphon_round *round);
 void rest_round_cancel(rest_source *s, siphon_round *round);

@@ -54,6 +54,8 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result);
 
 static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
   rest_source *s = r->s;
+  char shown[320];
+  rest_url_mask(url, shown, sizeof(shown));
   uint64_t now = now_ms(s);
   if (now >= r->deadline_ms) {
     snprintf(msg, msg_len, "timed out after %llu ms before page %d",
@@ -61,7 +63,7 @@ static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
     return -ETIMEDOUT;
   }
   if (r->seen != NULL && json_object_get(r->seen, url) != NULL) {
-    snprintf(msg, msg_len, "pagination loop: page %d is %.300s again", r->page + 1, url);
+    snprintf(msg, msg_len, "pagination loop: page %d is %s again", r->page + 1, shown);
     return -ELOOP;
   }
   if (r->seen != NULL && json_object_set_new(r->seen, url, json_true()) != 0) {
@@ -69,14 +71,14 @@ static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
   }
   rest_xfer *x = rest_xfer_new(s, url, (long)(r->deadline_ms - now));
   if (x == NULL) {
-    snprintf(msg, msg_len, "cannot set up a transfer of %.300s", url);
+    snprintf(msg, msg_len, "cannot set up a transfer of %s", shown);
     return -ENOMEM;
   }
   x->job.cb = on_page_done;
   x->job.arg = r;
   int rc = rest_engine_add(s->shard, x->easy, &x->job);
   if (rc != 0) {
-    snprintf(msg, msg_len, "cannot start a transfer of %.300s", url);
+    snprintf(msg, msg_len, "cannot start a transfer of %s", shown);
     rest_xfer_free(x);
     return rc;
   }

@@ -196,6 +196,30 @@ Test(rest_basic, basic_auth) {
   restt_run_free(&r);
 }
 
+Test(rest_basic, a_password_in_the_url_is_used_and_never_shown) {
+  restt_run r = restt_once("", "{\"url\": \"http://alice:s3cret@127.0.0.1:%d/basic\"}", port);
+  cr_assert(json_is_true(json_object_get(restt_only_data(&r), "authorized")));
+  json_t *meta = json_object_get(json_array_get(r.records, 0), "meta");
+  char want[128];
+  snprintf(want, sizeof(want), "http://alice:****@127.0.0.1:%d/basic", port);
+  cr_assert_str_eq(json_string_value(json_object_get(meta, "url")), want);
+  restt_run_free(&r);
+  /* A failing round's message and the summary do not show it either. */
+  r = restt_once("", "{\"url\": \"http://alice:s3cret@127.0.0.1:%d/status?code=500\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_null(strstr(r.err, "s3cret"), "%s", r.err);
+  restt_run_free(&r);
+  /* Nor does a pagination loop's. */
+  r = restt_once("",
+                 "{\"url\": \"http://alice:s3cret@127.0.0.1:%d/next?page=1&loop=1\", "
+                 "\"paginate\": {\"type\": \"next_url\", \"next_url\": \"/links/next\"}}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "pagination loop"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "s3cret"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_basic, bearer_auth) {
   restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/bearer\"}", port);
   cr_assert_eq(r.status, 1);
