@@ -1,4 +1,5 @@
-/* Rounds waiting for their turn to start their first transfer. Each loop
+/* Rounds waiting for their turn to start their first transfer: those of
+ * sources with no connection kept alive (round.c decides). Each loop
  * turn starts at most `batch` of them, from an idle handle that runs
  * only while some wait.
  *
