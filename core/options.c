@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_check.h"
 #include "util.h"
 
 const char *siphon__opt_type_name(siphon_opt_type t) {
@@ -198,6 +199,17 @@ static const siphon_option *find_row(const siphon_option *table, const char *key
 
 static void unknown_key(const siphon_option *table, const char *key, const char *where,
                         siphon__diag *d) {
+  /* "timeout" inside "options" is the likeliest slip of all: say where
+   * it goes rather than list every option. */
+  for (const char *const *k = siphon__source_keys; *k != NULL; k++) {
+    if (strcmp(key, *k) == 0) {
+      add_error(d, where, key,
+                "unknown option; \"%s\" is a key of the source itself: put it beside "
+                "\"options\", not inside",
+                key);
+      return;
+    }
+  }
   size_t n = 0;
   size_t len = 0;
   for (const siphon_option *o = table; o != NULL && o->key != NULL; o++) {

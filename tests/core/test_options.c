@@ -140,6 +140,13 @@ Test(options, unknown_key_suggests) {
           WHERE ".zzz: unknown option; this plugin's options are: url, method, retries");
 }
 
+Test(options, a_source_key_inside_options_says_where_it_goes) {
+  REFUSED(table, "{\"url\": \"u\", \"timeout\": \"1s\"}",
+          WHERE
+          ".timeout: unknown option; \"timeout\" is a key of the source itself: put it "
+          "beside \"options\", not inside");
+}
+
 Test(options, wrong_types_name_the_json_type) {
   REFUSED(table, "{\"url\": 5}", WHERE ".url: expected a string, got a number (5)");
   REFUSED(table, "{\"url\": \"u\", \"retries\": 1.5}",
