@@ -20,6 +20,27 @@ __attribute__((format(printf, 3, 4))) static int fail(siphon_error *err, const c
   return -EINVAL;
 }
 
+/* What a wrong value is, for "expected X, got Y" (never the value: it may
+ * be a secret). */
+static const char *found(const json_t *v) {
+  switch (json_typeof(v)) {
+    case JSON_OBJECT:
+      return "an object";
+    case JSON_ARRAY:
+      return "an array";
+    case JSON_STRING:
+      return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+      return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+      return "a boolean";
+    default:
+      return "null";
+  }
+}
+
 static char *dup_opt(const json_t *o, const char *key) {
   const char *v = json_string_value(json_object_get(o, key));
   return v != NULL ? strdup(v) : NULL;
@@ -64,7 +85,7 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
     char path[SIPHON_ERROR_PATH_LENGTH];
     snprintf(path, sizeof(path), "query.%s", key);
     if (text == NULL) {
-      rc = fail(err, path, "expected a string, number or boolean");
+      rc = fail(err, path, "expected a string, number or boolean, got %s", found(v));
       goto out;
     }
     size_t n = strlen(key) + strlen(text) + 2;
@@ -109,7 +130,7 @@ static int build_headers_and_body(rest_source *s, const json_t *o, siphon_error 
     char path[SIPHON_ERROR_PATH_LENGTH];
     snprintf(path, sizeof(path), "headers.%s", key);
     if (!json_is_string(v)) {
-      return fail(err, path, "expected a string header value");
+      return fail(err, path, "expected a string header value, got %s", found(v));
     }
     if (key[0] == '\0' || strpbrk(key, ": \r\n") != NULL) {
       return fail(err, path, "\"%s\" is not a valid header name", key);
@@ -222,7 +243,7 @@ static int build_paginate(rest_source *s, const json_t *o, siphon_error *err) {
                   key);
     }
     if (!json_is_string(v)) {
-      return fail(err, path, "expected a string");
+      return fail(err, path, "expected a string, got %s", found(v));
     }
   }
   const char *type = json_string_value(json_object_get(p, "type"));
@@ -276,10 +297,10 @@ static int build_auth(rest_source *s, const json_t *o, siphon_error *err) {
       }
     }
     if (!json_is_string(u)) {
-      return fail(err, "basic.user", "expected a string");
+      return fail(err, "basic.user", "expected a string, got %s", u != NULL ? found(u) : "nothing");
     }
     if (p != NULL && !json_is_string(p)) {
-      return fail(err, "basic.password", "expected a string");
+      return fail(err, "basic.password", "expected a string, got %s", found(p));
     }
     s->user = strdup(json_string_value(u));
     s->password = strdup(p != NULL ? json_string_value(p) : "");

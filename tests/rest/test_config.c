@@ -55,11 +55,11 @@ Test(rest_config, method_choices) {
 
 Test(rest_config, headers_and_query) {
   expect("{\"url\": \"http://x/\", \"headers\": {\"X\": 1}}", "sources[0].options.headers.X",
-         "string");
+         "expected a string header value, got a number");
   expect("{\"url\": \"http://x/\", \"headers\": {\"Bad Name\": \"v\"}}",
          "sources[0].options.headers.Bad Name", "header name");
   expect("{\"url\": \"http://x/\", \"query\": {\"q\": [1]}}", "sources[0].options.query.q",
-         "string, number or boolean");
+         "expected a string, number or boolean, got an array");
 }
 
 Test(rest_config, pointers_and_statuses) {
@@ -82,6 +82,8 @@ Test(rest_config, paginate) {
          "sources[0].options.paginate.next_url", "required");
   expect("{\"url\": \"http://x/\", \"paginate\": {\"type\": \"link_header\", \"nxt\": \"/a\"}}",
          "sources[0].options.paginate.nxt", "unknown key");
+  expect("{\"url\": \"http://x/\", \"paginate\": {\"type\": \"next_url\", \"next_url\": 1}}",
+         "sources[0].options.paginate.next_url", "expected a string, got a number");
   expect("{\"url\": \"http://x/\", \"max_pages\": 0}", "sources[0].options.max_pages",
          "at least 1");
 }
@@ -108,7 +110,12 @@ Test(rest_config, auth_and_secrets_never_printed) {
   cr_assert_null(strstr(err, "tok-zzz"), "%s", err);
   free(err);
   expect("{\"url\": \"http://x/\", \"basic\": {\"password\": \"hunter2\"}}",
-         "sources[0].options.basic.user", "string");
+         "sources[0].options.basic.user", "expected a string, got nothing");
+  /* A wrong password says its type, never its value. */
+  err = check("{\"url\": \"http://x/\", \"basic\": {\"user\": \"u\", \"password\": 12345678}}", 2);
+  cr_assert_not_null(strstr(err, "basic.password: expected a string, got a number"), "%s", err);
+  cr_assert_null(strstr(err, "12345678"), "%s", err);
+  free(err);
   err =
       check("{\"url\": \"ftp://x/\", \"basic\": {\"user\": \"u\", \"password\": \"hunter2\"}}", 2);
   cr_assert_null(strstr(err, "hunter2"), "%s", err);
