@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "proc.h"
 #include "tmpfile.h"
 
@@ -599,21 +600,14 @@ Test(host, plugin_with_an_undefined_symbol_is_refused_at_load) {
 
 Test(host, a_listener_that_cannot_listen_stops_siphon_with_failure) {
   /* Hold a port so the socket plugin's listener finds it in use. */
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  cr_assert_eq(listen(fd, 1), 0);
-  socklen_t len = sizeof(a);
-  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  int port = 0;
+  int fd = tnet_listen(1, &port);
   char sources[512];
   snprintf(sources, sizeof(sources),
            "{\"name\": \"l\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\","
            " \"address\": \"tcp://127.0.0.1:%d\"}},"
            "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"100ms\"}",
-           ntohs(a.sin_port));
+           port);
   char *cfg = config("", sources);
   tproc p;
   start(&p, NULL, cfg);

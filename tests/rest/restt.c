@@ -188,3 +188,47 @@ int restt_wait_listening(int port) {
   }
   return 0;
 }
+
+json_t *restt_rounds(const char *sources, size_t lines, char **err) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"], \"log_level\": \"debug\"}, "
+                        "\"sources\": %s}\n",
+                        SIPHON_PLUGIN_DIR, sources);
+  tproc p;
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  tproc_wait_stdout_count(&p, "\n", lines, 10000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_geq(tproc_count(p.out, "\n"), lines, "%zu records: %s", lines, p.err);
+  cr_assert_not_null(strstr(p.err, " 0 failed,"), "no round failed: %s", p.err);
+  json_t *recs = json_array();
+  for (const char *l = p.out; *l != '\0';) {
+    json_error_t e;
+    json_t *rec = json_loads(l, JSON_DISABLE_EOF_CHECK, &e);
+    cr_assert_not_null(rec, "%s: %s", e.text, l);
+    json_array_append_new(recs, rec);
+    l = strchr(l, '\n') + 1;
+  }
+  if (err != NULL) {
+    *err = strdup(p.err);
+  }
+  tproc_free(&p);
+  tmp_discard(cfg);
+  return recs;
+}
+
+size_t restt_distinct_conns(const json_t *recs) {
+  json_t *seen = json_object();
+  size_t i;
+  json_t *rec;
+  json_array_foreach((json_t *)recs, i, rec) {
+    char key[32];
+    snprintf(key, sizeof(key), "%lld",
+             (long long)json_integer_value(json_object_get(json_object_get(rec, "data"), "conn")));
+    json_object_set_new(seen, key, json_true());
+  }
+  size_t n = json_object_size(seen);
+  json_decref(seen);
+  return n;
+}

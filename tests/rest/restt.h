@@ -65,6 +65,15 @@ int restt_free_port(void);
  * 1 when it does. */
 int restt_wait_listening(int port);
 
+/* Runs `siphon -c` over a "sources" array text, at log level debug,
+ * until stdout has `lines` records (10 s at most), then SIGTERM; asserts
+ * a clean exit and no failed round; returns the records (caller frees),
+ * and stderr in *err (caller frees) when err is not NULL. */
+json_t *restt_rounds(const char *sources, size_t lines, char **err);
+
+/* How many distinct connections served records of httpfix's /conn. */
+size_t restt_distinct_conns(const json_t *records);
+
 /* GET http://127.0.0.1:port<path> from the test itself; parsed body. */
 json_t *restt_get(int port, const char *path);
 

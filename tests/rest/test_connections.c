@@ -29,38 +29,6 @@ static json_int_t accepted(void) {
   return n;
 }
 
-/* Runs `siphon -c` at log level debug until stdout has `lines` records
- * (10 s at most), then SIGTERM; asserts a clean exit and no failed
- * round; returns the records, and stderr in *err when err is not NULL. */
-static json_t *run_rounds(const char *sources, size_t lines, char **err) {
-  char *cfg = tmp_write("siphon.json",
-                        "{\"siphon\": {\"plugin_path\": [\"%s\"], \"log_level\": \"debug\"}, "
-                        "\"sources\": %s}\n",
-                        SIPHON_PLUGIN_DIR, sources);
-  tproc p;
-  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
-  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
-  tproc_wait_stdout_count(&p, "\n", lines, 10000);
-  tproc_kill(&p, SIGTERM);
-  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
-  cr_assert_geq(tproc_count(p.out, "\n"), lines, "%zu records: %s", lines, p.err);
-  cr_assert_not_null(strstr(p.err, " 0 failed,"), "no round failed: %s", p.err);
-  json_t *recs = json_array();
-  for (const char *l = p.out; *l != '\0';) {
-    json_error_t e;
-    json_t *rec = json_loads(l, JSON_DISABLE_EOF_CHECK, &e);
-    cr_assert_not_null(rec, "%s: %s", e.text, l);
-    json_array_append_new(recs, rec);
-    l = strchr(l, '\n') + 1;
-  }
-  if (err != NULL) {
-    *err = strdup(p.err);
-  }
-  tproc_free(&p);
-  tmp_discard(cfg);
-  return recs;
-}
-
 static json_int_t conn_of(json_t *rec) {
   return json_integer_value(json_object_get(json_object_get(rec, "data"), "conn"));
 }
@@ -69,28 +37,13 @@ static const char *source_of(json_t *rec) {
   return json_string_value(json_object_get(rec, "source"));
 }
 
-/* How many distinct connections served the records. */
-static size_t distinct(json_t *recs) {
-  json_t *seen = json_object();
-  size_t i;
-  json_t *rec;
-  json_array_foreach(recs, i, rec) {
-    char key[32];
-    snprintf(key, sizeof(key), "%lld", (long long)conn_of(rec));
-    json_object_set_new(seen, key, json_true());
-  }
-  size_t n = json_object_size(seen);
-  json_decref(seen);
-  return n;
-}
-
 Test(rest_connections, sources_on_several_shards_reuse_their_connections) {
   /* Five sources, two to a multi handle: three shards. */
   setenv("SIPHON_REST_SHARD_SIZE", "2", 1);
   char *sources = sources_on("/conn", 5, "300ms", "");
   json_int_t before = accepted();
   char *err = NULL;
-  json_t *recs = run_rounds(sources, 15, &err);
+  json_t *recs = restt_rounds(sources, 15, &err);
   json_int_t after = accepted();
   cr_assert_eq(tproc_count(err, "rest: multi handle "), 3, "three shards: %s", err);
   free(err);
@@ -113,7 +66,7 @@ Test(rest_connections, sources_on_several_shards_reuse_their_connections) {
   }
   cr_assert_eq(json_object_size(sources_seen), 5);
   /* siphon's connections, and one for the second /stats. */
-  cr_assert_eq(after - before, (json_int_t)distinct(recs) + 1);
+  cr_assert_eq(after - before, (json_int_t)restt_distinct_conns(recs) + 1);
   json_decref(first_conns);
   json_decref(sources_seen);
   json_decref(recs);
@@ -125,9 +78,9 @@ Test(rest_connections, a_cap_holds_for_sources_of_every_shard) {
   setenv("SIPHON_REST_SHARD_SIZE", "1", 1);
   char *sources = sources_on("/conn", 4, "300ms", ", \"max_connections\": 1");
   char *err = NULL;
-  json_t *recs = run_rounds(sources, 4, &err);
+  json_t *recs = restt_rounds(sources, 4, &err);
   cr_assert_eq(tproc_count(err, "rest: multi handle "), 1, "one shard: %s", err);
-  cr_assert_eq(distinct(recs), 1);
+  cr_assert_eq(restt_distinct_conns(recs), 1);
   free(err);
   json_decref(recs);
   free(sources);
@@ -136,8 +89,8 @@ Test(rest_connections, a_cap_holds_for_sources_of_every_shard) {
 /* Three rounds of one source on path, each on a connection of its own. */
 static void new_connection_every_round(const char *path, const char *interval) {
   char *sources = sources_on(path, 1, interval, "");
-  json_t *recs = run_rounds(sources, 3, NULL);
-  cr_assert_eq(distinct(recs), json_array_size(recs), "a new connection every round");
+  json_t *recs = restt_rounds(sources, 3, NULL);
+  cr_assert_eq(restt_distinct_conns(recs), json_array_size(recs), "a new connection every round");
   json_decref(recs);
   free(sources);
 }
@@ -179,7 +132,7 @@ Test(rest_connections, a_response_larger_than_the_last_is_read_whole) {
     char path[64];
     snprintf(path, sizeof(path), "%s?bytes=100&then=300000", routes[k]);
     char *sources = sources_on(path, 1, "200ms", "");
-    json_t *recs = run_rounds(sources, 3, NULL);
+    json_t *recs = restt_rounds(sources, 3, NULL);
     size_t want[] = {98, 299998, 299998};
     for (size_t i = 0; i < 3; i++) {
       json_t *data = json_object_get(json_array_get(recs, i), "data");

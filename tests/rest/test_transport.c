@@ -157,15 +157,7 @@ static size_t distinct_conns(const char *extra_opts, size_t n) {
   restt_run r = restt_once_sources(all, 30000);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert_eq(json_array_size(r.records), n);
-  json_t *seen = json_object();
-  for (size_t i = 0; i < n; i++) {
-    json_t *d = json_object_get(json_array_get(r.records, i), "data");
-    char key[32];
-    snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(json_object_get(d, "conn")));
-    json_object_set_new(seen, key, json_true());
-  }
-  size_t distinct = json_object_size(seen);
-  json_decref(seen);
+  size_t distinct = restt_distinct_conns(r.records);
   restt_run_free(&r);
   free(all);
   return distinct;
@@ -185,41 +177,16 @@ Test(rest_transport, max_host_connections_caps_one_host) {
 }
 
 Test(rest_transport, keep_alive_reuses_the_connection_across_rounds) {
-  char *cfg = tmp_write("siphon.json",
-                        "{\"siphon\": {\"plugin_path\": [\"%s\"]},\n"
-                        " \"sources\": [{\"name\": \"k\", \"plugin\": \"rest\", "
-                        "\"interval\": \"200ms\", \"options\": "
-                        "{\"url\": \"http://127.0.0.1:%d/conn\"}}]}\n",
-                        SIPHON_PLUGIN_DIR, port);
-  tproc p;
-  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
-  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
-  tproc_wait_stdout_count(&p, "\n", 3, 5000);
-  tproc_kill(&p, SIGTERM);
-  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
-  cr_assert_geq(tproc_count(p.out, "\n"), 3, "three rounds: %s", p.err);
+  char *sources = restt_sources("k", 1, "200ms", "", port, "/conn", "");
+  json_t *recs = restt_rounds(sources, 3, NULL);
   /* Every round answered on the same connection. */
-  json_t *first = NULL;
-  const char *line = p.out;
-  for (int i = 0; i < 3; i++) {
-    json_t *rec = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
-    cr_assert_not_null(rec);
-    json_t *conn = json_object_get(json_object_get(rec, "data"), "conn");
-    if (first == NULL) {
-      first = json_incref(conn);
-    } else {
-      cr_assert(json_equal(first, conn), "round %d on another connection", i + 1);
-    }
-    json_decref(rec);
-    line = strchr(line, '\n') + 1;
-  }
-  json_decref(first);
-  tproc_free(&p);
+  cr_assert_eq(restt_distinct_conns(recs), 1);
+  json_decref(recs);
+  free(sources);
   json_t *stats = restt_get(port, "/stats");
   /* siphon's one connection, and this request's. */
   cr_assert_eq(json_integer_value(json_object_get(stats, "accepted")), 2);
   json_decref(stats);
-  tmp_discard(cfg);
 }
 
 Test(rest_transport, shutdown_with_transfers_in_flight) {

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "proc.h"
 #include "sdk_util.h"
 #include "tmpfile.h"
@@ -79,26 +80,10 @@ static void teardown(void) {
 
 TestSuite(docs, .init = setup, .fini = teardown);
 
-/* A listening socket on 127.0.0.1 with a kernel-chosen port. */
-static int listener(int backlog, int *port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  cr_assert_geq(fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  cr_assert_eq(listen(fd, backlog), 0);
-  socklen_t len = sizeof(a);
-  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
 Test(docs, tcpprobe_times_a_connect) {
   char *so = build_example("tcpprobe");
   int port = 0;
-  int fd = listener(16, &port);
+  int fd = tnet_listen(16, &port);
   char *opts = fmt("{\"host\": \"127.0.0.1\", \"port\": %d}", port);
   tproc p;
   int st = tproc_siphon(&p, T_MS, "--plugin", so, "--options", opts, "--once", NULL);
@@ -154,7 +139,7 @@ static size_t saturate(int port, int *fds, size_t max) {
 Test(docs, tcpprobe_cancel_ends_a_hung_connect_at_the_timeout) {
   char *so = build_example("tcpprobe");
   int port = 0;
-  int fd = listener(0, &port);
+  int fd = tnet_listen(0, &port);
   int fds[64];
   size_t n = saturate(port, fds, 64);
   cr_assert_gt(n, 0, "could not fill the accept queue of a listener with backlog 0");

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "proc.h"
 #include "sockt.h"
 #include "tmpfile.h"
@@ -95,21 +96,6 @@ static void *serve(void *arg) {
   return NULL;
 }
 
-static int tcp_listen_any(int *port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  cr_assert_geq(fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  cr_assert_eq(listen(fd, 128), 0);
-  socklen_t len = sizeof(a);
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
 static int unix_listen_at(const char *path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   cr_assert_geq(fd, 0);
@@ -174,12 +160,13 @@ Test(socket_valgrind, every_mode_at_once_and_sigterm_with_clients_are_clean) {
   peers ps;
   memset(&ps, 0, sizeof(ps));
   int pong_port, status_port, silent_port;
-  ps.ep[0] = (endpoint){tcp_listen_any(&pong_port), "PING\n", "+PONG\n", 0};
-  ps.ep[1] = (endpoint){tcp_listen_any(&status_port), "status\n", "uptime 5\r\nload 0.1\nlast", 0};
+  ps.ep[0] = (endpoint){tnet_listen(128, &pong_port), "PING\n", "+PONG\n", 0};
+  ps.ep[1] =
+      (endpoint){tnet_listen(128, &status_port), "status\n", "uptime 5\r\nload 0.1\nlast", 0};
   ps.ep[2] = (endpoint){unix_listen_at(req_sock), NULL,
                         "{\"a\": 1}\n{\"b\": [1, 2]}\nEND\n{\"after\": true}\n", 1};
   ps.n = 3;
-  int silent_fd = tcp_listen_any(&silent_port);
+  int silent_fd = tnet_listen(128, &silent_port);
   int closed_port = sockt_free_port();
   cr_assert_eq(pthread_create(&ps.thread, NULL, serve, &ps), 0);
 
