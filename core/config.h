@@ -25,8 +25,10 @@ typedef struct siphon__source_conf {
   uint64_t timeout_ms;     /* > 0, <= interval; default = interval */
   uint64_t jitter_ms;      /* < interval; default 0 */
   uint64_t max_backoff_ms; /* cap of the failure backoff; >= interval */
-  json_t *tags;            /* object of strings; owned; never NULL */
-  json_t *options;         /* object; owned; never NULL; not yet checked */
+  /* Both owned, and never NULL until siphon__host_setup releases them
+   * (outside --check) once the source is created. */
+  json_t *tags;    /* object of strings */
+  json_t *options; /* object; not yet checked */
 } siphon__source_conf;
 
 typedef struct siphon__config {
