@@ -11,6 +11,9 @@
 #define SIPHON__OUTPUT_BATCH_BYTES (64u * 1024u)
 #define SIPHON__OUTPUT_BATCH_NS (5u * 1000u * 1000u)
 #define SIPHON__OUTPUT_IDLE_NS (100u * 1000u * 1000u)
+/* A buffer that grew past this for a burst (a round of thousands of
+ * sources) is freed once written, not kept for the rest of the run. */
+#define SIPHON__OUTPUT_KEEP_BYTES (1024u * 1024u)
 
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
@@ -59,10 +62,15 @@ static void writer_main(void *arg) {
     uv_mutex_unlock(&o->lock);
 
     int rc = write_all(o->fd, full, full_len);
-
-    uv_mutex_lock(&o->lock);
     mine = full;
     mine_cap = full_cap;
+    if (mine_cap > SIPHON__OUTPUT_KEEP_BYTES) {
+      free(mine);
+      mine = NULL;
+      mine_cap = 0;
+    }
+
+    uv_mutex_lock(&o->lock);
     o->writing = 0;
     if (rc != 0) {
       o->failed = 1;
