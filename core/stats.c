@@ -5,10 +5,38 @@
  * the records can alert on a source that keeps failing or overrunning. */
 #include "stats.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "record.h"
 #include "util.h"
 
+/* What the process holds now, taken before the rest of the snapshot is
+ * built so that the snapshot's own JSON is not counted. The heap figures
+ * are glibc's: live allocations against what the allocator keeps, which
+ * tells a leak (heap grows) from fragmentation (only RSS grows). */
+static json_t *memory_snapshot(void) {
+  json_t *m = json_object();
+  size_t rss = 0;
+  if (uv_resident_set_memory(&rss) == 0) {
+    json_object_set_new(m, "rss_bytes", json_integer((json_int_t)rss));
+  }
+  uv_rusage_t ru;
+  if (uv_getrusage(&ru) == 0) {
+    /* ru_maxrss is in KiB on Linux. */
+    json_object_set_new(m, "peak_rss_bytes", json_integer((json_int_t)ru.ru_maxrss * 1024));
+  }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2();
+  json_object_set_new(m, "heap_in_use_bytes", json_integer((json_int_t)(mi.uordblks + mi.hblkhd)));
+  json_object_set_new(m, "heap_free_bytes", json_integer((json_int_t)mi.fordblks));
+#endif
+  return m;
+}
+
 json_t *siphon__stats_snapshot(siphon__host *h) {
+  json_t *memory = memory_snapshot();
   json_t *per = json_object();
   json_int_t rounds = 0, ok = 0, failed = 0, timeouts = 0, skipped = 0, discarded = 0;
   for (size_t i = 0; i < h->source_count; i++) {
@@ -55,6 +83,7 @@ json_t *siphon__stats_snapshot(siphon__host *h) {
   json_object_set_new(all, "records_written", json_integer(written));
   json_object_set_new(all, "records_discarded", json_integer(discarded));
   json_object_set_new(all, "output_queue_bytes", json_integer(queued_bytes));
+  json_object_set_new(all, "memory", memory);
   json_object_set_new(all, "per_source", per);
   return all;
 }
