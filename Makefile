@@ -16,8 +16,11 @@ deps:
 test-deps: deps
 	@tests/mongo/server/install.sh
 
+# Configure output goes to stderr: on a first `make run`, standard output
+# must carry siphon's records only.
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	@echo "cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)" >&2
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >&2
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -31,8 +34,9 @@ build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 # Only the binary and the built-in plugins: the demo needs no test.
 run: deps $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS) --target siphon rest socket mongo -- --no-print-directory >/dev/null \
-	  || cmake --build $(BUILD) -j 1 --target siphon rest socket mongo
-	$(BUILD)/siphon -c $(CONFIG)
+	  || cmake --build $(BUILD) -j 1 --target siphon rest socket mongo >&2
+	@echo "$(BUILD)/siphon -c $(CONFIG)" >&2
+	@$(BUILD)/siphon -c $(CONFIG)
 
 # Every test in the dev build, then again under AddressSanitizer + UBSan.
 test: build test-deps format-check

@@ -2,6 +2,9 @@
 # Installs exactly the Debian packages siphon needs that are missing, and
 # says which (with "bench", also those the benchmarks need). Idempotent: prints "deps: all present" when nothing is missing.
 set -eu
+# Everything said here is a diagnostic: on stderr, so that `make run`'s
+# standard output is siphon's records and nothing else.
+exec 1>&2
 
 PKGS="ca-certificates git cmake make gcc pkg-config clang-format valgrind libuv1-dev libcurl4-openssl-dev \
 libjansson-dev libmongoc-dev libbson-dev zlib1g-dev libcriterion-dev openssl nghttp2-server nodejs npm"
