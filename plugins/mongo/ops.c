@@ -28,7 +28,7 @@ static int fail(const mg_run *run, const bson_error_t *berr, siphon_error *err) 
     snprintf(err->text, sizeof(err->text), "command on %.40s failed: %.190s", q->database,
              berr->message);
   } else {
-    snprintf(err->text, sizeof(err->text), "%s on %.30s.%.40s failed: %.170s", op_name(q->op),
+    snprintf(err->text, sizeof(err->text), "%s on %.30s.%.40s failed: %.150s", op_name(q->op),
              q->database, q->collection, berr->message);
   }
   if (berr->domain == MONGOC_ERROR_SERVER_SELECTION) {
