@@ -12,7 +12,8 @@
 #define SIPHON__OUTPUT_BATCH_NS (5u * 1000u * 1000u)
 #define SIPHON__OUTPUT_IDLE_NS (100u * 1000u * 1000u)
 /* A buffer that grew past this for a burst (a round of thousands of
- * sources) is freed once written, not kept for the rest of the run. */
+ * sources) is freed once written and the burst is over, not kept for the
+ * rest of the run. */
 #define SIPHON__OUTPUT_KEEP_BYTES (1024u * 1024u)
 
 static int write_all(int fd, const char *p, size_t n) {
@@ -62,15 +63,17 @@ static void writer_main(void *arg) {
     uv_mutex_unlock(&o->lock);
 
     int rc = write_all(o->fd, full, full_len);
+
+    uv_mutex_lock(&o->lock);
     mine = full;
     mine_cap = full_cap;
-    if (mine_cap > SIPHON__OUTPUT_KEEP_BYTES) {
+    if (mine_cap > SIPHON__OUTPUT_KEEP_BYTES && o->len < SIPHON__OUTPUT_KEEP_BYTES / 4) {
+      /* The burst is over (little queued while this was written); under
+       * a steady load the big buffer is kept, not regrown every batch. */
       free(mine);
       mine = NULL;
       mine_cap = 0;
     }
-
-    uv_mutex_lock(&o->lock);
     o->writing = 0;
     if (rc != 0) {
       o->failed = 1;
