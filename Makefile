@@ -4,6 +4,8 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG     ?= config/demo.json
 CMAKE_ARGS ?=
+# "Entering directory" lines would land among `make -C ... run`'s records.
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: all deps test-deps build build-asan run test test-asan format format-check bench install clean
 
