@@ -2,47 +2,76 @@
 # Memory of an idle rest source (docs/bench/rest.md, "Memory"): a continuous
 # run of 1 and of N sources against the latency server, each source keeping
 # its connection between rounds, read from siphon's own stats record
-# (siphon.stats_interval) once the third round is over.
+# (siphon.stats_interval) once three rounds of every source are over.
 #
 #   bench/rest/idle.sh [BUILD_DIR]      (default: build-rest-release, built if missing)
 #
-# Environment: N=10000  MS=200
+# Environment: N=10000 (at least 2)  MS=200
 # Prints, for 1 and N sources: the heap in use, the heap kept free, RSS and
 # peak RSS, in MiB; then the heap and the RSS that each source beyond the
-# first adds, in KiB.
+# first adds, in KiB. Exits non-zero, saying why, if a run has no such
+# record (a round failed, siphon died, or 60 s passed).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-10000}
+[ "$N" -ge 2 ] || { echo "idle.sh: N must be at least 2" >&2; exit 2; }
 # shellcheck source=bench/rest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# Rounds at 0, 6 and 12 s; stats at 3, 6, 9, 12 and 15 s: the one at 15 s
-# finds every source idle, with the connection its last round kept.
-idle() { # idle N: prints "heap free rss peak" in bytes
-  gen "$1" 1 "$PORT" 6s 3s | sed 's/"log_level": "warn"/&, "stats_interval": "3s"/' > "$TMP/idle.json"
-  "$SIPHON" -c "$TMP/idle.json" > "$TMP/idle.out" 2> "$TMP/idle.err" &
-  local pid=$!
-  sleep 16.5
-  kill -TERM "$pid"
-  wait "$pid" || true
-  python3 - "$TMP/idle.out" << 'PY'
+# Prints "heap free rss peak" (bytes) of the first stats record that finds
+# three rounds of every source done, every one ok, and none in flight;
+# exits 1 if there is none yet, 2 if a round failed.
+pick() {
+  python3 - "$1" << 'PY'
 import json, sys
-last = None
 for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("source") == "siphon" and r["data"]["rounds_in_flight"] == 0:
-        last = r["data"]
-if last is None or last["rounds"] < 3 * last["sources"]:
-    sys.exit("no idle stats record after the third round")
-m = last["memory"]
-print(m["heap_in_use_bytes"], m["heap_free_bytes"], m["rss_bytes"], m["peak_rss_bytes"])
+    try:
+        r = json.loads(line)
+    except ValueError:
+        break  # a line still being written
+    if r.get("source") != "siphon":
+        continue
+    d = r["data"]
+    bad = d["rounds_failed"] + d["rounds_timeout"]
+    if bad > 0:
+        sys.exit("%d rounds failed or timed out" % bad)
+    if d["rounds"] >= 3 * d["sources"] and d["rounds_in_flight"] == 0:
+        m = d["memory"]
+        print(m["heap_in_use_bytes"], m["heap_free_bytes"], m["rss_bytes"], m["peak_rss_bytes"])
+        sys.exit(0)
+sys.exit(1)
 PY
 }
 
+# Rounds every 6 s, stats every 3 s, half a period apart once they settle.
+idle() { # idle N: prints "heap free rss peak" in bytes
+  gen "$1" 1 "$PORT" 6s 3s | sed 's/"log_level": "warn"/&, "stats_interval": "3s"/' > "$TMP/idle.json"
+  "$SIPHON" -c "$TMP/idle.json" > "$TMP/idle.out" 2> "$TMP/idle.err" &
+  local pid=$! rc=1
+  for _ in $(seq 120); do
+    sleep 0.5
+    rc=0
+    pick "$TMP/idle.out" > "$TMP/idle.pick" || rc=$?
+    [ "$rc" -eq 1 ] && kill -0 "$pid" 2> /dev/null && continue
+    break
+  done
+  kill -TERM "$pid" 2> /dev/null || true
+  wait "$pid" || true
+  if [ "$rc" -ne 0 ]; then
+    echo "idle.sh: no idle stats record from $1 sources (siphon's last words below)" >&2
+    tail -3 "$TMP/idle.err" >&2
+    exit 1
+  fi
+  cat "$TMP/idle.pick"
+}
+
 server_start 1
-read -r h1 f1 r1 p1 <<< "$(idle 1)"
-read -r hn fn rn pn <<< "$(idle "$N")"
+[ -n "$PORT" ] || { echo "idle.sh: the latency server did not start" >&2; exit 1; }
+one=$(idle 1)
+many=$(idle "$N")
 server_stop > /dev/null
+read -r h1 f1 r1 p1 <<< "$one"
+read -r hn fn rn pn <<< "$many"
 mib() { echo "scale=1; $1 / 1048576" | bc -l; }
 printf '%-8s %10s %10s %10s %10s\n' sources heap_MiB free_MiB rss_MiB peak_MiB
 printf '%-8s %10s %10s %10s %10s\n' 1 "$(mib "$h1")" "$(mib "$f1")" "$(mib "$r1")" "$(mib "$p1")"
