@@ -20,8 +20,8 @@ REPS_10K=${REPS_10K:-3}
 # shellcheck source=bench/rest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-printf '%-7s %6s | %9s %9s %8s %8s %8s %8s | %9s %8s %8s | %7s\n' \
-  spread N cold_s warm_s cold_cpu us/req us/warm rss_MiB base_s base_cpu base_rss speedup
+printf '%-7s %6s | %9s %9s %8s %8s %8s %8s %8s | %9s %8s %8s | %7s\n' \
+  spread N cold_s warm_s cold_cpu us/req us/warm cold_rss warm_rss base_s base_cpu base_rss speedup
 for A in $SPREADS; do
   server_start "$A"
   for N in $NS; do
@@ -39,7 +39,6 @@ for A in $SPREADS; do
     IV=$(echo "$cold * 2 + 2" | bc -l | cut -d. -f1)
     gen "$N" "$A" "$PORT" "${IV}s" "${IV}s" > "$TMP/run.json"
     read -r warm nr wcpu wrss <<< "$(warm_run "$TMP/run.json" $((IV * 3 + IV / 2 + 1)))"
-    [ "$wrss" -gt "$rss" ] && rss=$wrss
     us_cold=$(echo "($cpu - $start_cpu) * 1000000 / $N" | bc -l)
     us_warm=0
     [ "$nr" -ge 2 ] && us_warm=$(echo "($wcpu - $cpu) * 1000000 / ($N * ($nr - 1))" | bc -l)
@@ -48,8 +47,9 @@ for A in $SPREADS; do
     base=$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' "$TMP/base.out" | median)
     bcpu=$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' "$TMP/base.out" | median)
     brss=$(sed -n 's/peak_rss_kib=//p' "$TMP/base.out")
-    printf '%-7s %6d | %9.3f %9.3f %8.3f %8.1f %8.1f %8.1f | %9.3f %8.3f %8.1f | %6.1fx\n' \
+    printf '%-7s %6d | %9.3f %9.3f %8.3f %8.1f %8.1f %8.1f %8.1f | %9.3f %8.3f %8.1f | %6.1fx\n' \
       "$A" "$N" "$cold" "${warm:-0}" "$cpu" "$us_cold" "$us_warm" "$(echo "$rss / 1024" | bc -l)" \
+      "$(echo "$wrss / 1024" | bc -l)" \
       "$base" "$bcpu" "$(echo "$brss / 1024" | bc -l)" "$(echo "$base / $cold" | bc -l)"
   done
   echo "  latency server ($A addresses): $(server_stop)"
