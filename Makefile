@@ -1,13 +1,14 @@
 # A thin wrapper over CMake, as in Neovim. Real work lives in CMakeLists.txt.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+UVPOLL_BUILD ?= build-uvpoll
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG     ?= config/demo.json
 CMAKE_ARGS ?=
 # "Entering directory" lines would land among `make -C ... run`'s records.
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps test-deps build build-asan run test test-asan format format-check bench install clean
+.PHONY: all deps test-deps build build-asan run test test-asan test-uvpoll format format-check bench install clean
 
 all: build
 
@@ -44,6 +45,14 @@ run: deps $(BUILD)/CMakeCache.txt
 test: build test-deps format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-uvpoll
+
+# The rest plugin's portable socket watcher (a uv_poll_t per socket, for
+# systems without epoll), built and tested on Linux too.
+test-uvpoll: deps test-deps
+	@cmake -S . -B $(UVPOLL_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIPHON_REST_UV_POLL=ON -DSIPHON_BUILD_BENCH=OFF $(CMAKE_ARGS) >&2
+	cmake --build $(UVPOLL_BUILD) -j $(JOBS)
+	ctest --test-dir $(UVPOLL_BUILD) --output-on-failure -j $(JOBS) -L rest
 
 # Criterion reports a test as passed even when LeakSanitizer found a leak
 # in it, so the whole output is kept and searched for sanitizer reports.
@@ -73,4 +82,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-release
+	rm -rf $(BUILD) $(ASAN_BUILD) $(UVPOLL_BUILD) build-release

@@ -1,9 +1,10 @@
 /* The engine: curl multi handles shared by every rest source, driven by
- * the host's libuv loop through curl's socket interface. One uv_poll_t per
- * socket curl asks us to watch, one uv_timer_t per multi handle for curl's
- * timeouts, and finished transfers collected after every
- * curl_multi_socket_action, the timer's included (transfers that time out
- * finish there).
+ * the host's libuv loop through curl's socket interface. The sockets curl
+ * asks us to watch go into one epoll set of the engine's (engine_epoll.c;
+ * a uv_poll_t each elsewhere, engine_sock.c), one uv_timer_t per multi
+ * handle serves curl's timeouts, and finished transfers are collected
+ * after every curl_multi_socket_action, the timer's included (transfers
+ * that time out finish there).
  *
  * Why shards: libcurl 7.88 walks a multi handle's whole connection cache
  * on every curl_multi_remove_handle of a transfer whose connection was
@@ -15,8 +16,7 @@
  * still reused round after round. TLS sessions are shared between shards
  * through one share handle; DNS caches are each shard's own.
  *
- * The poll handles are in engine_sock.c, the queue of rounds waiting
- * for their turn in engine_queue.c.
+ * The queue of rounds waiting for their turn is in engine_queue.c.
  * docs/bench/rest.md has the measurements behind the shard size. */
 #include <errno.h>
 #include <stdlib.h>
@@ -182,6 +182,16 @@ int rest_engine_new(const siphon_host_api *api, uv_loop_t *loop, rest_engine **o
     return rc;
   }
   e->idle.data = e;
+  rc = rest__socks_open(e);
+  if (rc != 0) {
+    api->log(NULL, SIPHON_LOG_ERROR, "rest: cannot watch sockets: %s", uv_strerror(rc));
+    /* Nothing else is open: the idle handle is freed with the engine. */
+    e->closing = 1;
+    e->pending_closes++;
+    uv_close((uv_handle_t *)&e->idle, on_idle_closed);
+    curl_share_cleanup(e->share);
+    return rc;
+  }
   *out = e;
   return 0;
 }

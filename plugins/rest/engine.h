@@ -1,5 +1,5 @@
 /* The engine's own types, shared by engine.c (multi handles and their
- * actions), engine_sock.c (poll handles, one per socket) and
+ * actions), engine_epoll.c or engine_sock.c (watching curl's sockets) and
  * engine_queue.c (rounds waiting for their turn). Nothing outside these
  * files includes it: the rest of the plugin sees rest.h. */
 #ifndef SIPHON_REST_ENGINE_H
@@ -7,7 +7,8 @@
 
 #include "rest.h"
 
-typedef struct rest_sock rest_sock;
+/* What watches curl's sockets: engine_epoll.c's, or engine_sock.c's. */
+typedef struct rest_socks rest_socks;
 
 typedef struct rest_done {
   CURL *easy;
@@ -31,8 +32,7 @@ struct rest_engine {
   uv_idle_t idle; /* runs while rounds wait for their turn */
   rest_wait *wait_head, *wait_tail;
   long batch;
-  rest_sock **by_fd; /* the poll handle of each socket watched, by fd */
-  size_t by_fd_cap;
+  rest_socks *socks;
   long max_total, max_host;
   long registered, attached; /* sources created; of them, put on a shard */
   int closing;
@@ -46,10 +46,13 @@ void rest__engine_maybe_free(rest_engine *e);
 /* A shard's socket has events (flags: CURL_CSELECT_*). */
 void rest__shard_action(rest_shard *sh, curl_socket_t fd, int flags);
 
-/* engine_sock.c: CURLMOPT_SOCKETFUNCTION, with a shard as its data. */
+/* engine_epoll.c (Linux) or engine_sock.c: CURLMOPT_SOCKETFUNCTION, with
+ * a shard as its data. */
 int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp);
-/* Closes every poll handle (engine shutdown, before curl closes the
- * sockets); frees the fd table. */
+/* Sets e->socks up; 0 or a negative errno. */
+int rest__socks_open(rest_engine *e);
+/* Stops watching every socket (engine shutdown, before curl closes them);
+ * frees e->socks in a close callback counted in e->pending_closes. */
 void rest__socks_close_all(rest_engine *e);
 
 /* engine_queue.c: the idle handle's callback. */

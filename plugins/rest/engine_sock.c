@@ -1,8 +1,10 @@
-/* One uv_poll_t per socket curl asks the engine to watch, made when curl
+/* Where epoll is missing (engine_epoll.c is the Linux one): one
+ * uv_poll_t per socket curl asks the engine to watch, made when curl
  * names the socket and closed at its CURL_POLL_REMOVE: curl is about to
  * close the socket, or parks its connection in the cache, and a parked
  * connection gets a new handle when curl uses it again. A table by fd
- * finds each handle and lets shutdown close every one.
+ * finds each handle and lets shutdown close every one. Built on Linux too
+ * with -DSIPHON_REST_UV_POLL=ON, which CI tests.
  *
  * Why not keep a kept-alive connection's poll across REMOVEs (which would
  * save an allocation and a few epoll_ctl calls per reused request): that
@@ -15,9 +17,17 @@
  * mark the whole multi handle dead, which would fail every source of the
  * shard from then on. A socket that cannot be watched is logged, and its
  * transfer ends at the source's timeout. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "engine.h"
+
+typedef struct rest_sock rest_sock;
+
+struct rest_socks {
+  rest_sock **by_fd; /* the poll handle of each socket watched, by fd */
+  size_t cap;
+};
 
 struct rest_sock {
   uv_poll_t poll;
@@ -27,7 +37,8 @@ struct rest_sock {
 };
 
 static rest_sock *sock_find(rest_engine *e, curl_socket_t fd) {
-  return (fd >= 0 && (size_t)fd < e->by_fd_cap) ? e->by_fd[fd] : NULL;
+  rest_socks *t = e->socks;
+  return (fd >= 0 && (size_t)fd < t->cap) ? t->by_fd[fd] : NULL;
 }
 
 static void on_sock_closed(uv_handle_t *h) {
@@ -41,27 +52,28 @@ static void on_sock_closed(uv_handle_t *h) {
 /* uv_close stops watching the fd now, before curl closes the socket, so
  * a new socket that reuses the number can be watched at once. */
 static void sock_close(rest_engine *e, rest_sock *k) {
-  e->by_fd[k->fd] = NULL;
+  e->socks->by_fd[k->fd] = NULL;
   e->pending_closes++;
   uv_close((uv_handle_t *)&k->poll, on_sock_closed);
 }
 
 /* A poll handle for fd, entered in the table; NULL (logged) on failure. */
 static rest_sock *sock_new(rest_engine *e, curl_socket_t fd) {
-  if ((size_t)fd >= e->by_fd_cap) {
-    size_t cap = e->by_fd_cap ? e->by_fd_cap : 64;
+  rest_socks *t = e->socks;
+  if ((size_t)fd >= t->cap) {
+    size_t cap = t->cap ? t->cap : 64;
     while (cap <= (size_t)fd) {
       cap *= 2;
     }
-    rest_sock **t = realloc(e->by_fd, cap * sizeof(*t));
-    if (t == NULL) {
+    rest_sock **v = realloc(t->by_fd, cap * sizeof(*v));
+    if (v == NULL) {
       return NULL;
     }
-    for (size_t i = e->by_fd_cap; i < cap; i++) {
-      t[i] = NULL;
+    for (size_t i = t->cap; i < cap; i++) {
+      v[i] = NULL;
     }
-    e->by_fd = t;
-    e->by_fd_cap = cap;
+    t->by_fd = v;
+    t->cap = cap;
   }
   rest_sock *k = calloc(1, sizeof(*k));
   if (k == NULL) {
@@ -77,7 +89,7 @@ static rest_sock *sock_new(rest_engine *e, curl_socket_t fd) {
   k->poll.data = k;
   k->fd = fd;
   k->e = e;
-  e->by_fd[fd] = k;
+  t->by_fd[fd] = k;
   return k;
 }
 
@@ -160,13 +172,22 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
   return 0;
 }
 
+int rest__socks_open(rest_engine *e) {
+  e->socks = calloc(1, sizeof(*e->socks));
+  return e->socks != NULL ? 0 : -ENOMEM;
+}
+
 void rest__socks_close_all(rest_engine *e) {
-  for (size_t fd = 0; fd < e->by_fd_cap; fd++) {
-    if (e->by_fd[fd] != NULL) {
-      sock_close(e, e->by_fd[fd]);
+  rest_socks *t = e->socks;
+  if (t == NULL) {
+    return;
+  }
+  for (size_t fd = 0; fd < t->cap; fd++) {
+    if (t->by_fd[fd] != NULL) {
+      sock_close(e, t->by_fd[fd]);
     }
   }
-  free(e->by_fd);
-  e->by_fd = NULL;
-  e->by_fd_cap = 0;
+  free(t->by_fd);
+  free(t);
+  e->socks = NULL;
 }
