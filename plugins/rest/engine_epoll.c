@@ -6,15 +6,15 @@
  * a kept connection's socket), and each costs uv_poll_init's check of the
  * fd (an epoll ADD and DEL, and an ioctl), an ADD when it starts and a DEL
  * at uv_close: 11.5% of a reused connection's request in a 10,000-source
- * round (docs/bench/rest.md). Here the same request costs one ADD when
- * curl watches the socket and one DEL at its CURL_POLL_REMOVE.
+ * round (docs/bench/rest.md). Here a socket stays in the set, parked,
+ * from its CURL_POLL_REMOVE until curl closes it or watches it again, so
+ * the same request costs one MOD.
  *
- * Why it is safe when curl closes a socket without a REMOVE, or its fd
- * number is reused: the set is the engine's alone, so no stale entry can
- * take another handle's fd out of the loop's set; the kernel drops a
- * closed socket from it by itself; a socket new to curl (no pointer from
- * curl_multi_assign yet) is added anew; and any other change is made
- * with a MOD that becomes an ADD when the fd is no longer in the set.
+ * Why it is safe when curl closes a parked socket, or closes one without
+ * a REMOVE, and its fd number is reused: the set is the engine's alone,
+ * so no stale entry can take another handle's fd out of the loop's set;
+ * the kernel drops a closed socket from it by itself; and every watch is
+ * a MOD that becomes an ADD when the fd is no longer in the set.
  *
  * Every callback here returns 0: a non-zero return makes libcurl 7.88
  * mark the whole multi handle dead. A socket that cannot be watched is
@@ -35,6 +35,7 @@
 
 typedef struct rest_fdent {
   rest_shard *sh; /* whose socket this fd is; NULL: not in the set */
+  int parked;     /* in the set, but curl no longer watches it */
 } rest_fdent;
 
 struct rest_socks {
@@ -81,6 +82,7 @@ static void unwatch(rest_socks *k, curl_socket_t fd) {
   (void)epoll_ctl(k->epfd, EPOLL_CTL_DEL, fd, NULL);
   if ((size_t)fd < k->cap) {
     k->by_fd[fd].sh = NULL;
+    k->by_fd[fd].parked = 0;
   }
   forget_events(k, fd);
 }
@@ -93,9 +95,11 @@ static void dispatch(rest_socks *k, int n) {
     if (fd < 0) {
       continue;
     }
-    if ((size_t)fd >= k->cap || k->by_fd[fd].sh == NULL) {
-      /* In the set with no owner (an epoll_ctl that failed half-way):
-       * out, or a readable socket would wake every loop turn. */
+    if ((size_t)fd >= k->cap || k->by_fd[fd].sh == NULL || k->by_fd[fd].parked) {
+      /* A parked connection that has news (its server closed it, say),
+       * or an fd with no owner (an epoll_ctl that failed half-way): out
+       * of the set, or a readable socket would wake every loop turn.
+       * curl finds a closed connection when it next looks at it. */
       unwatch(k, fd);
       continue;
     }
@@ -150,16 +154,20 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
   rest_engine *e = sh->e;
   rest_socks *k = e->socks;
   (void)easy;
+  (void)socketp; /* the table by fd knows more than curl's pointer can */
   if (e->closing || fd < 0) {
     /* curl_multi_cleanup closing cached connections: the set is gone. */
     return 0;
   }
   if (what == CURL_POLL_REMOVE) {
-    /* Only the shard that watches the fd now may take it out: another's
-     * late REMOVE is for a socket closed before, whose number was
-     * reused. */
+    /* Parked, not taken out: curl is closing the socket (which takes it
+     * out of the set) or keeping its connection for a later transfer,
+     * which then costs one MOD instead of a DEL now and an ADD then.
+     * Only the shard that watches the fd now may park it: another's late
+     * REMOVE is for a socket closed before, whose number was reused. */
     if ((size_t)fd < k->cap && k->by_fd[fd].sh == sh) {
-      unwatch(k, fd);
+      k->by_fd[fd].parked = 1;
+      forget_events(k, fd);
     }
     return 0;
   }
@@ -175,12 +183,11 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
   if (what & CURL_POLL_OUT) {
     want |= EPOLLOUT;
   }
-  /* No pointer yet: new to curl's table, so a new socket, or one this
-   * engine stopped watching at its last REMOVE. Even with one, the events
-   * are set again, never skipped as unchanged: curl's entry can outlive
-   * its socket, and a new socket with the fd's number is not in the set
-   * (the MOD fails with ENOENT and becomes an ADD). */
-  int fresh = socketp == NULL || ent->sh != sh;
+  /* An fd the table has in the set gets a MOD, any other an ADD. The
+   * table may be stale (a parked socket closed since, or curl's entry
+   * outliving its socket, and a new socket with the fd's number): the MOD
+   * then fails with ENOENT and becomes an ADD, so the events are set
+   * again every time, never skipped as unchanged. */
   if (ent->sh != NULL && ent->sh != sh) {
     forget_events(k, fd);
   }
@@ -188,7 +195,7 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
   memset(&ev, 0, sizeof(ev));
   ev.events = want;
   ev.data.fd = fd;
-  int op = fresh ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  int op = ent->sh != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   int rc = epoll_ctl(k->epfd, op, fd, &ev);
   if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST) {
     rc = epoll_ctl(k->epfd, EPOLL_CTL_MOD, fd, &ev);
@@ -201,14 +208,7 @@ int rest__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, vo
     return 0;
   }
   ent->sh = sh;
-  if (socketp == NULL) {
-    /* Any non-NULL pointer marks the socket as watched; it is never
-     * dereferenced. */
-    CURLMcode mrc = curl_multi_assign(sh->multi, fd, sh);
-    if (mrc != CURLM_OK) {
-      e->api->log(NULL, SIPHON_LOG_ERROR, "rest: curl_multi_assign: %s", curl_multi_strerror(mrc));
-    }
-  }
+  ent->parked = 0;
   return 0;
 }
 
