@@ -4,7 +4,7 @@
 # its connection between rounds, read from siphon's own stats record
 # (siphon.stats_interval) once three rounds of every source are over.
 #
-#   bench/rest/idle.sh [BUILD_DIR]      (default: build-rest-release, built if missing)
+#   bench/rest/idle.sh [BUILD_DIR]      (default: build-rest-release; configured if missing, always brought up to date)
 #
 # Environment: N=10000 (at least 2)  MS=200
 # Prints, for 1 and N sources: the heap in use, the heap kept free, RSS and

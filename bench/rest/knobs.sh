@@ -5,7 +5,7 @@
 # SIPHON_REST_BATCH (first transfers started per loop turn), for one host
 # and for 100 loopback addresses.
 #
-#   bench/rest/knobs.sh [BUILD_DIR]      (default: build-rest-release, built if missing)
+#   bench/rest/knobs.sh [BUILD_DIR]      (default: build-rest-release; configured if missing, always brought up to date)
 #
 # Environment: N=10000  SPREADS="1 100"  REPS=3  SHARDS="64 256 1024 100000"
 #              BATCHES="16 64 256 100000"  MS=200

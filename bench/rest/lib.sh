@@ -1,7 +1,8 @@
-# Shared by bench/rest/run.sh and bench/rest/knobs.sh (sourced, not run).
-# Expects ROOT; sets BUILD, SIPHON, BASE, HTTPFIX, PLUGINS; builds the
-# Release tree if needed; raises the fd limit; gives gen, median,
-# server_start and server_stop.
+# Shared by bench/rest/run.sh, knobs.sh and idle.sh (sourced, not run).
+# Expects ROOT; sets BUILD, SIPHON, BASE, HTTPFIX, PLUGINS; configures the
+# Release tree if needed and always brings it up to date; raises the fd
+# limit; gives gen, median, server_start, server_stop, cold_runs and
+# warm_run.
 BUILD=${1:-$ROOT/build-rest-release}
 MS=${MS:-200}
 if [ ! -x "$BUILD/siphon" ] || [ ! -x "$BUILD/bench/rest/rest_baseline" ]; then

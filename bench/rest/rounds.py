@@ -3,7 +3,9 @@
 
 The k-th record of every source belongs to round k. A round starts when
 its first transfer started (record ts minus meta.elapsed_ms) and ends
-with its last record. Prints one line per complete round: "round K S"."""
+with its last record. Prints one line per complete round: "round K S N"
+(its number, seconds and records). Records without "meta" (the host's
+stats records) are skipped."""
 import json
 import sys
 from datetime import datetime
@@ -14,6 +16,8 @@ for line in sys.stdin:
     if not line:
         continue
     r = json.loads(line)
+    if "meta" not in r:
+        continue
     ts = datetime.strptime(r["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
     by_source.setdefault(r["source"], []).append((ts, r["meta"]["elapsed_ms"] / 1000.0))
 

@@ -3,7 +3,7 @@
 # side by side over N sources at 200 ms latency, for one host and for 100
 # loopback addresses (127.0.0.1 .. 127.0.0.100, same port).
 #
-#   bench/rest/run.sh [BUILD_DIR]        (default: build-rest-release, built if missing)
+#   bench/rest/run.sh [BUILD_DIR]        (default: build-rest-release; configured if missing, always brought up to date)
 #
 # Environment: NS="100 1000 10000"  SPREADS="1 100"  REPS=3  REPS_10K=3  MS=200
 # Prints a table; cold = siphon --once (every connection new); warm = a
