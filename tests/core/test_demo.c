@@ -10,26 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "proc.h"
 #include "tmpfile.h"
 
-/* A port nobody listens on now (bind to 0, read it, close). */
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t len = sizeof(a);
-  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 Test(demo, runs_offline_with_all_its_sources) {
   char env_port[64];
-  snprintf(env_port, sizeof(env_port), "SIPHON_DEMO_PORT=%d", free_port());
+  snprintf(env_port, sizeof(env_port), "SIPHON_DEMO_PORT=%d", tnet_free_port(SOCK_STREAM));
   const char *env[] = {env_port, NULL};
   const char *argv[] = {SIPHON_BIN, "-c", SIPHON_SOURCE_DIR "/config/demo.json", NULL};
   tproc p;

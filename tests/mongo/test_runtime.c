@@ -16,18 +16,14 @@
 #include <unistd.h>
 
 #include "mongot.h"
+#include "net.h"
 #include "tmpfile.h"
 
 /* A loopback port that refuses connections: bound, never listening. */
 static int refused_port(int *fd_out) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  cr_assert_geq(fd, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t len = sizeof(a);
-  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  *fd_out = fd;
-  return ntohs(a.sin_port);
+  int port = 0;
+  *fd_out = tnet_bind(SOCK_STREAM, &port);
+  return port;
 }
 
 /* A server that hangs: the kernel completes the handshake (listen

@@ -163,16 +163,6 @@ char *restt_make_certs(void) {
   return dir;
 }
 
-int restt_free_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof(a);
-  cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-  cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
 int restt_wait_listening(int port) {
   for (int i = 0; i < 100; i++) {
     int s = socket(AF_INET, SOCK_STREAM, 0);

@@ -58,9 +58,6 @@ json_t *restt_only_data(const restt_run *r);
  * (srv.pem, srv.key) and a client certificate (cli.pem, cli.key). */
 char *restt_make_certs(void);
 
-/* A TCP port free on 127.0.0.1 just now. */
-int restt_free_port(void);
-
 /* Waits (5 s at most) until something accepts TCP on 127.0.0.1:port;
  * 1 when it does. */
 int restt_wait_listening(int port);

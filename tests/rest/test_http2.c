@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "restt.h"
 #include "tmpfile.h"
 
@@ -52,7 +53,7 @@ Test(rest_http2, sources_of_one_host_share_one_multiplexed_connection, .timeout 
   snprintf(key, sizeof(key), "%s/srv.key", dir);
   snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
   snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-  int port = restt_free_port();
+  int port = tnet_free_port(SOCK_STREAM);
   char port_s[16];
   snprintf(port_s, sizeof(port_s), "%d", port);
   const char *argv[] = {NGHTTPD, "-a", "127.0.0.1", "-d", www, "-v", port_s, key, cert, NULL};

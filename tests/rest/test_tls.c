@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "restt.h"
 #include "tmpfile.h"
 
@@ -22,7 +23,7 @@ static int tls_port;
 /* s_server -www answers GET / with an HTML status page. */
 static void start_server(int need_client_cert) {
   static char accept[64], cert[512], key[512], ca[512];
-  tls_port = restt_free_port();
+  tls_port = tnet_free_port(SOCK_STREAM);
   snprintf(accept, sizeof(accept), "127.0.0.1:%d", tls_port);
   snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
   snprintf(key, sizeof(key), "%s/srv.key", dir);

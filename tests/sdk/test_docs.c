@@ -225,21 +225,6 @@ Test(docs, diskfree_errors) {
   free(so);
 }
 
-/* A UDP port that was free a moment ago. */
-static int free_udp_port(void) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  cr_assert_geq(fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t len = sizeof(a);
-  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 static void send_udp(int port, const char *msg, size_t len) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   cr_assert_geq(fd, 0);
@@ -254,7 +239,7 @@ static void send_udp(int port, const char *msg, size_t len) {
 
 Test(docs, udplisten_streams_until_sigterm) {
   char *so = build_example("udplisten");
-  int port = free_udp_port();
+  int port = tnet_free_port(SOCK_DGRAM);
   char *opts = fmt("{\"port\": %d}", port);
   const char *argv[] = {SIPHON_BIN, "--plugin", so, "--options", opts, NULL};
   tproc p;

@@ -149,19 +149,6 @@ void sockt_local_name(int fd, char *out, size_t size) {
   }
 }
 
-int sockt_free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t len = sizeof(a);
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 json_t *sockt_records(const char *out) {
   json_t *all = json_array();
   const char *s = out;

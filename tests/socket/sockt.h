@@ -46,9 +46,6 @@ int sockt_wait_closed(int fd, int timeout_ms);
 /* "127.0.0.1:PORT" of a socket's local end. */
 void sockt_local_name(int fd, char *out, size_t size);
 
-/* A port on 127.0.0.1 nobody listens on (bound, read and closed). */
-int sockt_free_port(void);
-
 /* Every record line of stdout, parsed; asserts that each is JSON. */
 json_t *sockt_records(const char *out);
 

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "sockt.h"
 #include "tmpfile.h"
 
@@ -112,7 +113,7 @@ static const char *str(json_t *d, const char *key) {
 }
 
 Test(probe, closed_port_is_a_record_not_a_failed_round) {
-  int port = sockt_free_port();
+  int port = tnet_free_port(SOCK_STREAM);
   tproc p;
   json_t *recs = once(&p, 0, "\"timeout\": \"2s\", ",
                       "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\"}", port);
@@ -206,7 +207,7 @@ Test(probe, many_probes_finish_in_one_round) {
   server_start(&s);
   char sources[200 * 160];
   size_t len = 0;
-  int closed = sockt_free_port();
+  int closed = tnet_free_port(SOCK_STREAM);
   for (int i = 0; i < 200; i++) {
     len += (size_t)snprintf(sources + len, sizeof(sources) - len,
                             "%s{\"name\": \"p%d\", \"plugin\": \"socket\", \"timeout\": \"3s\","
@@ -264,7 +265,7 @@ Test(request, reply_until_a_delimiter_as_json) {
 }
 
 Test(request, refused_connection_fails_the_round) {
-  int port = sockt_free_port();
+  int port = tnet_free_port(SOCK_STREAM);
   tproc p;
   json_t *recs =
       once(&p, 1, "", "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\"}", port);

@@ -167,7 +167,7 @@ Test(socket_valgrind, every_mode_at_once_and_sigterm_with_clients_are_clean) {
                         "{\"a\": 1}\n{\"b\": [1, 2]}\nEND\n{\"after\": true}\n", 1};
   ps.n = 3;
   int silent_fd = tnet_listen(128, &silent_port);
-  int closed_port = sockt_free_port();
+  int closed_port = tnet_free_port(SOCK_STREAM);
   cr_assert_eq(pthread_create(&ps.thread, NULL, serve, &ps), 0);
 
   char *cfg = tmp_write(
