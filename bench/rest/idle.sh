@@ -7,6 +7,9 @@
 #   bench/rest/idle.sh [BUILD_DIR]      (default: build-rest-release; configured if missing, always brought up to date)
 #
 # Environment: N=10000 (at least 2)  MS=200
+#   SIPHON_ENV="VAR=value ..."  extra environment for siphon (an allocator
+#   trial: LD_PRELOAD=... MALLOC_CONF=...); the heap columns are then
+#   "-", since siphon reads them from glibc's allocator only.
 # Prints, for 1 and N sources: the heap in use, the heap kept free, RSS and
 # peak RSS, in MiB; then the heap and the RSS that each source beyond the
 # first adds, in KiB. Exits non-zero, saying why, if a run has no such
@@ -37,7 +40,8 @@ for line in open(sys.argv[1]):
         sys.exit("%d rounds failed or timed out" % bad)
     if d["rounds"] >= 3 * d["sources"] and d["rounds_in_flight"] == 0:
         m = d["memory"]
-        print(m["heap_in_use_bytes"], m["heap_free_bytes"], m["rss_bytes"], m["peak_rss_bytes"])
+        print(m.get("heap_in_use_bytes", "-"), m.get("heap_free_bytes", "-"),
+              m["rss_bytes"], m["peak_rss_bytes"])
         sys.exit(0)
 sys.exit(1)
 PY
@@ -46,7 +50,8 @@ PY
 # Rounds every 6 s, stats every 3 s, half a period apart once they settle.
 idle() { # idle N: prints "heap free rss peak" in bytes
   gen "$1" 1 "$PORT" 6s 3s | sed 's/"log_level": "warn"/&, "stats_interval": "3s"/' > "$TMP/idle.json"
-  "$SIPHON" -c "$TMP/idle.json" > "$TMP/idle.out" 2> "$TMP/idle.err" &
+  # shellcheck disable=SC2086
+  env ${SIPHON_ENV:-} "$SIPHON" -c "$TMP/idle.json" > "$TMP/idle.out" 2> "$TMP/idle.err" &
   local pid=$! rc=1
   for _ in $(seq 120); do
     sleep 0.5
@@ -72,10 +77,10 @@ many=$(idle "$N")
 server_stop > /dev/null
 read -r h1 f1 r1 p1 <<< "$one"
 read -r hn fn rn pn <<< "$many"
-mib() { echo "scale=1; $1 / 1048576" | bc -l; }
+mib() { if [ "$1" = - ]; then echo -; else echo "scale=1; $1 / 1048576" | bc -l; fi; }
+kib() { if [ "$1" = - ]; then echo -; else echo "scale=2; ($1 - $2) / ($N - 1) / 1024" | bc -l; fi; }
 printf '%-8s %10s %10s %10s %10s\n' sources heap_MiB free_MiB rss_MiB peak_MiB
 printf '%-8s %10s %10s %10s %10s\n' 1 "$(mib "$h1")" "$(mib "$f1")" "$(mib "$r1")" "$(mib "$p1")"
 printf '%-8s %10s %10s %10s %10s\n' "$N" "$(mib "$hn")" "$(mib "$fn")" "$(mib "$rn")" "$(mib "$pn")"
 printf 'per idle source: heap %s KiB, RSS %s KiB\n' \
-  "$(echo "scale=2; ($hn - $h1) / ($N - 1) / 1024" | bc -l)" \
-  "$(echo "scale=2; ($rn - $r1) / ($N - 1) / 1024" | bc -l)"
+  "$(kib "$hn" "$h1")" "$(kib "$rn" "$r1")"
