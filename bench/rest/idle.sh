@@ -8,8 +8,9 @@
 #
 # Environment: N=10000 (at least 2)  MS=200
 #   SIPHON_ENV="VAR=value ..."  extra environment for siphon (an allocator
-#   trial: LD_PRELOAD=... MALLOC_CONF=...); the heap columns are then
-#   "-", since siphon reads them from glibc's allocator only.
+#   trial: LD_PRELOAD=... MALLOC_CONF=...), split on spaces; with another
+#   allocator preloaded the heap columns are "-", since siphon reads them
+#   from glibc's allocator only.
 # Prints, for 1 and N sources: the heap in use, the heap kept free, RSS and
 # peak RSS, in MiB; then the heap and the RSS that each source beyond the
 # first adds, in KiB. Exits non-zero, saying why, if a run has no such
@@ -78,7 +79,7 @@ server_stop > /dev/null
 read -r h1 f1 r1 p1 <<< "$one"
 read -r hn fn rn pn <<< "$many"
 mib() { if [ "$1" = - ]; then echo -; else echo "scale=1; $1 / 1048576" | bc -l; fi; }
-kib() { if [ "$1" = - ]; then echo -; else echo "scale=2; ($1 - $2) / ($N - 1) / 1024" | bc -l; fi; }
+kib() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else echo "scale=2; ($1 - $2) / ($N - 1) / 1024" | bc -l; fi; }
 printf '%-8s %10s %10s %10s %10s\n' sources heap_MiB free_MiB rss_MiB peak_MiB
 printf '%-8s %10s %10s %10s %10s\n' 1 "$(mib "$h1")" "$(mib "$f1")" "$(mib "$r1")" "$(mib "$p1")"
 printf '%-8s %10s %10s %10s %10s\n' "$N" "$(mib "$hn")" "$(mib "$fn")" "$(mib "$rn")" "$(mib "$pn")"

@@ -1,4 +1,4 @@
-# Shared by bench/rest/run.sh, knobs.sh and idle.sh (sourced, not run).
+# Shared by bench/rest/run.sh, knobs.sh, idle.sh and warm.sh (sourced, not run).
 # Expects ROOT; sets BUILD, SIPHON, BASE, HTTPFIX, PLUGINS; configures the
 # Release tree if needed and always brings it up to date; raises the fd
 # limit; gives gen, median, server_start, server_stop, cold_runs and

@@ -11,7 +11,7 @@ skipped.
 
 What it leaves out: the loop sets up every source's round (the host's
 timers fire, the plugin makes its transfers) before the first transfer
-starts, about 57 ms at 10,000 warm sources (bench/rest/warm.sh measures
+starts, 57-96 ms at 10,000 warm sources (bench/rest/warm.sh measures
 it); round times here start after that."""
 import json
 import sys
