@@ -125,6 +125,9 @@ typedef struct rest_xfer {
   int too_big;
   int oom;
   int closes; /* the response said its connection ends (Connection: close, HTTP/1.0) */
+  /* Loop time (ms) when this page was asked for: the round's start for the
+   * first page, the previous page's end for the others (meta.wait_ms). */
+  uint64_t asked_ms;
   char errbuf[CURL_ERROR_SIZE];
 } rest_xfer;
 

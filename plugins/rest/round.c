@@ -76,6 +76,7 @@ static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
   }
   x->job.cb = on_page_done;
   x->job.arg = r;
+  x->asked_ms = r->page == 0 ? r->started_ms : now;
   int rc = rest_engine_add(s->shard, x->easy, &x->job);
   if (rc != 0) {
     snprintf(msg, msg_len, "cannot start a transfer of %s", shown);

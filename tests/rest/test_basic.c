@@ -27,6 +27,10 @@ Test(rest_basic, whole_json_document_with_meta) {
   cr_assert_eq(json_integer_value(json_object_get(meta, "status")), 200);
   cr_assert_eq(json_integer_value(json_object_get(meta, "page")), 1);
   cr_assert(json_is_number(json_object_get(meta, "elapsed_ms")));
+  /* One source alone on the loop: it hardly waits for libcurl to start. */
+  double wait = json_number_value(json_object_get(meta, "wait_ms"));
+  cr_assert(json_is_number(json_object_get(meta, "wait_ms")));
+  cr_assert(wait >= 0 && wait < 1000, "wait_ms %f", wait);
   char url[128];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/json", port);
   cr_assert_str_eq(json_string_value(json_object_get(meta, "url")), url);

@@ -1,5 +1,6 @@
 /* 1,000 rest sources against the delayed route in one `siphon --once`
- * round: every source's record arrives exactly once. */
+ * round: every source's record arrives exactly once, and meta.wait_ms
+ * shows that the later ones waited for their turn to start. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,14 @@ Test(rest_scale, thousand_sources_one_round, .timeout = 120) {
   cr_assert_eq(json_array_size(r.records), N);
   static int seen[N];
   memset(seen, 0, sizeof(seen));
+  double least_wait = 1e9, most_wait = -1;
   for (size_t i = 0; i < N; i++) {
     json_t *rec = json_array_get(r.records, i);
+    json_t *wait = json_object_get(json_object_get(rec, "meta"), "wait_ms");
+    cr_assert(json_is_number(wait));
+    double w = json_number_value(wait);
+    least_wait = w < least_wait ? w : least_wait;
+    most_wait = w > most_wait ? w : most_wait;
     const char *src = json_string_value(json_object_get(rec, "source"));
     const char *id = json_string_value(json_object_get(json_object_get(rec, "data"), "id"));
     cr_assert_not_null(src);
@@ -45,6 +52,12 @@ Test(rest_scale, thousand_sources_one_round, .timeout = 120) {
   for (int i = 0; i < N; i++) {
     cr_assert_eq(seen[i], 1, "source s%d: %d records", i, seen[i]);
   }
+  /* First requests start 64 a loop turn, each turn with its connects: the
+   * first batch starts at once, the last after 15 turns of them. */
+  cr_assert(least_wait >= 0 && least_wait < 1000, "least wait_ms %f", least_wait);
+  cr_assert(most_wait >= least_wait + 1.0,
+            "the last sources to start waited no longer than the first (%f against %f ms)",
+            most_wait, least_wait);
   restt_run_free(&r);
   free(sources);
   restt_fixture_stop(&fx);
