@@ -34,10 +34,12 @@ $(ASAN_BUILD)/CMakeCache.txt:
 build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Only the binary and the built-in plugins: the demo needs no test.
+# Only the binary and the plugins (the template too: `cmake --install`
+# installs it, and its README runs it): the demo needs no test.
+RUN_TARGETS = siphon rest socket mongo template
 run: deps $(BUILD)/CMakeCache.txt
-	@cmake --build $(BUILD) -j $(JOBS) --target siphon rest socket mongo -- --no-print-directory >/dev/null \
-	  || cmake --build $(BUILD) -j 1 --target siphon rest socket mongo >&2
+	@cmake --build $(BUILD) -j $(JOBS) --target $(RUN_TARGETS) -- --no-print-directory >/dev/null \
+	  || cmake --build $(BUILD) -j 1 --target $(RUN_TARGETS) >&2
 	@echo "$(BUILD)/siphon -c $(CONFIG)" >&2
 	@$(BUILD)/siphon -c $(CONFIG)
 

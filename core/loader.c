@@ -358,7 +358,12 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
     siphon__diag_add(d, where, "unknown plugin \"%s\"; did you mean \"%s\"? (no %s.so in %s)", ref,
                      near, ref, list);
   } else {
-    siphon__diag_add(d, where, "unknown plugin \"%s\": no %s.so in %s", ref, ref, list);
+    /* Say where to add a directory: most often the plugin was built
+     * somewhere siphon does not look yet. */
+    siphon__diag_add(d, where,
+                     "unknown plugin \"%s\": no %s.so in %s (add its directory to "
+                     "siphon.plugin_path or SIPHON_PLUGIN_PATH, or give the .so's path)",
+                     ref, ref, list);
   }
   free(near);
   free(list);

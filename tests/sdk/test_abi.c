@@ -137,6 +137,7 @@ Test(abi, an_unknown_name_lists_where_the_host_looked) {
   int st = tproc_siphon(&p, T_MS, "-c", cfg, "--once", NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
   assert_has(p.err, "unknown plugin \"nope\": no nope.so in ");
+  assert_has(p.err, "add its directory to siphon.plugin_path or SIPHON_PLUGIN_PATH");
   assert_has(p.err, ABI_DIR);
   assert_has(p.err, SIPHON_PLUGIN_DIR);
   assert_has(p.err, "sources[0]");
