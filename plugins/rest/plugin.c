@@ -30,7 +30,7 @@ static const siphon_option rest_options[] = {
      "bound on connecting (0: only the source's timeout)"},
     {"follow_redirects", SIPHON_OPT_BOOL, 0, "true", NULL, "follow 3xx Location"},
     {"max_redirects", SIPHON_OPT_INT, 0, "5", NULL, "redirects followed per request"},
-    {"max_body_bytes", SIPHON_OPT_INT, 0, "16777216", NULL,
+    {"max_body_bytes", SIPHON_OPT_SIZE, 0, "\"16MiB\"", NULL,
      "a larger response is aborted and the round fails"},
     {"accept_status", SIPHON_OPT_ARRAY, 0, "[]", NULL,
      "statuses accepted besides 2xx: 404, \"4xx\", \"400-404\""},

@@ -45,6 +45,14 @@ Test(rest_transport, max_body_bytes_with_content_length) {
   cr_assert_eq(r.status, 1);
   cr_assert_not_null(strstr(r.err, "over max_body_bytes (5000 bytes)"), "%s", r.err);
   restt_run_free(&r);
+  /* A size with a unit, as socket's max_line_bytes takes. */
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/big?bytes=100000\", "
+                 "\"max_body_bytes\": \"4KiB\"}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "over max_body_bytes (4096 bytes)"), "%s", r.err);
+  restt_run_free(&r);
 }
 
 Test(rest_transport, max_body_bytes_chunked_is_aborted_while_reading) {
