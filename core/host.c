@@ -471,6 +471,16 @@ int siphon__host_run(siphon__host *h) {
   } else {
     siphon__scheduler_start(h);
     siphon__stats_start(h);
+    if (h->mode == SIPHON__MODE_RUN) {
+      /* Someone who ran it by hand learns how to stop it; a log learns
+       * when the collector came up, and with how many sources. */
+      size_t running = 0;
+      for (size_t i = 0; i < h->source_count; i++) {
+        running += h->sources[i].created ? 1 : 0;
+      }
+      siphon__log(SIPHON_LOG_INFO, NULL, "running %zu source%s: Ctrl-C or SIGTERM stops", running,
+                  running == 1 ? "" : "s");
+    }
   }
   if (h->mode == SIPHON__MODE_ONCE) {
     siphon__host_maybe_finish(h);

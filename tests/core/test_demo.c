@@ -28,5 +28,7 @@ Test(demo, runs_offline_with_all_its_sources) {
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   cr_assert_eq(tproc_count(p.out, "\"source\":\"inventory\""), 3, "one record per item: %s", p.out);
   cr_assert(strstr(p.out, "\"sku\":\"C-310\"") != NULL, "%s", p.out);
+  /* Whoever ran it by hand was told how to stop it. */
+  cr_assert(strstr(p.err, "running 3 sources: Ctrl-C or SIGTERM stops") != NULL, "%s", p.err);
   tproc_free(&p);
 }
