@@ -400,7 +400,16 @@ void siphon__registry_load_all(siphon__registry *r, siphon__diag *d) {
       stem[strlen(stem) - 3] = '\0';
       siphon__plugin *have = find_loaded(r, stem);
       if (have == NULL) {
-        load_file(r, path, NULL, d);
+        siphon__plugin *p = load_file(r, path, NULL, d);
+        /* Loading by name would refuse it (siphon__registry_get), so a
+         * listing must not offer the name. */
+        if (p != NULL && strcmp(p->name, stem) != 0) {
+          siphon__diag_add(d, NULL,
+                           "%s: file is named '%s' but the plugin calls itself '%s': rename "
+                           "the file to %s.so, or load it by its path",
+                           path, stem, p->name, p->name);
+          p->misnamed = 1;
+        }
       } else {
         char real[PATH_MAX];
         if (realpath(path, real) != NULL && strcmp(real, have->path) != 0) {

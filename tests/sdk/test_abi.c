@@ -2,6 +2,7 @@
  * an older or newer minor load and run; everything else is refused with a
  * message that names the file and says what to do. The plugins are in
  * tests/plugins/abi. */
+#define _GNU_SOURCE /* asprintf */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -195,4 +196,36 @@ Test(abi, listing_shows_good_plugins_and_names_bad_files) {
   assert_has(p.err, "x.so: not a loadable shared object");
   assert_has(p.err, "no_symbol.so: no 'siphon_plugin' symbol");
   tproc_free(&p);
+}
+
+/* A plugin copied to another file name loads only by its path: the
+ * listing names the file and the fix instead of offering a name that
+ * --plugin or a config would then refuse. */
+Test(abi, listing_refuses_a_file_named_otherwise_than_its_plugin) {
+  char *dir = tmp_dir();
+  size_t len = 0;
+  char *so = tmp_read(SIPHON_TEST_PLUGIN_DIR "/tick.so", &len);
+  cr_assert_not_null(so);
+  char *copy = NULL;
+  cr_assert(asprintf(&copy, "%s/tock.so", dir) > 0);
+  FILE *f = fopen(copy, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(so, 1, len, f), len);
+  cr_assert_eq(fclose(f), 0);
+  char *env_path = NULL;
+  cr_assert(asprintf(&env_path, "SIPHON_PLUGIN_PATH=%s", dir) > 0);
+  const char *env[] = {env_path, NULL};
+  const char *argv[] = {SIPHON_BIN, "--list-plugins", NULL};
+  tproc p;
+  int st = tproc_run(&p, argv, env, T_MS);
+  cr_assert(st == 0 || st == 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "tock.so: file is named 'tock' but the plugin calls itself 'tick'");
+  assert_has(p.err, "rename the file to tick.so, or load it by its path");
+  cr_assert(strstr(p.out, "tick") == NULL, "a name that cannot load is not listed: %s", p.out);
+  tproc_free(&p);
+  free(env_path);
+  free(copy);
+  free(so);
+  tmp_rmtree(dir);
+  free(dir);
 }
