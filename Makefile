@@ -8,15 +8,22 @@ CMAKE_ARGS ?=
 # "Entering directory" lines would land among `make -C ... run`'s records.
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps test-deps build build-asan run test test-asan test-uvpoll format format-check bench install clean
+.PHONY: all deps dev-deps test-deps build build-asan run test test-asan test-uvpoll format format-check bench install clean
 
 all: build
 
+# What siphon needs to build and run: all that `make run` installs.
 deps:
 	@scripts/deps.sh
 
-# What only the tests need: the in-memory MongoDB wire-protocol server (npm).
-test-deps: deps
+# Also what building and checking the tests needs (Criterion, valgrind,
+# clang-format, the test servers' tools).
+dev-deps:
+	@scripts/deps.sh test
+
+# And what only running them needs: the in-memory MongoDB wire-protocol
+# server (npm).
+test-deps: dev-deps
 	@tests/mongo/server/install.sh
 
 # Configure output goes to stderr: on a first `make run`, standard output
@@ -25,13 +32,16 @@ $(BUILD)/CMakeCache.txt:
 	@echo "cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)" >&2
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >&2
 
-build: deps $(BUILD)/CMakeCache.txt
+# A tree first configured by `make run`, before Criterion was installed,
+# is configured again to take the tests in.
+build: dev-deps $(BUILD)/CMakeCache.txt
+	@grep -q '^CRITERION_FOUND:INTERNAL=1' $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) >&2
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIPHON_SANITIZE=ON -DSIPHON_BUILD_BENCH=OFF $(CMAKE_ARGS)
 
-build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+build-asan: dev-deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Only the binary and the plugins (the template too: `cmake --install`
@@ -45,7 +55,7 @@ run: deps $(BUILD)/CMakeCache.txt
 
 # Every test in the dev build, then again under AddressSanitizer + UBSan.
 test: build test-deps format-check
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure --no-tests=error -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-uvpoll
 
@@ -54,24 +64,24 @@ test: build test-deps format-check
 test-uvpoll: deps test-deps
 	@cmake -S . -B $(UVPOLL_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIPHON_REST_UV_POLL=ON -DSIPHON_BUILD_BENCH=OFF $(CMAKE_ARGS) >&2
 	cmake --build $(UVPOLL_BUILD) -j $(JOBS)
-	ctest --test-dir $(UVPOLL_BUILD) --output-on-failure -j $(JOBS) -L rest
+	ctest --test-dir $(UVPOLL_BUILD) --output-on-failure --no-tests=error -j $(JOBS) -L rest
 
 # Criterion reports a test as passed even when LeakSanitizer found a leak
 # in it, so the whole output is kept and searched for sanitizer reports.
 test-asan: build-asan test-deps
 	@log=$(ASAN_BUILD)/ctest-asan.log; status=0; \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) -V -j $(JOBS) -LE no-asan > $$log 2>&1 || status=$$?; \
+	  ctest --test-dir $(ASAN_BUILD) -V --no-tests=error -j $(JOBS) -LE no-asan > $$log 2>&1 || status=$$?; \
 	grep -E "^ *[0-9]+/[0-9]+ Test +#|tests passed|tests failed|^Total Test time" $$log; \
 	if grep -nE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" $$log; then \
 	  echo "test-asan: sanitizer reports above (whole output: $$log)"; status=1; fi; \
 	if [ $$status -ne 0 ]; then tail -n 300 $$log; fi; \
 	exit $$status
 
-format:
+format: dev-deps
 	git ls-files '*.c' '*.h' | xargs clang-format -i
 
-format-check:
+format-check: dev-deps
 	@git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror && echo "format: ok"
 
 bench:

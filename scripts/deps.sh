@@ -1,18 +1,26 @@
 #!/bin/sh
 # Installs exactly the Debian packages siphon needs that are missing, and
-# says which (with "bench", also those the benchmarks need). Idempotent: prints "deps: all present" when nothing is missing.
+# says which: to build and run it; with "test", also what the tests need;
+# with "bench", what the benchmarks need. Idempotent: prints "deps: all
+# present" when nothing is missing.
 set -eu
 # Everything said here is a diagnostic: on stderr, so that `make run`'s
 # standard output is siphon's records and nothing else.
 exec 1>&2
 
-PKGS="ca-certificates git cmake make gcc pkg-config clang-format valgrind libuv1-dev libcurl4-openssl-dev \
-libjansson-dev libmongoc-dev libbson-dev zlib1g-dev libcriterion-dev openssl nghttp2-server nodejs npm"
+PKGS="ca-certificates git cmake make gcc pkg-config libuv1-dev libcurl4-openssl-dev libjansson-dev \
+libmongoc-dev libbson-dev zlib1g-dev"
 
-# `deps.sh bench`: also what the benchmark scripts run (bench/*/run.sh).
-if [ "${1:-}" = bench ]; then
-  PKGS="$PKGS time bc python3"
-fi
+case "${1:-}" in
+  # `make run` needs none of these: the test framework, the format check,
+  # valgrind, the TLS and HTTP/2 test servers' tools, and Node.js for the
+  # in-memory MongoDB server.
+  test) PKGS="$PKGS libcriterion-dev clang-format valgrind openssl nghttp2-server nodejs npm" ;;
+  # What the benchmark scripts run (bench/*/*.sh).
+  bench) PKGS="$PKGS time bc python3" ;;
+  "") ;;
+  *) echo "deps.sh: unknown set '$1' (test or bench)"; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
