@@ -68,9 +68,15 @@ test-uvpoll: deps test-deps
 
 # Criterion reports a test as passed even when LeakSanitizer found a leak
 # in it, so the whole output is kept and searched for sanitizer reports.
+# intercept_tls_get_addr=0: GCC 12's runtime keeps the dynamic-TLS blocks
+# it saw through __tls_get_addr after the library that owns them is
+# dlclosed (a plugin's libcurl), and its leak check at exit then crashes on
+# them ("Tracer caught signal 11"), depending on memory layout alone. Not
+# scanning those blocks can only add false leak reports, never hide one;
+# none appear.
 test-asan: build-asan test-deps
 	@log=$(ASAN_BUILD)/ctest-asan.log; status=0; \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -V --no-tests=error -j $(JOBS) -LE no-asan > $$log 2>&1 || status=$$?; \
 	grep -E "^ *[0-9]+/[0-9]+ Test +#|tests passed|tests failed|^Total Test time" $$log; \
 	if grep -nE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" $$log; then \
