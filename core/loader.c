@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,10 +20,51 @@
 #define SIPHON_PLUGIN_INSTALL_DIR "/usr/local/lib/siphon/plugins"
 #endif
 
+/* "/a/b/../c/./d" as "/a/c/d", in place, for a directory that does not
+ * exist (realpath() fails on it) but is still shown in messages. Only an
+ * absolute path is rewritten: a relative one's ".." may climb above it. */
+static void tidy_path(char *p) {
+  if (p[0] != '/') {
+    return;
+  }
+  size_t out = 0; /* p[0..out) is the result, always starting with '/' */
+  const char *in = p;
+  while (*in != '\0') {
+    while (*in == '/') {
+      in++;
+    }
+    const char *end = strchr(in, '/');
+    size_t n = end != NULL ? (size_t)(end - in) : strlen(in);
+    if (n == 0 || (n == 1 && in[0] == '.')) {
+      /* nothing to add */
+    } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+      while (out > 0 && p[out - 1] != '/') {
+        out--;
+      }
+      if (out > 0) {
+        out--; /* the '/' before the dropped part */
+      }
+    } else {
+      p[out++] = '/';
+      memmove(p + out, in, n);
+      out += n;
+    }
+    in += n;
+  }
+  if (out == 0) {
+    p[out++] = '/';
+  }
+  p[out] = '\0';
+}
+
 static void add_dir(siphon__registry *r, const char *given) {
   /* "build/../lib/siphon/plugins" reads better as what it is. */
   char real[PATH_MAX];
-  const char *dir = realpath(given, real) != NULL ? real : given;
+  const char *dir = real;
+  if (realpath(given, real) == NULL) {
+    snprintf(real, sizeof(real), "%s", given);
+    tidy_path(real);
+  }
   for (size_t i = 0; i < r->dir_count; i++) {
     if (strcmp(r->dirs[i], dir) == 0) {
       return;

@@ -140,6 +140,10 @@ Test(abi, an_unknown_name_lists_where_the_host_looked) {
   assert_has(p.err, "unknown plugin \"nope\": no nope.so in ");
   assert_has(p.err, "add its directory to siphon.plugin_path or SIPHON_PLUGIN_PATH");
   assert_has(p.err, ABI_DIR);
+  /* The install-layout directory beside the binary does not exist in a
+   * build tree; it is still shown as a plain path. */
+  assert_has(p.err, "/lib/siphon/plugins");
+  cr_assert(strstr(p.err, "/../") == NULL, "a path with '..' in: %s", p.err);
   assert_has(p.err, SIPHON_PLUGIN_DIR);
   assert_has(p.err, "sources[0]");
   tproc_free(&p);
