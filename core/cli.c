@@ -268,9 +268,7 @@ static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
     siphon__plugin **all = siphon__xcalloc(n, sizeof(*all));
     n = 0;
     for (siphon__plugin *p = reg.head; p != NULL; p = p->next) {
-      if (!p->misnamed) {
-        all[n++] = p;
-      }
+      all[n++] = p;
     }
     qsort(all, n, sizeof(*all), cmp_plugin);
     for (size_t i = 0; i < n; i++) {

@@ -235,9 +235,12 @@ static siphon__plugin *find_loaded_path(siphon__registry *r, const char *path) {
   return NULL;
 }
 
-/* Opens one file and checks it; adds to the registry on success. */
-static siphon__plugin *load_file(siphon__registry *r, const char *path, const char *where,
-                                 siphon__diag *d) {
+/* Opens one file and checks it; adds to the registry on success. With
+ * `expect` (the file was found as EXPECT.so), a plugin calling itself
+ * otherwise is refused before it is added: a name finds only the file of
+ * that name, so the registry must not hold it under another. */
+static siphon__plugin *load_file(siphon__registry *r, const char *path, const char *expect,
+                                 const char *where, siphon__diag *d) {
   char real[PATH_MAX];
   if (realpath(path, real) == NULL) {
     siphon__diag_add(d, where, "%s: cannot open plugin: %s", path, strerror(errno));
@@ -299,6 +302,12 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
     fault = check_desc(&p->desc);
     if (fault != NULL) {
       siphon__diag_add(d, where, "%s: invalid plugin descriptor: %s", path, fault);
+    } else if (expect != NULL && strcmp(p->desc.name, expect) != 0) {
+      siphon__diag_add(d, where,
+                       "%s: file is named '%s' but the plugin calls itself '%s': rename the "
+                       "file to %s.so, or load it by its path",
+                       path, expect, p->desc.name, p->desc.name);
+      fault = "misnamed";
     }
   }
   if (SIPHON_ABI_MAJOR_OF(abi) != SIPHON_ABI_MAJOR || size < SIPHON_PLUGIN_DESC_MIN_SIZE ||
@@ -363,7 +372,7 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
       siphon__diag_add(d, where, "plugin file '%s' not found", ref);
       return NULL;
     }
-    return load_file(r, ref, where, d);
+    return load_file(r, ref, NULL, where, d);
   }
   siphon__plugin *have = find_loaded(r, ref);
   if (have != NULL) {
@@ -372,10 +381,13 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
   for (size_t i = 0; i < r->dir_count; i++) {
     char *path = siphon__asprintf("%s/%s.so", r->dirs[i], ref);
     if (file_exists(path)) {
-      siphon__plugin *p = load_file(r, path, where, d);
+      siphon__plugin *p = load_file(r, path, ref, where, d);
       if (p != NULL && strcmp(p->name, ref) != 0) {
-        siphon__diag_add(d, where, "%s: file is named '%s' but the plugin calls itself '%s'", path,
-                         ref, p->name);
+        /* A link to a file already loaded under its own name. */
+        siphon__diag_add(d, where,
+                         "%s: file is named '%s' but the plugin calls itself '%s': rename the "
+                         "file to %s.so, or load it by its path",
+                         path, ref, p->name, p->name);
         p = NULL;
       }
       free(path);
@@ -441,19 +453,15 @@ void siphon__registry_load_all(siphon__registry *r, siphon__diag *d) {
       char *stem = siphon__xstrdup(names[j]);
       stem[strlen(stem) - 3] = '\0';
       siphon__plugin *have = find_loaded(r, stem);
-      if (have == NULL) {
-        siphon__plugin *p = load_file(r, path, NULL, d);
-        /* Loading by name would refuse it (siphon__registry_get), so a
-         * listing must not offer the name. */
-        if (p != NULL && strcmp(p->name, stem) != 0) {
-          siphon__diag_add(d, NULL,
-                           "%s: file is named '%s' but the plugin calls itself '%s': rename "
-                           "the file to %s.so, or load it by its path",
-                           path, stem, p->name, p->name);
-          p->misnamed = 1;
-        }
+      char real[PATH_MAX];
+      if (have == NULL && realpath(path, real) != NULL && find_loaded_path(r, real) != NULL) {
+        /* A link to a plugin already listed under its own name. */
+        SLOG_DEBUG("%s is another name for %s", path, real);
+      } else if (have == NULL) {
+        /* Refused, and not listed, when it calls itself otherwise: loading
+         * it by this name would fail (siphon__registry_get). */
+        load_file(r, path, stem, NULL, d);
       } else {
-        char real[PATH_MAX];
         if (realpath(path, real) != NULL && strcmp(real, have->path) != 0) {
           SLOG_DEBUG("%s is shadowed by %s", path, have->path);
         }

@@ -18,7 +18,6 @@ typedef struct siphon__plugin {
   uint32_t abi_version;    /* what the plugin was built with */
   void *plugin_data;       /* from plugin_init */
   int initialized;         /* plugin_init ran and succeeded */
-  int misnamed;            /* found as NAME.so calling itself otherwise: loads by path only */
   /* Blocking plugins: the bulkhead. */
   unsigned busy;                 /* rounds on the threadpool now */
   unsigned max_busy;             /* at most this many at once */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc.h"
 #include "sdk_util.h"
@@ -202,20 +203,33 @@ Test(abi, listing_shows_good_plugins_and_names_bad_files) {
   tproc_free(&p);
 }
 
-/* A plugin copied to another file name loads only by its path: the
- * listing names the file and the fix instead of offering a name that
- * --plugin or a config would then refuse. */
-Test(abi, listing_refuses_a_file_named_otherwise_than_its_plugin) {
-  char *dir = tmp_dir();
+/* Copies the test plugin tick.so to dir/name. */
+static void copy_tick(const char *dir, const char *name) {
   size_t len = 0;
   char *so = tmp_read(SIPHON_TEST_PLUGIN_DIR "/tick.so", &len);
   cr_assert_not_null(so);
   char *copy = NULL;
-  cr_assert(asprintf(&copy, "%s/tock.so", dir) > 0);
+  cr_assert(asprintf(&copy, "%s/%s", dir, name) > 0);
   FILE *f = fopen(copy, "wb");
   cr_assert_not_null(f);
   cr_assert_eq(fwrite(so, 1, len, f), len);
   cr_assert_eq(fclose(f), 0);
+  free(copy);
+  free(so);
+}
+
+/* A plugin copied to another file name loads only by its path: the
+ * listing names the file and the fix instead of offering a name that
+ * --plugin or a config would then refuse, whichever of the two files it
+ * reads first; a link to the plugin under another name is the plugin. */
+Test(abi, listing_refuses_a_file_named_otherwise_than_its_plugin) {
+  char *dir = tmp_dir();
+  copy_tick(dir, "aaa.so"); /* read before tick.so */
+  copy_tick(dir, "tick.so");
+  copy_tick(dir, "tock.so"); /* read after it */
+  char *link = NULL;
+  cr_assert(asprintf(&link, "%s/zz.so", dir) > 0);
+  cr_assert_eq(symlink("tick.so", link), 0);
   char *env_path = NULL;
   cr_assert(asprintf(&env_path, "SIPHON_PLUGIN_PATH=%s", dir) > 0);
   const char *env[] = {env_path, NULL};
@@ -223,13 +237,25 @@ Test(abi, listing_refuses_a_file_named_otherwise_than_its_plugin) {
   tproc p;
   int st = tproc_run(&p, argv, env, T_MS);
   cr_assert(st == 0 || st == 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "aaa.so: file is named 'aaa' but the plugin calls itself 'tick'");
   assert_has(p.err, "tock.so: file is named 'tock' but the plugin calls itself 'tick'");
   assert_has(p.err, "rename the file to tick.so, or load it by its path");
-  cr_assert(strstr(p.out, "tick") == NULL, "a name that cannot load is not listed: %s", p.out);
+  cr_assert(strstr(p.err, "zz.so") == NULL, "a link is not refused: %s", p.err);
+  cr_assert(strstr(p.err, "two plugins named") == NULL, "%s", p.err);
+  cr_assert(strncmp(p.out, "tick ", 5) == 0 || strstr(p.out, "\ntick ") != NULL,
+            "the plugin itself is listed: %s", p.out);
+  cr_assert(strstr(p.out, "aaa") == NULL && strstr(p.out, "tock") == NULL &&
+                strstr(p.out, "zz") == NULL,
+            "no other name is offered: %s", p.out);
+  tproc_free(&p);
+  /* And by that name it does not load. */
+  const char *by_name[] = {SIPHON_BIN, "--plugin", "tock", "--once", NULL};
+  st = tproc_run(&p, by_name, env, T_MS);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "tock.so: file is named 'tock' but the plugin calls itself 'tick'");
   tproc_free(&p);
   free(env_path);
-  free(copy);
-  free(so);
+  free(link);
   tmp_rmtree(dir);
   free(dir);
 }
