@@ -62,6 +62,7 @@ static void on_idle_closed(uv_handle_t *h) {
  * that is safe here. */
 static void shard_collect(rest_shard *sh) {
   rest_engine *e = sh->e;
+  uint64_t now_ns = uv_hrtime();
   CURLMsg *msg;
   int left = 0;
   size_t n = 0;
@@ -102,6 +103,7 @@ static void shard_collect(rest_shard *sh) {
       e->api->log(NULL, SIPHON_LOG_ERROR, "rest: a finished transfer has no owner");
       continue;
     }
+    job->done_ns = now_ns;
     job->cb(job->arg, easy, result);
   }
   e->done_len = 0;

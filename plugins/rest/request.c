@@ -188,6 +188,23 @@ fail:
   return -EINVAL;
 }
 
+void rest_xfer_time_wait(rest_xfer *x) {
+  /* libcurl started the transfer its total time before the engine found
+   * it finished (redirects included: libcurl keeps one start for all of
+   * them). A first page's asked time is uv_now(), which libuv 1.44 takes
+   * from the same monotonic clock as uv_hrtime() (or its coarse twin,
+   * within 1 ms), in whole ms rounded down: never late, so a wait is
+   * never short. Time in libcurl's own queue (max_connections) counts as
+   * elapsed_ms, not here. */
+  curl_off_t total_us = 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us) != CURLE_OK) {
+    total_us = 0;
+  }
+  double started_ns = (double)x->job.done_ns - (double)total_us * 1000.0;
+  double wait = (started_ns - (double)x->asked_ns) / 1e6;
+  x->wait_ms = wait > 0 ? wait : 0;
+}
+
 void rest_xfer_learn(rest_source *s, rest_xfer *x) {
   /* Each transfer in flight holds a receive buffer, 16 KiB by default:
    * with thousands in flight that is most of siphon's memory, and most

@@ -32,16 +32,6 @@ static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
   out[n] = '\0';
 }
 
-/* How long the page waited in siphon before libcurl started it: its turn
- * in the queue of first requests, or a loop busy with other sources. It is
- * now (the loop's clock, precise) minus libcurl's own time for the
- * transfer minus when the page was asked for. */
-static double wait_ms(const rest_xfer *x, curl_off_t total_us) {
-  double started = (double)uv_hrtime() / 1e6 - (double)total_us / 1000.0;
-  double wait = started - (double)x->asked_ms;
-  return wait > 0 ? wait : 0;
-}
-
 static json_t *make_meta(rest_xfer *x, long status, int page) {
   char *url = NULL;
   curl_off_t total_us = 0;
@@ -54,7 +44,7 @@ static json_t *make_meta(rest_xfer *x, long status, int page) {
   char shown[2048];
   rest_url_mask(url, shown, sizeof(shown));
   return json_pack("{sIsssfsfsi}", "status", (json_int_t)status, "url", shown, "elapsed_ms",
-                   (double)total_us / 1000.0, "wait_ms", wait_ms(x, total_us), "page", page);
+                   (double)total_us / 1000.0, "wait_ms", x->wait_ms, "page", page);
 }
 
 static int push(json_t *records, json_t *data, json_t *meta) {

@@ -22,6 +22,9 @@ typedef void (*rest_done_cb)(void *arg, CURL *easy, CURLcode result);
 typedef struct rest_job {
   rest_done_cb cb;
   void *arg;
+  /* uv_hrtime() when the engine found the transfer finished, before any
+   * callback of its batch ran (meta.wait_ms). */
+  uint64_t done_ns;
 } rest_job;
 
 /* A round waiting for its turn to start its first transfer. */
@@ -125,9 +128,12 @@ typedef struct rest_xfer {
   int too_big;
   int oom;
   int closes; /* the response said its connection ends (Connection: close, HTTP/1.0) */
-  /* Loop time (ms) when this page was asked for: the round's start for the
-   * first page, the previous page's end for the others (meta.wait_ms). */
-  uint64_t asked_ms;
+  /* When this page was asked for, in uv_hrtime() ns: the round's start
+   * (the loop's time, uv_now) for the first page, the moment the previous
+   * page was handled for the others; and, once it is done, how long it
+   * waited in siphon before libcurl started it (meta.wait_ms). */
+  uint64_t asked_ns;
+  double wait_ms;
   char errbuf[CURL_ERROR_SIZE];
 } rest_xfer;
 
@@ -136,6 +142,9 @@ rest_xfer *rest_xfer_new(rest_source *s, const char *url, long timeout_ms);
 /* A transfer ended: sizes the source's next receive buffer to fit what
  * this one received. */
 void rest_xfer_learn(rest_source *s, rest_xfer *x);
+/* A transfer ended: sets x->wait_ms from x->asked_ns, x->job.done_ns and
+ * libcurl's total time. */
+void rest_xfer_time_wait(rest_xfer *x);
 void rest_xfer_free(rest_xfer *x);
 
 /* ---- response.c: status, format, select, split ---- */

@@ -76,7 +76,7 @@ static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
   }
   x->job.cb = on_page_done;
   x->job.arg = r;
-  x->asked_ms = r->page == 0 ? r->started_ms : now;
+  x->asked_ns = r->page == 0 ? r->started_ms * 1000000u : uv_hrtime();
   int rc = rest_engine_add(s->shard, x->easy, &x->job);
   if (rc != 0) {
     snprintf(msg, msg_len, "cannot start a transfer of %s", shown);
@@ -127,6 +127,7 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
    * server ended it or there is none (file://). */
   s->warm = !x->closes && !s->is_file;
   rest_xfer_learn(s, x);
+  rest_xfer_time_wait(x);
   json_t *doc = NULL;
   int rc = rest_response_records(s, x, r->page, r->records, &doc, msg, sizeof(msg));
   if (rc != 0) {
