@@ -244,9 +244,9 @@ Test(abi, listing_refuses_a_file_named_otherwise_than_its_plugin) {
   cr_assert(strstr(p.err, "two plugins named") == NULL, "%s", p.err);
   cr_assert(strncmp(p.out, "tick ", 5) == 0 || strstr(p.out, "\ntick ") != NULL,
             "the plugin itself is listed: %s", p.out);
-  cr_assert(strstr(p.out, "aaa") == NULL && strstr(p.out, "tock") == NULL &&
-                strstr(p.out, "zz") == NULL,
-            "no other name is offered: %s", p.out);
+  cr_assert(
+      strstr(p.out, "aaa") == NULL && strstr(p.out, "tock") == NULL && strstr(p.out, "zz") == NULL,
+      "no other name is offered: %s", p.out);
   tproc_free(&p);
   /* And by that name it does not load. */
   const char *by_name[] = {SIPHON_BIN, "--plugin", "tock", "--once", NULL};
