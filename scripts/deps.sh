@@ -16,8 +16,9 @@ case "${1:-}" in
   # valgrind, the TLS and HTTP/2 test servers' tools, and Node.js for the
   # in-memory MongoDB server.
   test) PKGS="$PKGS libcriterion-dev clang-format valgrind openssl nghttp2-server nodejs npm" ;;
-  # What the benchmark scripts run (bench/*/*.sh).
-  bench) PKGS="$PKGS time bc python3" ;;
+  # What the benchmark scripts run (bench/*/*.sh), the mongo benchmark's
+  # in-memory server (Node.js) among them.
+  bench) PKGS="$PKGS time bc python3 nodejs npm" ;;
   "") ;;
   *) echo "deps.sh: unknown set '$1' (test or bench)"; exit 2 ;;
 esac

@@ -29,12 +29,12 @@ char *mt_server_start(tproc *p, char **why) {
       0) {
     *why = mt_fmt(
         "the test server is not installed: run tests/mongo/server/install.sh "
-        "(or make deps), or set " URI_ENV);
+        "(or make test-deps), or set " URI_ENV);
     return NULL;
   }
   const char *argv[] = {"/usr/bin/env", "node", SERVER_DIR "/start.js", NULL};
   if (tproc_start(p, argv, NULL) != 0) {
-    *why = mt_fmt("cannot run node (install Debian's nodejs: make deps)");
+    *why = mt_fmt("cannot run node (install Debian's nodejs: make dev-deps)");
     return NULL;
   }
   if (!tproc_wait_stdout(p, "\n", 20000)) {

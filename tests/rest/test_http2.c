@@ -39,7 +39,7 @@ static size_t sessions_with_requests(const char *log, size_t *requests) {
 }
 
 Test(rest_http2, sources_of_one_host_share_one_multiplexed_connection, .timeout = 60) {
-  cr_assert_eq(access(NGHTTPD, X_OK), 0, "nghttpd is not installed (make deps installs it)");
+  cr_assert_eq(access(NGHTTPD, X_OK), 0, "nghttpd is not installed (make dev-deps installs it)");
   char *dir = restt_make_certs();
   char path[1024], key[512], cert[512], www[512], ca[512];
   snprintf(www, sizeof(www), "%s/www", dir);

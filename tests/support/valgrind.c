@@ -11,7 +11,7 @@
 
 void tvg_start(tproc *p, const char *config) {
   if (access(VALGRIND, X_OK) != 0) {
-    cr_assert_fail("valgrind is not installed (make deps installs it)");
+    cr_assert_fail("valgrind is not installed (make dev-deps installs it)");
   }
   const char *argv[] = {VALGRIND,
                         "--error-exitcode=99",

@@ -8,7 +8,7 @@
 #include "proc.h"
 
 /* Starts `valgrind <policy> siphon -c config` in p. Fails the test when
- * valgrind is not installed (make deps installs it). */
+ * valgrind is not installed (make dev-deps installs it). */
 void tvg_start(tproc *p, const char *config);
 
 /* Kills p, and `also` when not NULL, so that no child outlives the test,

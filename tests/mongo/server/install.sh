@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 for tool in node npm; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "mongo test server: '$tool' not found; install Debian's nodejs and npm (make deps)" >&2
+    echo "mongo test server: '$tool' not found; install Debian's nodejs and npm (make dev-deps)" >&2
     exit 1
   fi
 done
