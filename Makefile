@@ -100,8 +100,11 @@ bench:
 	cmake --build build-release -j $(JOBS)
 	bench/run.sh
 
-install: build
-	cmake --install $(BUILD)
+# What is installed needs no test: build it alone, with `make run`'s
+# packages, then install (to CMAKE_INSTALL_PREFIX; PREFIX=DIR elsewhere).
+install: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(RUN_TARGETS)
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(UVPOLL_BUILD) build-release
