@@ -37,14 +37,16 @@ Test(rest_basic, whole_json_document_with_meta) {
 }
 
 Test(rest_basic, wait_and_elapsed_are_told_apart) {
-  /* The server takes 300 ms: that is the request's time. One source alone
-   * on the loop waits next to nothing in siphon before libcurl starts it. */
+  /* The server takes 300 ms: that is the request's time (less up to a few
+   * ms: the server's timer counts from its loop's cached clock). One source
+   * alone on the loop waits next to nothing in siphon before libcurl
+   * starts it. */
   restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/delay?ms=300\"}", port);
   restt_only_data(&r);
   json_t *meta = json_object_get(json_array_get(r.records, 0), "meta");
   double elapsed = json_number_value(json_object_get(meta, "elapsed_ms"));
   double wait = json_number_value(json_object_get(meta, "wait_ms"));
-  cr_assert(elapsed >= 300, "elapsed_ms %f", elapsed);
+  cr_assert(elapsed >= 280, "elapsed_ms %f", elapsed);
   cr_assert(wait > 0 && wait < 150, "wait_ms %f", wait);
   restt_run_free(&r);
 }
