@@ -188,7 +188,7 @@ fail:
   return -EINVAL;
 }
 
-void rest_xfer_time_wait(rest_xfer *x) {
+void rest_xfer_time(rest_xfer *x) {
   /* libcurl started the transfer its total time before the engine found
    * it finished (redirects included: libcurl keeps one start for all of
    * them). A first page's asked time is uv_now(), which libuv 1.44 takes
@@ -200,6 +200,7 @@ void rest_xfer_time_wait(rest_xfer *x) {
   if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us) != CURLE_OK) {
     total_us = 0;
   }
+  x->elapsed_ms = (double)total_us / 1000.0;
   double started_ns = (double)x->job.done_ns - (double)total_us * 1000.0;
   double wait = (started_ns - (double)x->asked_ns) / 1e6;
   x->wait_ms = wait > 0 ? wait : 0;

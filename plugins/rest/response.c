@@ -34,17 +34,13 @@ static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
 
 static json_t *make_meta(rest_xfer *x, long status, int page) {
   char *url = NULL;
-  curl_off_t total_us = 0;
   if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL) {
     url = "";
-  }
-  if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us) != CURLE_OK) {
-    total_us = 0;
   }
   char shown[2048];
   rest_url_mask(url, shown, sizeof(shown));
   return json_pack("{sIsssfsfsi}", "status", (json_int_t)status, "url", shown, "elapsed_ms",
-                   (double)total_us / 1000.0, "wait_ms", x->wait_ms, "page", page);
+                   x->elapsed_ms, "wait_ms", x->wait_ms, "page", page);
 }
 
 static int push(json_t *records, json_t *data, json_t *meta) {

@@ -130,9 +130,11 @@ typedef struct rest_xfer {
   int closes; /* the response said its connection ends (Connection: close, HTTP/1.0) */
   /* When this page was asked for, in uv_hrtime() ns: the round's start
    * (the loop's time, uv_now) for the first page, the moment the previous
-   * page was handled for the others; and, once it is done, how long it
-   * waited in siphon before libcurl started it (meta.wait_ms). */
+   * page was handled for the others; and, once it is done, its time in
+   * libcurl (meta.elapsed_ms) and how long it waited in siphon before
+   * that (meta.wait_ms). */
   uint64_t asked_ns;
+  double elapsed_ms;
   double wait_ms;
   char errbuf[CURL_ERROR_SIZE];
 } rest_xfer;
@@ -142,9 +144,10 @@ rest_xfer *rest_xfer_new(rest_source *s, const char *url, long timeout_ms);
 /* A transfer ended: sizes the source's next receive buffer to fit what
  * this one received. */
 void rest_xfer_learn(rest_source *s, rest_xfer *x);
-/* A transfer ended: sets x->wait_ms from x->asked_ns, x->job.done_ns and
- * libcurl's total time. */
-void rest_xfer_time_wait(rest_xfer *x);
+/* A transfer ended: sets x->elapsed_ms (libcurl's total time) and
+ * x->wait_ms (from x->asked_ns and x->job.done_ns), once for all the
+ * records of the page. */
+void rest_xfer_time(rest_xfer *x);
 void rest_xfer_free(rest_xfer *x);
 
 /* ---- response.c: status, format, select, split ---- */

@@ -127,7 +127,7 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
    * server ended it or there is none (file://). */
   s->warm = !x->closes && !s->is_file;
   rest_xfer_learn(s, x);
-  rest_xfer_time_wait(x);
+  rest_xfer_time(x);
   json_t *doc = NULL;
   int rc = rest_response_records(s, x, r->page, r->records, &doc, msg, sizeof(msg));
   if (rc != 0) {
