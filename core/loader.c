@@ -235,6 +235,14 @@ static siphon__plugin *find_loaded_path(siphon__registry *r, const char *path) {
   return NULL;
 }
 
+static void misnamed(siphon__diag *d, const char *where, const char *path, const char *expect,
+                     const char *name) {
+  siphon__diag_add(d, where,
+                   "%s: file is named '%s' but the plugin calls itself '%s': rename the file to "
+                   "%s.so, or load it by its path",
+                   path, expect, name, name);
+}
+
 /* Opens one file and checks it; adds to the registry on success. With
  * `expect` (the file was found as EXPECT.so), a plugin calling itself
  * otherwise is refused before it is added: a name finds only the file of
@@ -247,6 +255,11 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
     return NULL;
   }
   siphon__plugin *have = find_loaded_path(r, real);
+  if (have != NULL && expect != NULL && strcmp(have->name, expect) != 0) {
+    /* A link to a file already loaded under its own name. */
+    misnamed(d, where, path, expect, have->name);
+    return NULL;
+  }
   if (have != NULL) {
     return have;
   }
@@ -303,10 +316,7 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
     if (fault != NULL) {
       siphon__diag_add(d, where, "%s: invalid plugin descriptor: %s", path, fault);
     } else if (expect != NULL && strcmp(p->desc.name, expect) != 0) {
-      siphon__diag_add(d, where,
-                       "%s: file is named '%s' but the plugin calls itself '%s': rename the "
-                       "file to %s.so, or load it by its path",
-                       path, expect, p->desc.name, p->desc.name);
+      misnamed(d, where, path, expect, p->desc.name);
       fault = "misnamed";
     }
   }
@@ -382,14 +392,6 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
     char *path = siphon__asprintf("%s/%s.so", r->dirs[i], ref);
     if (file_exists(path)) {
       siphon__plugin *p = load_file(r, path, ref, where, d);
-      if (p != NULL && strcmp(p->name, ref) != 0) {
-        /* A link to a file already loaded under its own name. */
-        siphon__diag_add(d, where,
-                         "%s: file is named '%s' but the plugin calls itself '%s': rename the "
-                         "file to %s.so, or load it by its path",
-                         path, ref, p->name, p->name);
-        p = NULL;
-      }
       free(path);
       return p;
     }
