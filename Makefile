@@ -33,17 +33,19 @@ $(BUILD)/CMakeCache.txt: | deps
 	@echo "cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)" >&2
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >&2
 
-# A tree first configured by `make run`, before Criterion was installed,
-# is configured again to take the tests in.
+# A tree configured before Criterion was installed (by `make run`) is
+# configured again to take the tests in: $(call with_tests,DIR).
+with_tests = @grep -q '^CRITERION_FOUND:INTERNAL=1' $(1)/CMakeCache.txt || cmake -S . -B $(1) >&2
+
 build: dev-deps $(BUILD)/CMakeCache.txt
-	@grep -q '^CRITERION_FOUND:INTERNAL=1' $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) >&2
+	$(call with_tests,$(BUILD))
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/CMakeCache.txt: | dev-deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIPHON_SANITIZE=ON -DSIPHON_BUILD_BENCH=OFF $(CMAKE_ARGS)
 
 build-asan: dev-deps $(ASAN_BUILD)/CMakeCache.txt
-	@grep -q '^CRITERION_FOUND:INTERNAL=1' $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) >&2
+	$(call with_tests,$(ASAN_BUILD))
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Only the binary and the plugins (the template too: `cmake --install`
