@@ -1,8 +1,8 @@
 # Shared by bench/rest/run.sh, knobs.sh, idle.sh and warm.sh (sourced, not run).
 # Expects ROOT; sets BUILD, SIPHON, BASE, HTTPFIX, PLUGINS; configures the
 # Release tree if needed and always brings it up to date; raises the fd
-# limit; gives gen, median, server_start, server_stop, cold_runs and
-# warm_run.
+# limit; gives gen, median, server_start, server_stop, cold_runs, run_for
+# and warm_run.
 BUILD=${1:-$ROOT/build-rest-release}
 MS=${MS:-200}
 if [ ! -x "$BUILD/siphon" ] || [ ! -x "$BUILD/bench/rest/rest_baseline" ]; then
@@ -68,18 +68,28 @@ cold_runs() {
     "$(cut -d' ' -f3 "$TMP/cold" | sort -n | tail -1)"
 }
 
+# run_for CONFIG SECONDS OUT [VAR=VALUE ...]: one continuous `siphon -c
+# CONFIG` run for SECONDS, its records in OUT and its log in OUT.err,
+# with "user_s sys_s peak_rss_KiB" left in $TMP/wtime.
+run_for() {
+  local cfg=$1 secs=$2 out=$3
+  shift 3
+  env "$@" /usr/bin/time -q -f '%U %S %M' -o "$TMP/wtime" "$SIPHON" -c "$cfg" \
+    > "$out" 2> "$out.err" &
+  local wpid=$!
+  sleep "$secs"
+  # /usr/bin/time ignores SIGINT and SIGTERM: signal siphon itself.
+  kill -TERM "$(pgrep -P $wpid)" 2> /dev/null || true
+  wait $wpid || true
+}
+
 # warm_run CONFIG SECONDS [VAR=VALUE]: one continuous `siphon -c` run for
 # SECONDS; prints the median round s of rounds 2 and later (connections
 # left from the round before), the number of rounds, the client CPU s and
-# the peak RSS KiB. A round k runs from its first transfer's start to its
-# last record (rounds.py).
+# the peak RSS KiB. A round k runs from its start in the rest plugin to
+# its last record (rounds.py).
 warm_run() {
-  env ${3:+"$3"} /usr/bin/time -q -f '%U %S %M' -o "$TMP/wtime" "$SIPHON" -c "$1" \
-    > "$TMP/run.out" 2> "$TMP/run.err" &
-  local wpid=$!
-  sleep "$2"
-  kill -TERM "$(pgrep -P $wpid)" 2> /dev/null || true
-  wait $wpid || true
+  run_for "$1" "$2" "$TMP/run.out" ${3:+"$3"}
   python3 "$ROOT/bench/rest/rounds.py" < "$TMP/run.out" > "$TMP/rounds"
   read -r u s m < "$TMP/wtime"
   echo "$(tail -n +2 "$TMP/rounds" | cut -d' ' -f3 | median) $(wc -l < "$TMP/rounds")" \

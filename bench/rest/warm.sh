@@ -38,14 +38,8 @@ trap warm_cleanup EXIT
 # run SECONDS: prints "cpu_s records"; leaves the records in $TMP/warm.out.
 run() {
   # shellcheck disable=SC2086
-  env $SIPHON_ENV /usr/bin/time -q -f '%U %S' -o "$TMP/wtime" "$SIPHON" -c "$TMP/warm.json" \
-    > "$TMP/warm.out" 2> "$TMP/warm.err" &
-  local pid=$!
-  sleep "$1"
-  # /usr/bin/time ignores SIGINT and SIGTERM: signal siphon itself.
-  kill -TERM "$(pgrep -P $pid)" 2> /dev/null || true
-  wait $pid || true
-  read -r u s < "$TMP/wtime"
+  run_for "$TMP/warm.json" "$1" "$TMP/warm.out" $SIPHON_ENV
+  read -r u s _ < "$TMP/wtime"
   echo "$(echo "$u + $s" | bc -l) $(grep -c '"meta"' "$TMP/warm.out" || true)"
 }
 
@@ -60,7 +54,7 @@ for rep in $(seq "$REPS"); do
   read -r c1 n1 <<< "$(run 7.7)"
   read -r c2 n2 <<< "$(run 15.7)"
   [ "$n2" -eq $((n1 + 4 * N)) ] || echo "warning: $((n2 - n1)) requests between the runs, not $((4 * N))" >&2
-  [ "$n2" -gt "$n1" ] || { echo "warm.sh: no records beyond the short run (siphon's last words below)" >&2; tail -3 "$TMP/warm.err" >&2; exit 1; }
+  [ "$n2" -gt "$n1" ] || { echo "warm.sh: no records beyond the short run (siphon's last words below)" >&2; tail -3 "$TMP/warm.out.err" >&2; exit 1; }
   python3 "$ROOT/bench/rest/rounds.py" < "$TMP/warm.out" > "$TMP/rounds.all"
   tail -n +3 "$TMP/rounds.all" > "$TMP/rounds"
   printf '%-4s %10.1f %8s %8s %8s\n' "$rep" "$(echo "($c2 - $c1) * 1000000 / ($n2 - $n1)" | bc -l)" \
