@@ -437,11 +437,13 @@ int siphon__host_run(siphon__host *h) {
   h->kick_ready = 1;
   h->started_ms = siphon__now_ms();
 
+  size_t running = 0;
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_source *s = &h->sources[i];
     if (!s->created) {
       continue;
     }
+    running++;
     uv_timer_init(h->loop, &s->tick);
     uv_timer_init(h->loop, &s->timeout);
     if (!s->streaming) {
@@ -474,10 +476,6 @@ int siphon__host_run(siphon__host *h) {
     if (h->mode == SIPHON__MODE_RUN) {
       /* Someone who ran it by hand learns how to stop it; a log learns
        * when the collector came up, and with how many sources. */
-      size_t running = 0;
-      for (size_t i = 0; i < h->source_count; i++) {
-        running += h->sources[i].created ? 1 : 0;
-      }
       siphon__log(SIPHON_LOG_INFO, NULL, "running %zu source%s: Ctrl-C or SIGTERM stops", running,
                   running == 1 ? "" : "s");
     }
