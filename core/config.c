@@ -12,13 +12,22 @@
 
 #define DEFAULT_BUFFER_BYTES (64ull << 20)
 #define DEFAULT_SHUTDOWN_GRACE_MS 5000u
+#define DEFAULT_RELEASE_MEMORY_AFTER_MS 1000u
 #define DEFAULT_STATE_DIR "siphon-state"
 #define MAX_THREADS 1024
 
 static const char *const top_keys[] = {"$schema", "siphon", "sources", NULL};
-static const char *const siphon_keys[] = {
-    "threads",        "log_level", "plugin_path",    "output",         "buffer_limit",
-    "shutdown_grace", "state_dir", "max_pool_share", "stats_interval", NULL};
+static const char *const siphon_keys[] = {"threads",
+                                          "log_level",
+                                          "plugin_path",
+                                          "output",
+                                          "buffer_limit",
+                                          "shutdown_grace",
+                                          "state_dir",
+                                          "max_pool_share",
+                                          "stats_interval",
+                                          "release_memory_after",
+                                          NULL};
 static const char *const output_keys[] = {"type", "path", NULL};
 static const char *const output_types[] = {"stdout", "file", NULL};
 /* In siphon_log_level order. */
@@ -176,6 +185,9 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
   if (siphon__cfg_duration(c, sec, "siphon", "stats_interval", &ms) > 0) {
     cfg->stats_interval_ms = ms;
   }
+  if (siphon__cfg_duration(c, sec, "siphon", "release_memory_after", &ms) > 0) {
+    cfg->release_memory_after_ms = ms;
+  }
   const char *dir;
   if (siphon__cfg_string(c, sec, "siphon", "state_dir", &dir) > 0) {
     free(cfg->state_dir);
@@ -205,6 +217,7 @@ static void set_defaults(siphon__config *cfg, const char *name) {
   cfg->output_type = SIPHON__OUTPUT_STDOUT;
   cfg->buffer_max_bytes = DEFAULT_BUFFER_BYTES;
   cfg->shutdown_grace_ms = DEFAULT_SHUTDOWN_GRACE_MS;
+  cfg->release_memory_after_ms = DEFAULT_RELEASE_MEMORY_AFTER_MS;
   cfg->state_dir = resolve(cfg->dir, DEFAULT_STATE_DIR);
 }
 

@@ -40,11 +40,12 @@ typedef struct siphon__config {
   char **plugin_path;    /* absolute or relative to dir, as written */
   size_t plugin_path_count;
   siphon__output_type output_type;
-  char *output_path;          /* for SIPHON__OUTPUT_FILE */
-  uint64_t buffer_max_bytes;  /* output queue bound; default 64 MiB */
-  uint64_t shutdown_grace_ms; /* default 5 s */
-  uint64_t stats_interval_ms; /* the host's own stats record; 0 = off */
-  char *state_dir;            /* default "state" beside the config? see config.c */
+  char *output_path;                /* for SIPHON__OUTPUT_FILE */
+  uint64_t buffer_max_bytes;        /* output queue bound; default 64 MiB */
+  uint64_t shutdown_grace_ms;       /* default 5 s */
+  uint64_t stats_interval_ms;       /* the host's own stats record; 0 = off */
+  uint64_t release_memory_after_ms; /* idle time before freed pages go back; 0 = never */
+  char *state_dir;                  /* default "state" beside the config? see config.c */
   siphon__source_conf *sources;
   size_t source_count;
 } siphon__config;

@@ -15,6 +15,7 @@
 #include "options.h"
 #include "record.h"
 #include "round.h"
+#include "memory.h"
 #include "stats.h"
 #include "util.h"
 
@@ -277,6 +278,7 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
   siphon__stats_stop(h);
+  siphon__memory_stop(h);
   destroy_instances(h, 1);
   siphon__ts_close(h);
   once_report(h);
@@ -473,6 +475,7 @@ int siphon__host_run(siphon__host *h) {
   } else {
     siphon__scheduler_start(h);
     siphon__stats_start(h);
+    siphon__memory_start(h);
     if (h->mode == SIPHON__MODE_RUN) {
       /* Someone who ran it by hand learns how to stop it; a log learns
        * when the collector came up, and with how many sources. */

@@ -122,6 +122,9 @@ struct siphon__host {
   char *stats_prefix;
   size_t stats_prefix_len;
   size_t rounds_in_flight;
+  uv_timer_t release_timer; /* memory.c: freed pages go back when idle */
+  int release_on;
+  uint64_t releases, released_bytes;
   size_t once_left; /* --once: rounds still to finish */
   uint64_t started_ms;
   int exit_code;

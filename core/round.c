@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "memory.h"
 #include "record.h"
 #include "util.h"
 
@@ -41,7 +42,9 @@ void siphon__round_start(siphon_source *s) {
   r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
   s->round = r;
   s->rounds++;
-  h->rounds_in_flight++;
+  if (h->rounds_in_flight++ == 0) {
+    siphon__memory_busy(h);
+  }
   s->timeout.data = s;
   if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
     uv_timer_start(&s->timeout, on_timeout, s->conf->timeout_ms, 0);
@@ -118,7 +121,9 @@ void siphon__round_release(siphon_round *r) {
   if (s->round == r) {
     s->round = NULL;
   }
-  s->host->rounds_in_flight--;
+  if (--s->host->rounds_in_flight == 0) {
+    siphon__memory_idle(s->host);
+  }
   free(r);
   if (s->host->stopping) {
     siphon__host_maybe_finish(s->host);

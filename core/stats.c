@@ -7,70 +7,12 @@
 
 #include <stdio.h>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
+#include "memory.h"
 #include "record.h"
 #include "util.h"
 
-/* The high-water mark of this process's own memory map. Not getrusage's
- * ru_maxrss: exec folds the old map's peak into it, so a siphon spawned
- * by a big process (vfork, posix_spawn) would report its parent's. */
-static int peak_rss(size_t *out) {
-#if defined(__linux__)
-  FILE *f = fopen("/proc/self/status", "r");
-  if (f == NULL) {
-    return -1;
-  }
-  char line[256];
-  int rc = -1;
-  while (fgets(line, sizeof(line), f) != NULL) {
-    unsigned long kib = 0;
-    if (sscanf(line, "VmHWM: %lu kB", &kib) == 1) {
-      *out = (size_t)kib * 1024;
-      rc = 0;
-      break;
-    }
-  }
-  fclose(f);
-  return rc;
-#else
-  (void)out;
-  return -1;
-#endif
-}
-
-/* What the process holds now, taken before the rest of the snapshot is
- * built so that the snapshot's own JSON is not counted. The heap figures
- * are glibc's: live allocations against what the allocator keeps, which
- * tells a leak (heap in use growing from one steady round to the next)
- * from fragmentation (only RSS grows). Left out where they mean nothing:
- * another libc, or another allocator (AddressSanitizer, valgrind,
- * LD_PRELOAD), which leaves glibc's arena unused. */
-static json_t *memory_snapshot(void) {
-  json_t *m = json_object();
-  size_t rss = 0;
-  if (uv_resident_set_memory(&rss) == 0) {
-    json_object_set_new(m, "rss_bytes", json_integer((json_int_t)rss));
-  }
-  size_t peak = 0;
-  if (peak_rss(&peak) == 0) {
-    json_object_set_new(m, "peak_rss_bytes", json_integer((json_int_t)peak));
-  }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-  struct mallinfo2 mi = mallinfo2();
-  if (mi.arena + mi.hblkhd > 0) {
-    json_object_set_new(m, "heap_in_use_bytes",
-                        json_integer((json_int_t)(mi.uordblks + mi.hblkhd)));
-    json_object_set_new(m, "heap_free_bytes", json_integer((json_int_t)mi.fordblks));
-  }
-#endif
-  return m;
-}
-
 json_t *siphon__stats_snapshot(siphon__host *h) {
-  json_t *memory = memory_snapshot();
+  json_t *memory = siphon__memory_snapshot(h);
   json_t *per = json_object();
   json_int_t rounds = 0, ok = 0, failed = 0, timeouts = 0, skipped = 0, discarded = 0;
   for (size_t i = 0; i < h->source_count; i++) {

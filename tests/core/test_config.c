@@ -480,3 +480,10 @@ Test(config_bad, stats_interval_not_a_duration) {
       "\"plugin\": \"p\"}]}",
       "t.json: siphon.stats_interval: expected a duration such as \"10s\"");
 }
+
+Test(config_bad, release_memory_after_not_a_duration) {
+  REFUSED(
+      "{\"siphon\": {\"release_memory_after\": true}, \"sources\": [{\"name\": \"a\", "
+      "\"plugin\": \"p\"}]}",
+      "t.json: siphon.release_memory_after: expected a duration such as \"10s\"");
+}

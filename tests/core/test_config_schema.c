@@ -98,6 +98,8 @@ Test(config_schema, defaults_are_the_hosts, .init = load_schema, .fini = free_sc
   json_t *stats = json_object_get(json_object_get(props("siphon"), "stats_interval"), "default");
   cr_assert_eq(siphon__duration_parse(stats, &n), 0);
   cr_expect_eq(n, c.stats_interval_ms);
+  cr_assert_eq(siphon__duration_parse_str(def_string("siphon", "release_memory_after"), &n), 0);
+  cr_expect_eq(n, c.release_memory_after_ms);
   json_t *jitter = json_object_get(json_object_get(props("sources[]"), "jitter"), "default");
   cr_assert_eq(siphon__duration_parse(jitter, &n), 0);
   cr_expect_eq(n, c.sources[0].jitter_ms);

@@ -537,6 +537,95 @@ Test(host, stats_record_counts_rounds_per_source) {
   free(cfg);
 }
 
+/* The memory object of the last stats record in out (a new reference). */
+static json_t *last_memory(const char *out) {
+  json_t *recs = lines(out);
+  json_t *mem = NULL;
+  for (size_t i = json_array_size(recs); i-- > 0 && mem == NULL;) {
+    json_t *v = json_array_get(recs, i);
+    if (strcmp(json_string_value(json_object_get(v, "source")), "siphon") == 0) {
+      mem = json_incref(json_object_get(json_object_get(v, "data"), "memory"));
+    }
+  }
+  json_decref(recs);
+  cr_assert_not_null(mem, "no stats record in: %s", out);
+  return mem;
+}
+
+static json_int_t mem_int(const json_t *mem, const char *key) {
+  return json_integer_value(json_object_get(mem, key));
+}
+
+/* tick's churn leaves 63 MiB of freed heap between kept blocks, as a round
+ * of many transfers does, where glibc's own trimming cannot reach. */
+#define CHURN "\"options\": {\"churn\": \"64MiB\"}"
+#define MIB(n) ((json_int_t)(n) << 20)
+
+Test(host, idle_host_gives_freed_memory_back) {
+  char *cfg = config("\"stats_interval\": \"100ms\", \"release_memory_after\": \"200ms\"",
+                     "{\"name\": \"big\", \"plugin\": \"tick\", \"interval\": \"1h\", " CHURN "}");
+  tproc p;
+  start(&p, NULL, cfg);
+#if defined(__SANITIZE_ADDRESS__)
+  /* AddressSanitizer's allocator, not glibc's: nothing to give back, and
+   * the stats record says so by leaving the counters out. */
+  cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"siphon\"", 3, 10000), "%s", p.err);
+  json_t *mem = last_memory(p.out);
+  cr_assert_null(json_object_get(mem, "releases"), "%s", p.out);
+#else
+  cr_assert(tproc_wait_stdout(&p, "\"releases\":1", 10000), "no release: %s %s", p.out, p.err);
+  /* The record after the release shows it. */
+  size_t n = tproc_count(p.out, "\"source\":\"siphon\"");
+  cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"siphon\"", n + 1, 10000), "%s", p.err);
+  json_t *mem = last_memory(p.out);
+  json_int_t rss = mem_int(mem, "rss_bytes"), peak = mem_int(mem, "peak_rss_bytes");
+  cr_assert_geq(peak, MIB(64), "the churn never happened: %s", p.out);
+  cr_assert_lt(rss, peak - MIB(40), "RSS %lld of a %lld peak after the release", (long long)rss,
+               (long long)peak);
+  cr_assert_gt(mem_int(mem, "released_bytes"), MIB(40), "%s", p.out);
+  cr_assert_eq(mem_int(mem, "releases"), 1, "one idle spell, one release: %s", p.out);
+#endif
+  json_decref(mem);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* The two cases that keep the pages: releasing turned off, and a next
+ * round due sooner than release_memory_after (polled too often for the
+ * pages to stay away). Each waits for rounds and stats records well past
+ * the moment a release would have come. */
+static void expect_pages_kept(const char *siphon_extra, const char *interval) {
+  char src[256];
+  snprintf(src, sizeof(src), "{\"name\": \"big\", \"plugin\": \"tick\", \"interval\": \"%s\", %s}",
+           interval, CHURN);
+  char *cfg = config(siphon_extra, src);
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"siphon\"", 12, 10000), "%s", p.err);
+  json_t *mem = last_memory(p.out);
+#if !defined(__SANITIZE_ADDRESS__) /* glibc's pages; ASan's allocator has its own */
+  cr_assert_geq(mem_int(mem, "rss_bytes"), MIB(56), "pages given back: %s", p.out);
+#endif
+  json_int_t releases = mem_int(mem, "releases");
+  cr_assert_eq(releases, 0, "%lld releases: %s", (long long)releases, p.out);
+  json_decref(mem);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, release_memory_after_zero_keeps_freed_pages) {
+  expect_pages_kept("\"stats_interval\": \"100ms\", \"release_memory_after\": 0", "1h");
+}
+
+Test(host, no_release_when_the_next_round_is_sooner) {
+  /* Idle 200 ms after each round, the next one 100 ms away: kept. */
+  expect_pages_kept("\"stats_interval\": \"100ms\", \"release_memory_after\": \"200ms\"", "300ms");
+}
+
 Test(host, relative_plugin_file_is_relative_to_the_config) {
   char *dir = tmp_dir();
   char cmd[4096];

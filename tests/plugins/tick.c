@@ -1,9 +1,14 @@
 /* tick: an async polled test plugin. Each round waits `delay` on a
  * uv_timer_t, then emits `count` records {"seq":N,"i":K} and finishes; it
  * fails its first `fail_rounds` rounds (-1: always). With `cancellable`
- * false it ignores cancel() (a hung plugin). */
+ * false it ignores cancel() (a hung plugin). With `churn` it also
+ * allocates that many bytes in 1 KiB blocks, touches them and frees all
+ * but every 64th until the next round: the freed pages then sit between
+ * kept blocks, below the heap's top, where only malloc_trim() gives them
+ * back, as a round of thousands of transfers leaves them. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "siphon/plugin.h"
 
@@ -16,6 +21,9 @@ typedef struct tick {
   int cancellable, hang;
   json_int_t rounds;
   json_int_t seq;
+  size_t churn;
+  void **kept; /* churned blocks that outlive the round, until the next */
+  size_t kept_len;
 } tick;
 
 static const siphon_option tick_options[] = {
@@ -25,14 +33,54 @@ static const siphon_option tick_options[] = {
     {"cancellable", SIPHON_OPT_BOOL, 0, "true", NULL, "whether cancel() is honoured"},
     {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
     {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
+    {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
     {NULL, 0, 0, NULL, NULL, NULL}};
+
+static void free_kept(tick *t) {
+  for (size_t i = 0; t->kept != NULL && i < t->kept_len; i++) {
+    free(t->kept[i]);
+  }
+  free(t->kept);
+  t->kept = NULL;
+}
+
+static void churn(tick *t) {
+  enum { BLOCK = 1024, KEEP_EVERY = 64 };
+  size_t n = t->churn / BLOCK;
+  if (n == 0) {
+    return;
+  }
+  free_kept(t);
+  void **blocks = calloc(n, sizeof(*blocks));
+  if (blocks == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    blocks[i] = malloc(BLOCK);
+    if (blocks[i] != NULL) {
+      memset(blocks[i], (int)(i & 0xff), BLOCK);
+    }
+  }
+  /* Every 64th block, the last among them, outlives the round. */
+  t->kept = calloc(n / KEEP_EVERY + 1, sizeof(*t->kept));
+  t->kept_len = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (t->kept != NULL && (i % KEEP_EVERY == KEEP_EVERY - 1 || i == n - 1)) {
+      t->kept[t->kept_len++] = blocks[i];
+    } else {
+      free(blocks[i]);
+    }
+  }
+  free(blocks);
+}
 
 static void finish_round(tick *t) {
   siphon_round *r = t->round;
   t->round = NULL;
   t->rounds++;
+  churn(t);
   if (t->fail_rounds < 0 || t->rounds <= t->fail_rounds) {
     t->api->round_done(r, -EIO, "tick: failing as configured");
     return;
@@ -63,6 +111,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   t->fail_rounds = json_integer_value(json_object_get(options, "fail_rounds"));
   t->cancellable = json_is_true(json_object_get(options, "cancellable"));
   t->hang = json_is_true(json_object_get(options, "hang"));
+  t->churn = (size_t)json_integer_value(json_object_get(options, "churn"));
   if (t->count < 0) {
     snprintf(err->path, sizeof(err->path), "count");
     snprintf(err->text, sizeof(err->text), "expected a count >= 0, got %lld", (long long)t->count);
@@ -99,7 +148,9 @@ static void tick_cancel(void *instance, siphon_round *round) {
 }
 
 static void on_close(uv_handle_t *h) {
-  free(h->data);
+  tick *t = h->data;
+  free_kept(t);
+  free(t);
 }
 
 static void tick_destroy(void *instance) {
