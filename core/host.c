@@ -462,7 +462,9 @@ int siphon__host_run(siphon__host *h) {
     if (rc != 0) {
       /* A listener that cannot listen is a setup error (a port in use, a
        * path not writable): stop with a failure rather than run without. */
-      siphon__log(SIPHON_LOG_ERROR, s->name, "cannot start: %s: stopping",
+      char where[SIPHON_ERROR_PATH_LENGTH + 512];
+      where_options(where, sizeof(where), h, s->conf->index, e.path);
+      siphon__log(SIPHON_LOG_ERROR, s->name, "cannot start: %s: %s: stopping", where,
                   e.text[0] ? e.text : uv_strerror(rc));
       h->exit_code = 1;
       h->stopping_pending = 1;

@@ -388,6 +388,12 @@ static int fail(siphon_error *err, int rc, const char *fmt, ...) {
   return rc;
 }
 
+/* libuv reports a taken TCP port at listen(), UDP's at bind(). */
+static const char *in_use(int rc) {
+  return rc == UV_EADDRINUSE ? " (another program listens there: stop it, or choose another port)"
+                             : "";
+}
+
 static int ip_addr(const sock_addr *a, struct sockaddr_storage *ss) {
   if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)ss) == 0) {
     return 0;
@@ -438,7 +444,7 @@ static int bind_stream(sock_listener *l, uv_loop_t *loop, siphon_error *err) {
     }
     rc = uv_pipe_bind(&l->srv.pipe, a->path);
     if (rc != 0) {
-      return fail(err, rc, "cannot bind %s: %s", text, uv_strerror(rc));
+      return fail(err, rc, "cannot bind %s: %s%s", text, uv_strerror(rc), in_use(rc));
     }
     /* Before listen(): nobody can connect while the mode is still the
      * umask's. */
@@ -453,12 +459,12 @@ static int bind_stream(sock_listener *l, uv_loop_t *loop, siphon_error *err) {
       rc = uv_tcp_bind(&l->srv.tcp, (struct sockaddr *)&ss, 0);
     }
     if (rc != 0) {
-      return fail(err, rc, "cannot bind %s: %s", text, uv_strerror(rc));
+      return fail(err, rc, "cannot bind %s: %s%s", text, uv_strerror(rc), in_use(rc));
     }
   }
   rc = uv_listen(&l->srv.stream, 511, on_connection);
   if (rc != 0) {
-    return fail(err, rc, "cannot listen on %s: %s", text, uv_strerror(rc));
+    return fail(err, rc, "cannot listen on %s: %s%s", text, uv_strerror(rc), in_use(rc));
   }
   return 0;
 }
@@ -473,7 +479,7 @@ static int bind_udp(sock_listener *l, siphon_error *err) {
     rc = uv_udp_recv_start(&l->srv.udp, on_udp_alloc, on_udp);
   }
   if (rc != 0) {
-    return fail(err, rc, "cannot bind %s: %s", l->inst->address, uv_strerror(rc));
+    return fail(err, rc, "cannot bind %s: %s%s", l->inst->address, uv_strerror(rc), in_use(rc));
   }
   return 0;
 }

@@ -715,7 +715,13 @@ Test(host, a_listener_that_cannot_listen_stops_siphon_with_failure) {
   int st = tproc_finish(&p, 10000);
   close(fd);
   cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
-  cr_assert(strstr(p.err, "[l] cannot start") != NULL, "%s", p.err);
+  /* Where to fix it: the config's file and JSON path, and what to do. */
+  char want[1024];
+  snprintf(want, sizeof(want),
+           "[l] cannot start: %s: sources[0].options.address: cannot listen on "
+           "tcp://127.0.0.1:%d: address already in use (another program listens there",
+           cfg, port);
+  cr_assert(strstr(p.err, want) != NULL, "want %s in: %s", want, p.err);
   tproc_free(&p);
   free(cfg);
 }
