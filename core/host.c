@@ -523,6 +523,7 @@ void siphon__host_teardown(siphon__host *h) {
   free(h->sources);
   uv_mutex_destroy(&h->state_lock);
   siphon__stats_free(h);
+  siphon__round_free_dead(h);
   siphon__registry_free(&h->registry);
   memset(h, 0, sizeof(*h));
 }

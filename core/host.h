@@ -53,6 +53,7 @@ struct siphon_source {
   struct siphon_round *round;         /* the round in flight, or NULL */
   int pending;                        /* due while paused by backpressure */
   unsigned failures;                  /* consecutive failed rounds: backoff exponent */
+  atomic_uint plugin_bugs;            /* round misuses caught (round.c); the first is logged */
   struct siphon_source *next_waiting; /* bulkhead FIFO link */
 
   /* Counters. */
@@ -67,13 +68,25 @@ struct siphon_source {
   char *last_error;
 };
 
+/* A round handle's state, checked where a plugin hands one back, so that a
+ * plugin that finishes a round twice gets a message naming it, not a
+ * use after free. */
+#define SIPHON__ROUND_LIVE 0x726f756eu /* "roun" */
+#define SIPHON__ROUND_DEAD 0x64656164u /* "dead" */
+/* Released rounds kept (dead, not freed) so that a late call on one is
+ * caught; the oldest is freed when the next is released. */
+#define SIPHON__DEAD_ROUNDS 64
+
 struct siphon_round {
+  unsigned magic; /* SIPHON__ROUND_LIVE, or _DEAD once released */
   siphon_source *src;
   uint64_t started_ms;
   atomic_int cancelled; /* timeout or shutdown asked it to stop */
   int queued;           /* blocking: waiting for a bulkhead slot */
   int reported;         /* outcome recorded */
   int cancel_sent;      /* cancel() already called */
+  int done;             /* async: round_done() called */
+  int in_collect;       /* async: collect() has not returned yet */
   uint64_t records;
   /* Blocking rounds buffer records here on the worker thread. */
   struct siphon__pending_record *pending;
@@ -122,6 +135,8 @@ struct siphon__host {
   char *stats_prefix;
   size_t stats_prefix_len;
   size_t rounds_in_flight;
+  siphon_round *dead[SIPHON__DEAD_ROUNDS]; /* released rounds, kept (round.c) */
+  size_t dead_next;
   uv_timer_t release_timer; /* memory.c: freed pages go back when idle */
   int release_on;
   uint64_t releases, released_bytes;

@@ -38,6 +38,7 @@ static void on_timeout(uv_timer_t *t) {
 void siphon__round_start(siphon_source *s) {
   siphon__host *h = s->host;
   siphon_round *r = siphon__xcalloc(1, sizeof(*r));
+  r->magic = SIPHON__ROUND_LIVE;
   r->src = s;
   r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
   s->round = r;
@@ -59,8 +60,29 @@ void siphon__round_start(siphon_source *s) {
   }
 }
 
+/* A plugin handed back a round it no longer owns. Logged, never fatal:
+ * the host's own state is untouched. */
+static void plugin_bug(const siphon_round *r, const char *what) {
+  siphon_source *s = r->src;
+  if (atomic_fetch_add(&s->plugin_bugs, 1) > 0) {
+    return; /* once a source: the plugin does it every round */
+  }
+  siphon__log(SIPHON_LOG_ERROR, s->name,
+              "plugin \"%s\" %s: a bug in the plugin (round_done() is called exactly once for "
+              "every collect() that returned 0, and never after it): ignored, and not logged "
+              "again for this source",
+              s->plugin->desc.name, what);
+}
+
 int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
   siphon_source *s = r->src;
+  if (r->magic != SIPHON__ROUND_LIVE) {
+    plugin_bug(r, "emitted a record into a round that had already finished");
+    atomic_fetch_add(&s->discarded, 1);
+    json_decref(data);
+    json_decref(meta);
+    return -ECANCELED;
+  }
   if (atomic_load(&r->cancelled)) {
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
@@ -85,6 +107,17 @@ int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
 }
 
 void siphon__round_done(siphon_round *r, int status, const char *errmsg) {
+  if (r->magic != SIPHON__ROUND_LIVE || r->done) {
+    plugin_bug(r, "called round_done() for a round that had already finished");
+    return;
+  }
+  if (r->src->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    plugin_bug(r,
+               "called round_done() for a blocking round (it ends when collect_blocking() "
+               "returns)");
+    return;
+  }
+  r->done = 1;
   siphon__round_status st = SIPHON__ROUND_OK;
   if (status != 0) {
     st = SIPHON__ROUND_FAILED;
@@ -93,7 +126,9 @@ void siphon__round_done(siphon_round *r, int status, const char *errmsg) {
     errmsg = uv_strerror(status);
   }
   siphon__round_report(r, st, errmsg);
-  siphon__round_release(r);
+  if (!r->in_collect) { /* else released when collect() returns */
+    siphon__round_release(r);
+  }
 }
 
 void siphon__round_report(siphon_round *r, siphon__round_status st, const char *errmsg) {
@@ -121,12 +156,19 @@ void siphon__round_release(siphon_round *r) {
   if (s->round == r) {
     s->round = NULL;
   }
-  if (--s->host->rounds_in_flight == 0) {
-    siphon__memory_idle(s->host);
+  siphon__host *h = s->host;
+  if (--h->rounds_in_flight == 0) {
+    siphon__memory_idle(h);
   }
-  free(r);
-  if (s->host->stopping) {
-    siphon__host_maybe_finish(s->host);
+  r->magic = SIPHON__ROUND_DEAD;
+  r->pending = NULL;
+  r->pending_len = 0;
+  siphon_round **slot = &h->dead[h->dead_next];
+  free(*slot);
+  *slot = r;
+  h->dead_next = (h->dead_next + 1) % SIPHON__DEAD_ROUNDS;
+  if (h->stopping) {
+    siphon__host_maybe_finish(h);
   }
 }
 
@@ -139,5 +181,12 @@ void siphon__round_cancel(siphon_round *r) {
     }
   } else {
     siphon__async_timeout(s, r);
+  }
+}
+
+void siphon__round_free_dead(siphon__host *h) {
+  for (size_t i = 0; i < SIPHON__DEAD_ROUNDS; i++) {
+    free(h->dead[i]);
+    h->dead[i] = NULL;
   }
 }

@@ -23,8 +23,15 @@ void siphon__round_done(siphon_round *r, int status, const char *errmsg);
 /* Records the outcome (once per round). */
 void siphon__round_report(siphon_round *r, siphon__round_status st, const char *errmsg);
 
-/* Frees the round and clears s->round. */
+/* Ends the round: clears s->round and the in-flight count, and keeps the
+ * round dead but allocated for a while (SIPHON__DEAD_ROUNDS), so that a
+ * plugin's late round_done() or round_emit() on it is reported instead
+ * of touching freed memory. */
 void siphon__round_release(siphon_round *r);
+
+/* Frees the released rounds kept to catch a plugin's late calls
+ * (teardown, once no plugin can call any more). */
+void siphon__round_free_dead(siphon__host *h);
 
 /* Asks a running round to stop (shutdown); async plugins get cancel(). */
 void siphon__round_cancel(siphon_round *r);

@@ -7,7 +7,22 @@
 #include "round.h"
 
 void siphon__run_async(siphon_source *s, siphon_round *r) {
+  /* round_done() inside collect() leaves the release to us, so that what
+   * collect() returns can still be checked against it. */
+  r->in_collect = 1;
   int rc = s->plugin->desc.collect(s->instance, r);
+  r->in_collect = 0;
+  if (r->done) {
+    if (rc != 0 && atomic_fetch_add(&s->plugin_bugs, 1) == 0) {
+      siphon__log(SIPHON_LOG_ERROR, s->name,
+                  "plugin \"%s\" returned %s from collect() after calling round_done(): a bug "
+                  "in the plugin (a collect() that fails never calls round_done()): the round "
+                  "counts as round_done() said (not logged again for this source)",
+                  s->plugin->desc.name, uv_strerror(rc));
+    }
+    siphon__round_release(r);
+    return;
+  }
   if (rc != 0) {
     /* A collect that fails never completes, so the round ends here. */
     siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(rc));

@@ -184,8 +184,9 @@ typedef struct siphon_host_api {
    * round_done: finishes an async round. Must be called exactly once for
    * every collect() that returned 0, also after cancel(); never for a
    * blocking round. status: 0 or a negative errno value. errmsg: what went
-   * wrong (copied), or NULL. The round handle is invalid afterwards.
-   * Thread: loop.
+   * wrong (copied), or NULL. The round handle is invalid afterwards (the
+   * host logs and ignores a second call it can still recognize, but the
+   * call is a bug). Thread: loop.
    */
   void (*round_done)(siphon_round *round, int status, const char *errmsg);
 

@@ -626,6 +626,48 @@ Test(host, no_release_when_the_next_round_is_sooner) {
   expect_pages_kept("\"stats_interval\": \"100ms\", \"release_memory_after\": \"200ms\"", "300ms");
 }
 
+/* A plugin that breaks the round_done() rule gets a message naming it,
+ * once, and the host and the other sources go on. */
+static void expect_plugin_bug_caught(const char *bug, const char *message) {
+  char src[512];
+  snprintf(src, sizeof(src),
+           "{\"name\": \"buggy\", \"plugin\": \"tick\", \"interval\": \"50ms\","
+           " \"options\": {\"bug\": \"%s\", \"delay\": \"5ms\"}},"
+           "{\"name\": \"fine\", \"plugin\": \"tick\", \"interval\": \"50ms\"}",
+           bug);
+  char *cfg = config("", src);
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, message, 10000), "no message for %s: %s", bug, p.err);
+  /* Rounds go on after it: both sources keep writing. */
+  size_t n = tproc_count(p.out, "\"source\":\"fine\"");
+  cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"fine\"", n + 5, 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 0, "%s: exit %d: %s", bug, st, p.err);
+  cr_assert_eq(tproc_count(p.err, message), 1, "logged once a source: %s", p.err);
+  cr_assert(strstr(p.err, "[buggy] plugin \"tick\"") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, round_done_twice_is_caught) {
+  expect_plugin_bug_caught("done_twice",
+                           "called round_done() for a round that had already finished");
+}
+
+Test(host, collect_failing_after_round_done_is_caught) {
+  expect_plugin_bug_caught("done_in_collect_then_fail",
+                           "returned i/o error from collect() after calling round_done()");
+}
+
+Test(host, round_done_after_collect_failed_is_caught) {
+  /* The round's records are discarded and counted, then its round_done()
+   * refused: the first of the two is the one logged. */
+  expect_plugin_bug_caught("fail_then_done",
+                           "emitted a record into a round that had already finished");
+}
+
 Test(host, relative_plugin_file_is_relative_to_the_config) {
   char *dir = tmp_dir();
   char cmd[4096];

@@ -21,6 +21,7 @@ typedef struct tick {
   int cancellable, hang;
   json_int_t rounds;
   json_int_t seq;
+  const char *bug; /* the plugin bug to commit, or "none" (see options) */
   size_t churn;
   void **kept; /* churned blocks that outlive the round, until the next */
   size_t kept_len;
@@ -33,6 +34,10 @@ static const siphon_option tick_options[] = {
     {"cancellable", SIPHON_OPT_BOOL, 0, "true", NULL, "whether cancel() is honoured"},
     {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
     {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
+    {"bug", SIPHON_OPT_STRING, 0, "\"none\"",
+     "none|done_twice|done_in_collect_then_fail|fail_then_done",
+     "a plugin bug the host must survive: round_done() twice; round_done() inside collect() "
+     "then an error returned; an error returned, then round_done() later"},
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
@@ -89,6 +94,9 @@ static void finish_round(tick *t) {
     t->api->round_emit(r, json_pack("{sIsI}", "seq", t->seq++, "i", i), NULL);
   }
   t->api->round_done(r, 0, NULL);
+  if (strcmp(t->bug, "done_twice") == 0) {
+    t->api->round_done(r, 0, NULL);
+  }
 }
 
 static void on_timer(uv_timer_t *timer) {
@@ -112,6 +120,12 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   t->cancellable = json_is_true(json_object_get(options, "cancellable"));
   t->hang = json_is_true(json_object_get(options, "hang"));
   t->churn = (size_t)json_integer_value(json_object_get(options, "churn"));
+  /* Choices are fixed strings, so a static copy outlives options. */
+  const char *bug = json_string_value(json_object_get(options, "bug"));
+  t->bug = strcmp(bug, "done_twice") == 0                  ? "done_twice"
+           : strcmp(bug, "done_in_collect_then_fail") == 0 ? "done_in_collect_then_fail"
+           : strcmp(bug, "fail_then_done") == 0            ? "fail_then_done"
+                                                           : "none";
   if (t->count < 0) {
     snprintf(err->path, sizeof(err->path), "count");
     snprintf(err->text, sizeof(err->text), "expected a count >= 0, got %lld", (long long)t->count);
@@ -130,6 +144,15 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
 static int tick_collect(void *instance, siphon_round *round) {
   tick *t = instance;
   t->round = round;
+  if (strcmp(t->bug, "done_in_collect_then_fail") == 0) {
+    finish_round(t);
+    return -EIO;
+  }
+  if (strcmp(t->bug, "fail_then_done") == 0) {
+    /* The timer still fires and finishes the round that failed. */
+    uv_timer_start(&t->timer, on_timer, (uint64_t)t->delay_ms, 0);
+    return -EIO;
+  }
   if (t->delay_ms == 0 && !t->hang) {
     finish_round(t);
     return 0;
