@@ -12,10 +12,10 @@
 
 #include "host.h"
 #include "log.h"
+#include "memory.h"
 #include "options.h"
 #include "record.h"
 #include "round.h"
-#include "memory.h"
 #include "stats.h"
 #include "util.h"
 

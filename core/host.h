@@ -138,7 +138,8 @@ struct siphon__host {
   siphon_round *dead[SIPHON__DEAD_ROUNDS]; /* released rounds, kept (round.c) */
   size_t dead_next;
   uv_timer_t release_timer; /* memory.c: freed pages go back when idle */
-  int release_on;
+  int release_on;           /* the timer is initialized (continuous run, not 0) */
+  int release_works;        /* glibc's allocator is in use, so a release does something */
   uint64_t releases, released_bytes;
   size_t once_left; /* --once: rounds still to finish */
   uint64_t started_ms;

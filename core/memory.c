@@ -50,11 +50,16 @@ static int peak_rss(size_t *out) {
 
 /* Whether glibc's allocator serves this process: another allocator
  * (AddressSanitizer's, valgrind's, an LD_PRELOADed one) leaves glibc's
- * arena unused, and its figures and trimming then mean nothing. */
+ * arena unused, and its figures and trimming then mean nothing. Before
+ * 2.33 glibc has only mallinfo(), whose int fields can wrap; it is asked
+ * only whether the arena is used at all. */
 static int glibc_heap(void) {
 #if HAVE_MALLINFO2
   struct mallinfo2 mi = mallinfo2();
   return mi.arena + mi.hblkhd > 0;
+#elif defined(__GLIBC__)
+  struct mallinfo mi = mallinfo();
+  return mi.arena != 0 || mi.hblkhd != 0;
 #else
   return 0;
 #endif
@@ -83,20 +88,30 @@ json_t *siphon__memory_snapshot(const siphon__host *h) {
     json_object_set_new(m, "heap_free_bytes", json_integer((json_int_t)mi.fordblks));
   }
 #endif
-  if (h->release_on) {
+  if (h->release_on && h->release_works) {
     json_object_set_new(m, "releases", json_integer((json_int_t)h->releases));
     json_object_set_new(m, "released_bytes", json_integer((json_int_t)h->released_bytes));
   }
   return m;
 }
 
-/* How soon any polled source's next round is due, in ms; UINT64_MAX if
- * none is. */
+/* How soon any polled source's next round is due, in ms (0 for one held
+ * back by backpressure, whose round starts once the output drains);
+ * UINT64_MAX if none is. */
 static uint64_t next_round_in(const siphon__host *h) {
+  if (h->paused) {
+    return 0;
+  }
   uint64_t soonest = UINT64_MAX;
   for (size_t i = 0; i < h->source_count; i++) {
     const siphon_source *s = &h->sources[i];
-    if (s->plugin == NULL || s->streaming || !uv_is_active((const uv_handle_t *)&s->tick)) {
+    if (!s->created || s->streaming) {
+      continue;
+    }
+    if (s->pending) {
+      return 0;
+    }
+    if (!uv_is_active((const uv_handle_t *)&s->tick)) {
       continue;
     }
     uint64_t in = uv_timer_get_due_in(&s->tick);
@@ -110,7 +125,7 @@ static uint64_t next_round_in(const siphon__host *h) {
 static void on_release(uv_timer_t *t) {
   siphon__host *h = t->data;
   uint64_t after = h->config->release_memory_after_ms;
-  if (h->rounds_in_flight > 0 || h->stopping || next_round_in(h) < after) {
+  if (!h->release_works || h->rounds_in_flight > 0 || h->stopping || next_round_in(h) < after) {
     return;
   }
 #if defined(__GLIBC__)
@@ -129,9 +144,17 @@ static void on_release(uv_timer_t *t) {
 #endif
 }
 
+/* Under another allocator the timer still runs (so that the memory
+ * checkers, which replace the allocator, see its whole life), but a
+ * release does nothing and the stats record counts none. */
 void siphon__memory_start(siphon__host *h) {
-  if (h->config->release_memory_after_ms == 0 || h->mode != SIPHON__MODE_RUN || !glibc_heap()) {
+  if (h->config->release_memory_after_ms == 0 || h->mode != SIPHON__MODE_RUN) {
     return;
+  }
+  h->release_works = glibc_heap();
+  if (!h->release_works) {
+    siphon__log(SIPHON_LOG_DEBUG, NULL,
+                "release_memory_after: not glibc's allocator, so freed memory is left to it");
   }
   uv_timer_init(h->loop, &h->release_timer);
   h->release_timer.data = h;

@@ -43,7 +43,8 @@ void siphon__round_start(siphon_source *s) {
   r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
   s->round = r;
   s->rounds++;
-  if (h->rounds_in_flight++ == 0) {
+  h->rounds_in_flight++;
+  if (h->rounds_in_flight == 1) {
     siphon__memory_busy(h);
   }
   s->timeout.data = s;
@@ -157,7 +158,8 @@ void siphon__round_release(siphon_round *r) {
     s->round = NULL;
   }
   siphon__host *h = s->host;
-  if (--h->rounds_in_flight == 0) {
+  h->rounds_in_flight--;
+  if (h->rounds_in_flight == 0) {
     siphon__memory_idle(h);
   }
   r->magic = SIPHON__ROUND_DEAD;

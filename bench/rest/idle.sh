@@ -7,6 +7,7 @@
 #   bench/rest/idle.sh [BUILD_DIR]      (default: build-rest-release; configured if missing, always brought up to date)
 #
 # Environment: N=10000 (at least 2)  MS=200
+#   RELEASE=1s  siphon.release_memory_after, with its unit (0ms: freed pages kept)
 #   SIPHON_ENV="VAR=value ..."  extra environment for siphon (an allocator
 #   trial: LD_PRELOAD=... MALLOC_CONF=...), split on spaces; with another
 #   allocator preloaded the heap columns are "-", since siphon reads them
@@ -18,6 +19,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-10000}
+RELEASE=${RELEASE:-1s}
 [ "$N" -ge 2 ] || { echo "idle.sh: N must be at least 2" >&2; exit 2; }
 # shellcheck source=bench/rest/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -48,9 +50,13 @@ sys.exit(1)
 PY
 }
 
-# Rounds every 6 s, stats every 3 s, half a period apart once they settle.
+# Rounds every 6 s, stats every 3 s, half a period apart once they settle;
+# freed pages given back 1 s into each idle spell (the default, 10 s,
+# would need rounds 20 s apart).
 idle() { # idle N: prints "heap free rss peak" in bytes
-  gen "$1" 1 "$PORT" 6s 3s | sed 's/"log_level": "warn"/&, "stats_interval": "3s"/' > "$TMP/idle.json"
+  gen "$1" 1 "$PORT" 6s 3s \
+    | sed "s/\"log_level\": \"warn\"/&, \"stats_interval\": \"3s\", \"release_memory_after\": \"$RELEASE\"/" \
+    > "$TMP/idle.json"
   # shellcheck disable=SC2086
   env ${SIPHON_ENV:-} "$SIPHON" -c "$TMP/idle.json" > "$TMP/idle.out" 2> "$TMP/idle.err" &
   local pid=$! rc=1

@@ -36,6 +36,7 @@ Test(config_load, defaults) {
   cr_expect_eq(c.buffer_max_bytes, 64ull << 20);
   cr_expect_eq(c.shutdown_grace_ms, 5000);
   cr_expect_eq(c.stats_interval_ms, 0, "no stats records unless asked");
+  cr_expect_eq(c.release_memory_after_ms, 10000);
   cr_expect_str_eq(c.state_dir, "siphon-state");
   cr_assert_eq(c.source_count, 1);
   const siphon__source_conf *s = &c.sources[0];
@@ -60,7 +61,7 @@ Test(config_load, every_key) {
       "   \"output\": {\"type\": \"file\", \"path\": \"/tmp/out.jsonl\"}, \"buffer_limit\": "
       "\"512KiB\",\n"
       "   \"shutdown_grace\": \"2.5s\", \"state_dir\": \"/var/lib/siphon\", "
-      "\"max_pool_share\": 0.25},\n"
+      "\"max_pool_share\": 0.25, \"stats_interval\": \"30s\", \"release_memory_after\": \"2s\"},\n"
       " \"sources\": [{\"name\": \"users-api\", \"plugin\": \"rest\", \"interval\": \"1m\", "
       "\"timeout\": \"5s\",\n"
       "   \"jitter\": \"1s\", \"max_backoff\": \"1h\", \"tags\": {\"team\": \"a\"},\n"
@@ -78,6 +79,8 @@ Test(config_load, every_key) {
   cr_expect_eq(c.shutdown_grace_ms, 2500);
   cr_expect_str_eq(c.state_dir, "/var/lib/siphon");
   cr_expect_eq(c.max_pool_share, 0.25);
+  cr_expect_eq(c.stats_interval_ms, 30000);
+  cr_expect_eq(c.release_memory_after_ms, 2000);
   const siphon__source_conf *s = &c.sources[0];
   cr_expect_eq(s->interval_ms, 60000);
   cr_expect_eq(s->timeout_ms, 5000);

@@ -552,7 +552,8 @@ static json_t *last_memory(const char *out) {
   return mem;
 }
 
-static json_int_t mem_int(const json_t *mem, const char *key) {
+/* Unused under ASan, whose allocator has no glibc figures to read. */
+__attribute__((unused)) static json_int_t mem_int(const json_t *mem, const char *key) {
   return json_integer_value(json_object_get(mem, key));
 }
 
@@ -596,7 +597,7 @@ Test(host, idle_host_gives_freed_memory_back) {
  * round due sooner than release_memory_after (polled too often for the
  * pages to stay away). Each waits for rounds and stats records well past
  * the moment a release would have come. */
-static void expect_pages_kept(const char *siphon_extra, const char *interval) {
+static void expect_pages_kept(const char *siphon_extra, const char *interval, int releasing) {
   char src[256];
   snprintf(src, sizeof(src), "{\"name\": \"big\", \"plugin\": \"tick\", \"interval\": \"%s\", %s}",
            interval, CHURN);
@@ -605,11 +606,19 @@ static void expect_pages_kept(const char *siphon_extra, const char *interval) {
   start(&p, NULL, cfg);
   cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"siphon\"", 12, 10000), "%s", p.err);
   json_t *mem = last_memory(p.out);
-#if !defined(__SANITIZE_ADDRESS__) /* glibc's pages; ASan's allocator has its own */
+#if defined(__SANITIZE_ADDRESS__)
+  releasing = 0; /* ASan's allocator: the counters are left out */
+#else
+  /* glibc's pages; ASan's allocator has its own. */
   cr_assert_geq(mem_int(mem, "rss_bytes"), MIB(56), "pages given back: %s", p.out);
 #endif
-  json_int_t releases = mem_int(mem, "releases");
-  cr_assert_eq(releases, 0, "%lld releases: %s", (long long)releases, p.out);
+  json_t *releases = json_object_get(mem, "releases");
+  if (releasing) {
+    cr_assert(json_is_integer(releases), "%s", p.out);
+    cr_assert_eq(json_integer_value(releases), 0, "%s", p.out);
+  } else {
+    cr_assert_null(releases, "releasing is off: %s", p.out);
+  }
   json_decref(mem);
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
@@ -618,12 +627,13 @@ static void expect_pages_kept(const char *siphon_extra, const char *interval) {
 }
 
 Test(host, release_memory_after_zero_keeps_freed_pages) {
-  expect_pages_kept("\"stats_interval\": \"100ms\", \"release_memory_after\": 0", "1h");
+  expect_pages_kept("\"stats_interval\": \"100ms\", \"release_memory_after\": 0", "1h", 0);
 }
 
 Test(host, no_release_when_the_next_round_is_sooner) {
   /* Idle 200 ms after each round, the next one 100 ms away: kept. */
-  expect_pages_kept("\"stats_interval\": \"100ms\", \"release_memory_after\": \"200ms\"", "300ms");
+  expect_pages_kept("\"stats_interval\": \"100ms\", \"release_memory_after\": \"200ms\"", "300ms",
+                    1);
 }
 
 /* A plugin that breaks the round_done() rule gets a message naming it,
