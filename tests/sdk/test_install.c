@@ -170,6 +170,50 @@ Test(install, template_builds_out_of_tree_and_runs) {
   free(src);
 }
 
+Test(install, template_builds_with_its_own_cmake_file) {
+  /* The template's folder copied whole, as an author starting a CMake
+   * project does: its CMakeLists.txt builds it alone, through pkg-config,
+   * and installs it where the installed siphon finds it by name. */
+  char *dir = fmt("%s/cmake-author", work);
+  char *cmd =
+      fmt("mkdir -p '%s' && cp '%s/plugins/template/template.c' "
+          "'%s/plugins/template/CMakeLists.txt' '%s/'",
+          dir, SIPHON_SOURCE_DIR, SIPHON_SOURCE_DIR, dir);
+  tproc p;
+  int st = sdk_sh(&p, cmd, NULL, T_MS);
+  cr_assert_eq(st, 0, "%s%s", p.out, p.err);
+  tproc_free(&p);
+  free(cmd);
+
+  char *pcpath = fmt("PKG_CONFIG_PATH=%s/" SIPHON_INSTALL_LIBDIR "/pkgconfig", prefix);
+  const char *env[] = {pcpath, NULL};
+  /* A plugin of another name than the installed template, so that the
+   * run below can only find the one this build installed. */
+  cmd =
+      fmt("cd '%s' && sed 's/\"template\"/\"mine\"/' template.c > mine.c && rm template.c && "
+          "sed -i 's/template/mine/g' CMakeLists.txt && '" SIPHON_CMAKE
+          "' -S . -B build "
+          "> /dev/null && '" SIPHON_CMAKE "' --build build && '" SIPHON_CMAKE "' --install build",
+          dir);
+  st = sdk_sh(&p, cmd, env, T_MS);
+  cr_assert_eq(st, 0, "CMake build of the template's copy failed (%d): %s%s", st, p.out, p.err);
+  tproc_free(&p);
+
+  char *bin = fmt("%s/bin/siphon", prefix);
+  const char *argv[] = {bin,      "--plugin", "mine", "--options", "{\"message\": \"cmake\"}",
+                        "--once", NULL};
+  st = tproc_run(&p, argv, NULL, T_MS);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(
+      strstr(p.out, "\"plugin\":\"mine\",\"tags\":{},\"data\":{\"message\":\"cmake\"") != NULL,
+      "%s", p.out);
+  tproc_free(&p);
+  free(bin);
+  free(cmd);
+  free(pcpath);
+  free(dir);
+}
+
 Test(install, installed_binary_finds_installed_plugins) {
   char *bin = fmt("%s/bin/siphon", prefix);
   const char *list[] = {bin, "--list-plugins", NULL};
