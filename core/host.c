@@ -93,8 +93,10 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     /* A relative file is relative to the config, as plugin_path is. */
     const char *ref = s->conf->plugin;
     char *resolved = NULL;
-    if (siphon__plugin_ref_is_path(ref) && ref[0] != '/' && cfg->dir != NULL) {
-      resolved = siphon__asprintf("%s/%s", cfg->dir, ref);
+    if (siphon__plugin_ref_is_path(ref) && ref[0] != '/' && cfg->dir != NULL &&
+        strcmp(cfg->dir, ".") != 0) {
+      const char *rel = strncmp(ref, "./", 2) == 0 ? ref + 2 : ref;
+      resolved = siphon__asprintf("%s/%s", cfg->dir, rel);
       ref = resolved;
     }
     s->plugin = siphon__registry_get(&h->registry, ref, where, d);

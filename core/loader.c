@@ -184,11 +184,32 @@ static int valid_name(const char *s) {
   return 1;
 }
 
+/* The descriptor's size in each minor this host knows: 1.0 ended at
+ * destroy, 1.1 appended example. A minor bump must add its size here. */
+_Static_assert(SIPHON_ABI_MINOR == 1, "add the new minor's descriptor size to desc_size()");
+static size_t desc_size(uint32_t minor) {
+  return minor == 0 ? SIPHON_PLUGIN_DESC_MIN_SIZE : sizeof(siphon_plugin_desc);
+}
+
+/* What every descriptor error ends with: the two fields it is about are
+ * the ones SIPHON_PLUGIN_DEFINE's example sets, and hand-written values
+ * are the usual cause. */
+#define SET_BY_THE_HEADER                                                                    \
+  "set .abi_version = SIPHON_ABI_VERSION and .struct_size = sizeof(siphon_plugin_desc), as " \
+  "docs/PLUGINS.md shows, and rebuild the plugin against siphon/plugin.h"
+
 /* Checks what the descriptor promises before the host relies on it.
- * Returns NULL when fine, else a static description of the fault. */
-static const char *check_desc(const siphon_plugin_desc *d) {
+ * Returns NULL when fine, else a description of the fault: static, or
+ * written into buf. */
+static const char *check_desc(const siphon_plugin_desc *d, char *buf, size_t size) {
+  if (d->name == NULL || d->name[0] == '\0') {
+    return "its name is missing (the descriptor's .name, what configs say in \"plugin\")";
+  }
   if (!valid_name(d->name)) {
-    return "its name is missing or not made of [a-z0-9_-]";
+    snprintf(buf, size,
+             "its name \"%.64s\" is not made of [a-z0-9_-] (lower case, digits, '_', '-')",
+             d->name);
+    return buf;
   }
   if (d->capability != SIPHON_CAP_ASYNC && d->capability != SIPHON_CAP_BLOCKING) {
     return "its capability is neither SIPHON_CAP_ASYNC nor SIPHON_CAP_BLOCKING";
@@ -297,22 +318,33 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
   uint32_t abi = head[0];
   uint32_t size = head[1];
   const char *fault = NULL;
+  char why[160]; /* fault's text, when check_desc writes one */
+  uint32_t minor = SIPHON_ABI_MINOR_OF(abi);
+  /* A known minor's descriptor has exactly its size; a newer minor's
+   * only appends, so it is at least this host's. */
+  size_t want = minor <= SIPHON_ABI_MINOR ? desc_size(minor) : sizeof(siphon_plugin_desc);
+  int size_ok = size >= SIPHON_PLUGIN_DESC_MIN_SIZE &&
+                (minor > SIPHON_ABI_MINOR ? size >= want : size == want);
   if (SIPHON_ABI_MAJOR_OF(abi) != SIPHON_ABI_MAJOR) {
     siphon__diag_add(d, where,
                      "%s: plugin built for siphon ABI %u.%u, this host speaks ABI %u.%u: rebuild "
-                     "the plugin against siphon %u.x headers (siphon/plugin.h)",
-                     path, SIPHON_ABI_MAJOR_OF(abi), SIPHON_ABI_MINOR_OF(abi), SIPHON_ABI_MAJOR,
-                     SIPHON_ABI_MINOR, SIPHON_ABI_MAJOR);
+                     "the plugin against siphon %u.x headers (siphon/plugin.h), with .abi_version "
+                     "= SIPHON_ABI_VERSION",
+                     path, SIPHON_ABI_MAJOR_OF(abi), minor, SIPHON_ABI_MAJOR, SIPHON_ABI_MINOR,
+                     SIPHON_ABI_MAJOR);
   } else if (size < SIPHON_PLUGIN_DESC_MIN_SIZE) {
     siphon__diag_add(d, where,
                      "%s: plugin descriptor is %u bytes, ABI %u.x needs at least %zu (plugin ABI "
-                     "%u.%u, host ABI %u.%u): rebuild the plugin against siphon/plugin.h",
+                     "%u.%u, host ABI %u.%u): " SET_BY_THE_HEADER,
                      path, size, SIPHON_ABI_MAJOR, SIPHON_PLUGIN_DESC_MIN_SIZE,
-                     SIPHON_ABI_MAJOR_OF(abi), SIPHON_ABI_MINOR_OF(abi), SIPHON_ABI_MAJOR,
-                     SIPHON_ABI_MINOR);
+                     SIPHON_ABI_MAJOR_OF(abi), minor, SIPHON_ABI_MAJOR, SIPHON_ABI_MINOR);
+  } else if (!size_ok) {
+    siphon__diag_add(
+        d, where, "%s: plugin descriptor is %u bytes, but ABI %u.%u's is %s%zu: " SET_BY_THE_HEADER,
+        path, size, SIPHON_ABI_MAJOR, minor, minor > SIPHON_ABI_MINOR ? "at least " : "", want);
   } else {
     memcpy(&p->desc, sym, size < sizeof(p->desc) ? size : sizeof(p->desc));
-    fault = check_desc(&p->desc);
+    fault = check_desc(&p->desc, why, sizeof(why));
     if (fault != NULL) {
       siphon__diag_add(d, where, "%s: invalid plugin descriptor: %s", path, fault);
     } else if (expect != NULL && strcmp(p->desc.name, expect) != 0) {
@@ -320,8 +352,7 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
       fault = "misnamed";
     }
   }
-  if (SIPHON_ABI_MAJOR_OF(abi) != SIPHON_ABI_MAJOR || size < SIPHON_PLUGIN_DESC_MIN_SIZE ||
-      fault != NULL) {
+  if (SIPHON_ABI_MAJOR_OF(abi) != SIPHON_ABI_MAJOR || !size_ok || fault != NULL) {
     uv_dlclose(&p->lib);
     free(p);
     return NULL;
@@ -379,7 +410,13 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
                                      siphon__diag *d) {
   if (siphon__plugin_ref_is_path(ref)) {
     if (!file_exists(ref)) {
-      siphon__diag_add(d, where, "plugin file '%s' not found", ref);
+      char *with_so = siphon__asprintf("%s.so", ref);
+      if (file_exists(with_so)) {
+        siphon__diag_add(d, where, "plugin file '%s' not found; did you mean '%s'?", ref, with_so);
+      } else {
+        siphon__diag_add(d, where, "plugin file '%s' not found", ref);
+      }
+      free(with_so);
       return NULL;
     }
     return load_file(r, ref, NULL, where, d);

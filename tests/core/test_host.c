@@ -678,6 +678,22 @@ Test(host, round_done_after_collect_failed_is_caught) {
                            "emitted a record into a round that had already finished");
 }
 
+Test(host, plugin_path_without_so_suggests_the_file) {
+  /* As typed in the plugin's own directory: no doubled "./", and the
+   * file that was meant. */
+  char cmd[2048];
+  snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' --plugin ./tick --once", SIPHON_TEST_PLUGIN_DIR,
+           SIPHON_BIN);
+  const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+  tproc p;
+  int st = tproc_run(&p, argv, NULL, 10000);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_assert(
+      strstr(p.err, "--plugin: plugin file './tick' not found; did you mean './tick.so'?") != NULL,
+      "%s", p.err);
+  tproc_free(&p);
+}
+
 Test(host, relative_plugin_file_is_relative_to_the_config) {
   char *dir = tmp_dir();
   char cmd[4096];

@@ -95,6 +95,33 @@ Test(abi, descriptor_smaller_than_1_0_is_refused) {
   tproc_free(&p);
 }
 
+Test(abi, descriptor_of_another_size_than_its_minor_is_refused) {
+  /* ABI 1.1 says how big its descriptor is: a struct_size written by
+   * hand is refused, with the two fields to set. */
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/wrong_size.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  char want[512];
+  snprintf(want, sizeof(want),
+           "%s: plugin descriptor is 4096 bytes, but ABI %d.%d's is %zu: set "
+           ".abi_version = SIPHON_ABI_VERSION and .struct_size = sizeof(siphon_plugin_desc)",
+           ABI_DIR "/wrong_size.so", SIPHON_ABI_MAJOR, SIPHON_ABI_MINOR,
+           sizeof(siphon_plugin_desc));
+  assert_has(p.err, want);
+  cr_assert_eq(p.out_len, 0, "nothing ran: %s", p.out);
+  tproc_free(&p);
+}
+
+Test(abi, invalid_name_is_shown) {
+  tproc p;
+  int st = run_plugin(&p, ABI_DIR "/bad_name.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err,
+             "bad_name.so: invalid plugin descriptor: its name \"FileStat\" is not made of "
+             "[a-z0-9_-]");
+  tproc_free(&p);
+}
+
 Test(abi, missing_symbol_is_refused_and_says_how_to_define_it) {
   tproc p;
   int st = run_plugin(&p, ABI_DIR "/no_symbol.so");
