@@ -344,6 +344,19 @@ void siphon__host_maybe_finish(siphon__host *h) {
 
 static void on_hard_deadline(uv_timer_t *t) {
   siphon__host *h = t->data;
+  /* Name the holders: the user's next step is that plugin's code. */
+  for (size_t i = 0; i < h->source_count; i++) {
+    const siphon_source *s = &h->sources[i];
+    if (s->round != NULL) {
+      siphon__log(SIPHON_LOG_ERROR, s->name,
+                  "still running after shutdown_grace and cancellation: plugin \"%s\" %s",
+                  s->plugin->desc.name,
+                  s->plugin->desc.capability == SIPHON_CAP_BLOCKING
+                      ? "has not returned from collect_blocking() (it should poll "
+                        "round_cancelled())"
+                      : "has not called round_done()");
+    }
+  }
   siphon__log(SIPHON_LOG_ERROR, NULL,
               "%zu collects still running after shutdown_grace and cancellation: exiting "
               "without waiting for them",

@@ -25,8 +25,15 @@ static void on_timeout(uv_timer_t *t) {
                                  "timed out waiting for a worker thread");
     return;
   }
-  siphon__log(SIPHON_LOG_WARN, s->name, "collect timed out after %.3f s",
-              (double)s->conf->timeout_ms / 1000.0);
+  if (s->plugin->desc.capability == SIPHON_CAP_ASYNC && s->plugin->desc.cancel == NULL) {
+    siphon__log(SIPHON_LOG_WARN, s->name,
+                "collect timed out after %.3f s; plugin \"%s\" has no cancel(), so the round "
+                "stays open until it calls round_done() (what it emits until then is discarded)",
+                (double)s->conf->timeout_ms / 1000.0, s->plugin->desc.name);
+  } else {
+    siphon__log(SIPHON_LOG_WARN, s->name, "collect timed out after %.3f s",
+                (double)s->conf->timeout_ms / 1000.0);
+  }
   char *msg = siphon__asprintf("timed out after %.3f s", (double)s->conf->timeout_ms / 1000.0);
   siphon__round_report(r, SIPHON__ROUND_TIMEOUT, msg);
   free(msg);

@@ -56,11 +56,21 @@ static void on_tick(uv_timer_t *t) {
   }
   if (s->round != NULL) {
     s->rounds_skipped++;
+    /* Past its timeout (and cancel), a round still held is the plugin's
+     * doing: say whose, and what it has not done. */
+    const char *why = "";
+    if (s->round->reported && s->plugin->desc.capability == SIPHON_CAP_ASYNC) {
+      why = s->plugin->desc.cancel != NULL
+                ? ": its timeout passed and cancel() was called, but the plugin has not called "
+                  "round_done()"
+                : ": its timeout passed, and the plugin, which has no cancel(), has not called "
+                  "round_done()";
+    }
     siphon__log(SIPHON_LOG_WARN, s->name,
-                "previous collect still running after %.3f s (interval %.3f s): skipping this "
+                "previous collect still running after %.3f s (interval %.3f s)%s: skipping this "
                 "turn (%llu skipped so far)",
                 (double)(siphon__now_ms() - s->round->started_ms) / 1000.0,
-                (double)s->conf->interval_ms / 1000.0, (unsigned long long)s->rounds_skipped);
+                (double)s->conf->interval_ms / 1000.0, why, (unsigned long long)s->rounds_skipped);
     return;
   }
   if (h->paused) {

@@ -146,7 +146,30 @@ Test(host, hung_async_plugin_does_not_hang_once) {
   int st = run_once(&p, cfg, 15000);
   cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
   cr_assert(strstr(p.err, "round: 1 source, 0 ok, 1 failed") != NULL, "%s", p.err);
-  cr_assert(strstr(p.err, "still running after shutdown_grace") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "[hung] still running after shutdown_grace and cancellation: plugin "
+                   "\"tick\" has not called round_done()") != NULL,
+            "the holder is named: %s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, a_round_held_past_its_timeout_is_blamed_on_the_plugin) {
+  char *cfg =
+      config("\"shutdown_grace\": \"200ms\"",
+             "{\"name\": \"hung\", \"plugin\": \"tick\", \"interval\": \"150ms\","
+             " \"timeout\": \"100ms\", \"options\": {\"hang\": true, \"cancellable\": false}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "skipping this turn", 5000), "%s", p.err);
+  cr_assert(strstr(p.err, "[hung] previous collect still running after") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "its timeout passed and cancel() was called, but the plugin has not "
+                   "called round_done(): skipping this turn") != NULL,
+            "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 1, "the round is never given back: exit %d: %s", st, p.err);
   tproc_free(&p);
   free(cfg);
 }
