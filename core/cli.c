@@ -33,7 +33,8 @@ static void usage(FILE *f) {
       "                        then exit: 0 if all is well, 2 with every error found\n"
       "      --plugin REF      run one plugin alone, without a config file\n"
       "      --options JSON    its options (with --plugin)\n"
-      "      --name NAME       the source's name (with --plugin; default: the plugin's)\n"
+      "      --name NAME       the source's name (with --plugin; default: REF's file\n"
+      "                        name without .so, or the name given)\n"
       "      --interval D      how often it runs (with --plugin; default 10s)\n"
       "      --timeout D       how long a round may take (with --plugin; default: the\n"
       "                        interval)\n"
@@ -198,6 +199,7 @@ static char *generated_config(const siphon__cli *cli, siphon__diag *d) {
 }
 
 static void print_option(const siphon_option *o) {
+  /* One column after the type for every row: required, secret, default. */
   char flags[64] = "";
   if (o->flags & SIPHON_OPT_REQUIRED) {
     strcat(flags, " required");
@@ -205,8 +207,14 @@ static void print_option(const siphon_option *o) {
   if (o->flags & SIPHON_OPT_SECRET) {
     strcat(flags, " secret");
   }
-  printf("    %-22s %-9s%s%s%s\n", o->key, siphon__opt_type_name(o->type), flags,
-         o->default_json ? "  default " : "", o->default_json ? o->default_json : "");
+  char line[512];
+  int n =
+      snprintf(line, sizeof(line), "    %-22s %-9s%s%s%s", o->key, siphon__opt_type_name(o->type),
+               flags, o->default_json ? " default " : "", o->default_json ? o->default_json : "");
+  for (n = n < (int)sizeof(line) ? n : (int)sizeof(line) - 1; n > 0 && line[n - 1] == ' '; n--) {
+    line[n - 1] = '\0';
+  }
+  puts(line);
   if (o->choices != NULL) {
     printf("    %-22s one of: %s\n", "", o->choices);
   }

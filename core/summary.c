@@ -39,9 +39,15 @@ void siphon__summary_print(const siphon__host *h) {
   if (w > 40) {
     w = 40;
   }
+  int pw = 6; /* the PLUGIN column, as wide as its longest name */
+  for (size_t i = 0; i < h->source_count; i++) {
+    const siphon__plugin *p = h->sources[i].plugin;
+    int n = p != NULL ? (int)strlen(p->name) : 0;
+    pw = n > pw ? n : pw;
+  }
   size_t ok = 0, bad = 0;
   uint64_t records = 0;
-  fprintf(out, "%-*s  %-10s  %-8s  %8s  %10s  %s\n", w, "SOURCE", "PLUGIN", "STATUS", "RECORDS",
+  fprintf(out, "%-*s  %-*s  %-8s  %8s  %10s  %s\n", w, "SOURCE", pw, "PLUGIN", "STATUS", "RECORDS",
           "DURATION", "ERROR");
   for (size_t i = 0; i < h->source_count; i++) {
     const siphon_source *s = &h->sources[i];
@@ -54,7 +60,7 @@ void siphon__summary_print(const siphon__host *h) {
       bad++;
     }
     records += s->last_records;
-    fprintf(out, "%-*s  %-10s  %-8s  %8llu  %8.3f s  %s\n", w, s->name, s->plugin->name,
+    fprintf(out, "%-*s  %-*s  %-8s  %8llu  %8.3f s  %s\n", w, s->name, pw, s->plugin->name,
             siphon__round_status_name(s->last_status), (unsigned long long)s->last_records,
             (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
   }

@@ -496,6 +496,10 @@ Test(host, list_and_help_plugins_come_from_the_options_table) {
   cr_assert(strstr(p.out, "rounds that fail first (-1: all)") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "fail_rounds") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "example options") != NULL, "%s", p.out);
+  /* secret and default in one column after the type, no trailing blanks. */
+  cr_assert(strstr(p.out, "\n    secret                 string    secret\n") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "\n    count                  integer   default 1\n") != NULL, "%s",
+            p.out);
   tproc_free(&p);
   free(cfg);
 }
