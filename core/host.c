@@ -314,8 +314,8 @@ static void finish(siphon__host *h) {
   }
   if (discarded > 0) {
     siphon__log(SIPHON_LOG_WARN, NULL,
-                "%llu records emitted after their round timed out or was cancelled were "
-                "discarded",
+                "%llu records emitted after their round timed out, was cancelled or had "
+                "finished were discarded",
                 (unsigned long long)discarded);
   }
 }
@@ -404,7 +404,8 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
   siphon__scheduler_stop(h);
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_source *s = &h->sources[i];
-    if (s->round != NULL && s->round->queued) {
+    if (s->round != NULL && s->plugin->desc.capability == SIPHON_CAP_BLOCKING &&
+        s->round->b->queued) {
       siphon__round_cancel(s->round); /* never started: nothing to wait for */
     }
     if (s->started) {
@@ -535,10 +536,10 @@ void siphon__host_teardown(siphon__host *h) {
     free(h->sources[i].prefix);
     free(h->sources[i].last_error);
   }
+  siphon__round_free_dead(h);
   free(h->sources);
   uv_mutex_destroy(&h->state_lock);
   siphon__stats_free(h);
-  siphon__round_free_dead(h);
   siphon__registry_free(&h->registry);
   memset(h, 0, sizeof(*h));
 }

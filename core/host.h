@@ -51,6 +51,7 @@ struct siphon_source {
   uv_timer_t timeout;                 /* the running round's deadline */
   uint64_t due_ms;                    /* loop time the current tick was due */
   struct siphon_round *round;         /* the round in flight, or NULL */
+  struct siphon_round *dead;          /* the last released, kept to catch late calls */
   int pending;                        /* due while paused by backpressure */
   unsigned failures;                  /* consecutive failed rounds: backoff exponent */
   atomic_uint plugin_bugs;            /* round misuses caught (round.c); the first is logged */
@@ -70,25 +71,15 @@ struct siphon_source {
 
 /* A round handle's state, checked where a plugin hands one back, so that a
  * plugin that finishes a round twice gets a message naming it, not a
- * use after free. */
+ * use after free. Each source keeps its last released round (s->dead),
+ * which is why an async round is small. */
 #define SIPHON__ROUND_LIVE 0x726f756eu /* "roun" */
 #define SIPHON__ROUND_DEAD 0x64656164u /* "dead" */
-/* Released rounds kept (dead, not freed) so that a late call on one is
- * caught; the oldest is freed when the next is released. */
-#define SIPHON__DEAD_ROUNDS 64
 
-struct siphon_round {
-  unsigned magic; /* SIPHON__ROUND_LIVE, or _DEAD once released */
-  siphon_source *src;
-  uint64_t started_ms;
-  atomic_int cancelled; /* timeout or shutdown asked it to stop */
-  int queued;           /* blocking: waiting for a bulkhead slot */
-  int reported;         /* outcome recorded */
-  int cancel_sent;      /* cancel() already called */
-  int done;             /* async: round_done() called */
-  int in_collect;       /* async: collect() has not returned yet */
-  uint64_t records;
-  /* Blocking rounds buffer records here on the worker thread. */
+/* What only a blocking round needs, allocated with it alone. */
+typedef struct siphon__blocking_part {
+  int queued; /* waiting for a bulkhead slot */
+  /* Records buffered on the worker thread. */
   struct siphon__pending_record *pending;
   size_t pending_len, pending_cap;
   size_t delivered; /* pending records already written */
@@ -96,6 +87,19 @@ struct siphon_round {
   uv_work_t work;
   int status;
   siphon_error err;
+} siphon__blocking_part;
+
+struct siphon_round {
+  atomic_uint magic; /* SIPHON__ROUND_LIVE, or _DEAD once released */
+  siphon_source *src;
+  uint64_t started_ms;
+  atomic_int cancelled; /* timeout or shutdown asked it to stop */
+  int reported;         /* outcome recorded */
+  int cancel_sent;      /* cancel() already called */
+  int done;             /* async: round_done() called */
+  int in_collect;       /* async: collect() has not returned yet */
+  uint64_t records;
+  siphon__blocking_part b[]; /* blocking rounds only: r->b->... */
 };
 
 struct siphon__host {
@@ -135,8 +139,6 @@ struct siphon__host {
   char *stats_prefix;
   size_t stats_prefix_len;
   size_t rounds_in_flight;
-  siphon_round *dead[SIPHON__DEAD_ROUNDS]; /* released rounds, kept (round.c) */
-  size_t dead_next;
   uv_timer_t release_timer; /* memory.c: freed pages go back when idle */
   int release_on;           /* the timer is initialized (continuous run, not 0) */
   int release_works;        /* glibc's allocator is in use, so a release does something */

@@ -16,7 +16,8 @@ static void on_timeout(uv_timer_t *t) {
     return;
   }
   atomic_store(&r->cancelled, 1);
-  if (r->queued) {
+  int blocking = s->plugin->desc.capability == SIPHON_CAP_BLOCKING;
+  if (blocking && r->b->queued) {
     siphon__log(SIPHON_LOG_WARN, s->name,
                 "timed out after %.3f s waiting for a worker thread: plugin %s holds all %u "
                 "of its threads",
@@ -44,8 +45,9 @@ static void on_timeout(uv_timer_t *t) {
 
 void siphon__round_start(siphon_source *s) {
   siphon__host *h = s->host;
-  siphon_round *r = siphon__xcalloc(1, sizeof(*r));
-  r->magic = SIPHON__ROUND_LIVE;
+  int blocking = s->plugin->desc.capability == SIPHON_CAP_BLOCKING;
+  siphon_round *r = siphon__xcalloc(1, sizeof(*r) + (blocking ? sizeof(siphon__blocking_part) : 0));
+  atomic_store(&r->magic, SIPHON__ROUND_LIVE);
   r->src = s;
   r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
   s->round = r;
@@ -55,7 +57,7 @@ void siphon__round_start(siphon_source *s) {
     siphon__memory_busy(h);
   }
   s->timeout.data = s;
-  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+  if (blocking) {
     uv_timer_start(&s->timeout, on_timeout, s->conf->timeout_ms, 0);
     siphon__run_blocking(s, r);
     return;
@@ -70,22 +72,24 @@ void siphon__round_start(siphon_source *s) {
 
 /* A plugin handed back a round it no longer owns. Logged, never fatal:
  * the host's own state is untouched. */
-static void plugin_bug(const siphon_round *r, const char *what) {
+#define ASYNC_RULE                                                                           \
+  "round_done() is called exactly once for every collect() that returned 0, and nothing is " \
+  "emitted into a round after it"
+static void plugin_bug(const siphon_round *r, const char *what, const char *rule) {
   siphon_source *s = r->src;
   if (atomic_fetch_add(&s->plugin_bugs, 1) > 0) {
     return; /* once a source: the plugin does it every round */
   }
   siphon__log(SIPHON_LOG_ERROR, s->name,
-              "plugin \"%s\" %s: a bug in the plugin (round_done() is called exactly once for "
-              "every collect() that returned 0, and never after it): ignored, and not logged "
-              "again for this source",
-              s->plugin->desc.name, what);
+              "plugin \"%s\" %s: a bug in the plugin (%s): ignored, and not logged again for "
+              "this source",
+              s->plugin->desc.name, what, rule);
 }
 
 int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
   siphon_source *s = r->src;
-  if (r->magic != SIPHON__ROUND_LIVE) {
-    plugin_bug(r, "emitted a record into a round that had already finished");
+  if (atomic_load(&r->magic) != SIPHON__ROUND_LIVE || r->done) {
+    plugin_bug(r, "emitted a record into a round that had already finished", ASYNC_RULE);
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
     json_decref(meta);
@@ -99,11 +103,11 @@ int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
   }
   if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
     /* Worker thread: keep it until the round returns to the loop. */
-    if (r->pending_len == r->pending_cap) {
-      r->pending_cap = r->pending_cap ? r->pending_cap * 2 : 16;
-      r->pending = siphon__xrealloc(r->pending, r->pending_cap * sizeof(*r->pending));
+    if (r->b->pending_len == r->b->pending_cap) {
+      r->b->pending_cap = r->b->pending_cap ? r->b->pending_cap * 2 : 16;
+      r->b->pending = siphon__xrealloc(r->b->pending, r->b->pending_cap * sizeof(*r->b->pending));
     }
-    siphon__pending_record *p = &r->pending[r->pending_len++];
+    siphon__pending_record *p = &r->b->pending[r->b->pending_len++];
     p->data = data;
     p->meta = meta;
     siphon__record_timestamp(p->ts);
@@ -115,14 +119,14 @@ int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
 }
 
 void siphon__round_done(siphon_round *r, int status, const char *errmsg) {
-  if (r->magic != SIPHON__ROUND_LIVE || r->done) {
-    plugin_bug(r, "called round_done() for a round that had already finished");
+  if (atomic_load(&r->magic) != SIPHON__ROUND_LIVE || r->done) {
+    plugin_bug(r, "called round_done() for a round that had already finished", ASYNC_RULE);
     return;
   }
   if (r->src->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
-    plugin_bug(r,
-               "called round_done() for a blocking round (it ends when collect_blocking() "
-               "returns)");
+    plugin_bug(r, "called round_done() for a blocking round",
+               "a blocking round ends when collect_blocking() returns; round_done() is for async "
+               "plugins");
     return;
   }
   r->done = 1;
@@ -156,11 +160,15 @@ void siphon__round_report(siphon_round *r, siphon__round_status st, const char *
 
 void siphon__round_release(siphon_round *r) {
   siphon_source *s = r->src;
-  for (size_t i = 0; i < r->pending_len; i++) {
-    json_decref(r->pending[i].data);
-    json_decref(r->pending[i].meta);
+  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    for (size_t i = 0; i < r->b->pending_len; i++) {
+      json_decref(r->b->pending[i].data);
+      json_decref(r->b->pending[i].meta);
+    }
+    free(r->b->pending);
+    r->b->pending = NULL;
+    r->b->pending_len = 0;
   }
-  free(r->pending);
   if (s->round == r) {
     s->round = NULL;
   }
@@ -169,13 +177,11 @@ void siphon__round_release(siphon_round *r) {
   if (h->rounds_in_flight == 0) {
     siphon__memory_idle(h);
   }
-  r->magic = SIPHON__ROUND_DEAD;
-  r->pending = NULL;
-  r->pending_len = 0;
-  siphon_round **slot = &h->dead[h->dead_next];
-  free(*slot);
-  *slot = r;
-  h->dead_next = (h->dead_next + 1) % SIPHON__DEAD_ROUNDS;
+  /* Kept until the source's next round is released: a plugin's late call
+   * on it, the usual slip, finds it dead rather than freed. */
+  atomic_store(&r->magic, SIPHON__ROUND_DEAD);
+  free(s->dead);
+  s->dead = r;
   if (h->stopping) {
     siphon__host_maybe_finish(h);
   }
@@ -185,7 +191,7 @@ void siphon__round_cancel(siphon_round *r) {
   atomic_store(&r->cancelled, 1);
   siphon_source *s = r->src;
   if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
-    if (r->queued) {
+    if (r->b->queued) {
       siphon__blocking_drop_queued(s, r, SIPHON__ROUND_SKIPPED, "not run: shutting down");
     }
   } else {
@@ -194,8 +200,8 @@ void siphon__round_cancel(siphon_round *r) {
 }
 
 void siphon__round_free_dead(siphon__host *h) {
-  for (size_t i = 0; i < SIPHON__DEAD_ROUNDS; i++) {
-    free(h->dead[i]);
-    h->dead[i] = NULL;
+  for (size_t i = 0; i < h->source_count; i++) {
+    free(h->sources[i].dead);
+    h->sources[i].dead = NULL;
   }
 }

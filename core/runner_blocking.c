@@ -13,7 +13,7 @@
 static void work_cb(uv_work_t *req) {
   siphon_round *r = req->data;
   siphon_source *s = r->src;
-  r->status = s->plugin->desc.collect_blocking(s->instance, r, &r->err);
+  r->b->status = s->plugin->desc.collect_blocking(s->instance, r, &r->b->err);
 }
 
 static void dispatch_waiting(siphon__plugin *p);
@@ -32,28 +32,28 @@ static void on_deliver_more(uv_timer_t *t) {
 
 static void deliver(siphon_round *r) {
   siphon_source *s = r->src;
-  size_t end = r->delivered + SIPHON__DELIVER_CHUNK;
-  if (end > r->pending_len) {
-    end = r->pending_len;
+  size_t end = r->b->delivered + SIPHON__DELIVER_CHUNK;
+  if (end > r->b->pending_len) {
+    end = r->b->pending_len;
   }
   /* Records emitted before any timeout, in order. */
-  for (size_t i = r->delivered; i < end; i++) {
-    siphon__pending_record *pr = &r->pending[i];
+  for (size_t i = r->b->delivered; i < end; i++) {
+    siphon__pending_record *pr = &r->b->pending[i];
     r->records++;
     siphon__record_write(s, pr->ts, pr->data, pr->meta);
   }
-  r->delivered = end;
-  if (r->delivered < r->pending_len) {
+  r->b->delivered = end;
+  if (r->b->delivered < r->b->pending_len) {
     /* The round's deadline no longer matters: reuse its timer. */
     s->timeout.data = s;
     uv_timer_start(&s->timeout, on_deliver_more, 0, 0);
     return;
   }
-  r->pending_len = 0; /* every record was handed on */
-  if (r->work_status != 0) {
-    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(r->work_status));
-  } else if (r->status != 0) {
-    const char *msg = r->err.text[0] != '\0' ? r->err.text : uv_strerror(r->status);
+  r->b->pending_len = 0; /* every record was handed on */
+  if (r->b->work_status != 0) {
+    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(r->b->work_status));
+  } else if (r->b->status != 0) {
+    const char *msg = r->b->err.text[0] != '\0' ? r->b->err.text : uv_strerror(r->b->status);
     siphon__round_report(r, SIPHON__ROUND_FAILED, msg);
   } else {
     siphon__round_report(r, SIPHON__ROUND_OK, NULL);
@@ -66,7 +66,7 @@ static void after_work_cb(uv_work_t *req, int status) {
   siphon_source *s = r->src;
   siphon__plugin *p = s->plugin;
   p->busy--;
-  r->work_status = status;
+  r->b->work_status = status;
   uv_timer_stop(&s->timeout);
   deliver(r); /* may free r */
   dispatch_waiting(p);
@@ -75,8 +75,8 @@ static void after_work_cb(uv_work_t *req, int status) {
 static void dispatch(siphon_source *s, siphon_round *r) {
   siphon__plugin *p = s->plugin;
   p->busy++;
-  r->work.data = r;
-  int rc = uv_queue_work(s->host->loop, &r->work, work_cb, after_work_cb);
+  r->b->work.data = r;
+  int rc = uv_queue_work(s->host->loop, &r->b->work, work_cb, after_work_cb);
   if (rc != 0) {
     p->busy--;
     siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(rc));
@@ -93,7 +93,7 @@ static void dispatch_waiting(siphon__plugin *p) {
     }
     s->next_waiting = NULL;
     siphon_round *r = s->round;
-    r->queued = 0;
+    r->b->queued = 0;
     dispatch(s, r);
   }
 }
@@ -104,7 +104,7 @@ void siphon__run_blocking(siphon_source *s, siphon_round *r) {
     dispatch(s, r);
     return;
   }
-  r->queued = 1;
+  r->b->queued = 1;
   s->next_waiting = NULL;
   if (p->waiting_tail != NULL) {
     p->waiting_tail->next_waiting = s;
@@ -141,7 +141,7 @@ void siphon__blocking_drop_queued(siphon_source *s, siphon_round *r, siphon__rou
    * keeps its thread until collect_blocking() returns; it sees the cancel
    * flag, and what it emits from then on is discarded.) */
   unqueue(s->plugin, s);
-  r->queued = 0;
+  r->b->queued = 0;
   siphon__round_report(r, st, why);
   siphon__round_release(r);
 }

@@ -35,9 +35,10 @@ static const siphon_option tick_options[] = {
     {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
     {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
     {"bug", SIPHON_OPT_STRING, 0, "\"none\"",
-     "none|done_twice|done_in_collect_then_fail|fail_then_done",
+     "none|done_twice|done_in_collect_then_fail|fail_then_done|emit_after_done",
      "a plugin bug the host must survive: round_done() twice; round_done() inside collect() "
-     "then an error returned; an error returned, then round_done() later"},
+     "then an error returned; an error returned, then round_done() later; a record emitted "
+     "after round_done() inside collect()"},
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
@@ -125,6 +126,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   t->bug = strcmp(bug, "done_twice") == 0                  ? "done_twice"
            : strcmp(bug, "done_in_collect_then_fail") == 0 ? "done_in_collect_then_fail"
            : strcmp(bug, "fail_then_done") == 0            ? "fail_then_done"
+           : strcmp(bug, "emit_after_done") == 0           ? "emit_after_done"
                                                            : "none";
   if (t->count < 0) {
     snprintf(err->path, sizeof(err->path), "count");
@@ -147,6 +149,11 @@ static int tick_collect(void *instance, siphon_round *round) {
   if (strcmp(t->bug, "done_in_collect_then_fail") == 0) {
     finish_round(t);
     return -EIO;
+  }
+  if (strcmp(t->bug, "emit_after_done") == 0) {
+    finish_round(t);
+    t->api->round_emit(round, json_pack("{ss}", "late", "yes"), NULL);
+    return 0;
   }
   if (strcmp(t->bug, "fail_then_done") == 0) {
     /* The timer still fires and finishes the round that failed. */
