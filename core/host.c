@@ -279,6 +279,7 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->kick, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
+  uv_close((uv_handle_t *)&h->sighup, close_cb_noop);
   siphon__stats_stop(h);
   siphon__memory_stop(h);
   destroy_instances(h, 1);
@@ -419,16 +420,49 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
   siphon__host_maybe_finish(h);
 }
 
+/* A second stop signal within this long of the first is the same
+ * request: `timeout` and process managers send SIGTERM to the process and
+ * to its group, so it arrives twice at once. */
+#define SIPHON__SIGNAL_ECHO_MS 500
+
 static void on_signal(uv_signal_t *sig, int signum) {
   siphon__host *h = sig->data;
+  uint64_t now = siphon__now_ms();
+  if (h->signals > 0 && now - h->first_signal_ms < SIPHON__SIGNAL_ECHO_MS) {
+    return;
+  }
   h->signals++;
   if (h->signals == 1) {
+    h->first_signal_ms = now;
     siphon__host_begin_shutdown(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
     return;
   }
   siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu records unwritten)",
               (unsigned long long)siphon__output_lost(&h->output));
   _exit(128 + signum);
+}
+
+/* SIGHUP: what logrotate sends after moving the output file. Telegraf
+ * reloads its config on it; siphon does not (a restart does), and says
+ * so, rather than dying of the default action. */
+static void on_hup(uv_signal_t *sig, int signum) {
+  (void)signum;
+  siphon__host *h = sig->data;
+  char *err = NULL;
+  int rc = siphon__output_reopen(&h->output, &err);
+  if (rc == 0) {
+    siphon__log(SIPHON_LOG_INFO, NULL, "SIGHUP: output file %s reopened", h->output.name);
+  } else if (rc == 1) {
+    siphon__log(SIPHON_LOG_INFO, NULL,
+                "SIGHUP: nothing to reopen (the output is stdout); the config is not reloaded: "
+                "restart siphon to apply a new one");
+  } else {
+    siphon__log(SIPHON_LOG_ERROR, NULL,
+                "SIGHUP: cannot reopen the output, still writing to the "
+                "old file: %s",
+                err);
+    free(err);
+  }
 }
 
 /* --- run --- */
@@ -449,6 +483,9 @@ int siphon__host_run(siphon__host *h) {
   h->sigint.data = h->sigterm.data = h;
   uv_signal_start(&h->sigint, on_signal, SIGINT);
   uv_signal_start(&h->sigterm, on_signal, SIGTERM);
+  uv_signal_init(h->loop, &h->sighup);
+  h->sighup.data = h;
+  uv_signal_start(&h->sighup, on_hup, SIGHUP);
   uv_timer_init(h->loop, &h->grace);
   uv_timer_init(h->loop, &h->kick);
   h->kick.data = h;

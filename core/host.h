@@ -120,7 +120,8 @@ struct siphon__host {
   struct siphon__ts_item *ts_head, *ts_tail;
   int ts_closed;
 
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
+  uint64_t first_signal_ms; /* when the first stop signal came */
   uv_timer_t grace;
   uv_timer_t kick; /* re-evaluates shutdown/--once progress outside callbacks */
   int stopping;    /* no new rounds */

@@ -60,9 +60,19 @@ static void writer_main(void *arg) {
     o->len = 0;
     o->buf_records = 0;
     o->writing = full_len;
+    int old_fd = -1;
+    if (o->next_fd >= 0) {
+      old_fd = o->fd;
+      o->fd = o->next_fd;
+      o->next_fd = -1;
+    }
+    int fd = o->fd;
     uv_mutex_unlock(&o->lock);
 
-    int rc = write_all(o->fd, full, full_len);
+    if (old_fd >= 0) {
+      close(old_fd); /* every byte before the reopen went to it */
+    }
+    int rc = write_all(fd, full, full_len);
 
     uv_mutex_lock(&o->lock);
     mine = full;
@@ -111,6 +121,7 @@ static void on_notify(uv_async_t *a) {
 int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, uint64_t limit,
                         siphon__output_cb cb, void *arg, char **err_out) {
   memset(o, 0, sizeof(*o));
+  o->next_fd = -1;
   o->limit = limit ? limit : 64u << 20;
   o->cb = cb;
   o->cb_arg = arg;
@@ -148,6 +159,27 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
     return rc;
   }
   o->thread_started = 1;
+  return 0;
+}
+
+int siphon__output_reopen(siphon__output *o, char **err_out) {
+  if (!o->owns_fd) {
+    return 1;
+  }
+  int fd = open(o->name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    int e = errno;
+    *err_out = siphon__asprintf("output file %s: %s", o->name, strerror(e));
+    return -e;
+  }
+  uv_mutex_lock(&o->lock);
+  int stale = o->next_fd; /* two reopens before a write: keep the newer */
+  o->next_fd = fd;
+  uv_mutex_unlock(&o->lock);
+  if (stale >= 0) {
+    close(stale);
+  }
+  uv_cond_signal(&o->cond);
   return 0;
 }
 
@@ -217,6 +249,10 @@ void siphon__output_close(siphon__output *o) {
   }
   if (o->owns_fd && o->fd >= 0) {
     close(o->fd);
+  }
+  if (o->next_fd >= 0) {
+    close(o->next_fd);
+    o->next_fd = -1;
   }
   o->fd = -1;
   free(o->buf);

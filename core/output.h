@@ -19,7 +19,8 @@ typedef void (*siphon__output_cb)(siphon__output *o, void *arg);
 struct siphon__output {
   int fd;
   int owns_fd;
-  char *name; /* "stdout" or the file's path */
+  int next_fd; /* reopened file, taken by the writer before its next write; -1: none */
+  char *name;  /* "stdout" or the file's path */
   uint64_t limit;
 
   uv_thread_t thread;
@@ -41,6 +42,13 @@ struct siphon__output {
   siphon__output_cb cb;
   void *cb_arg;
 };
+
+/* Opens the output file again by its path (SIGHUP, after logrotate moved
+ * it): the writer switches to the new file before its next write and
+ * closes the old one, so no record is lost or split. Returns 1 when there
+ * is no file to reopen (stdout), 0 when done, or a negative errno with
+ * *err_out set (caller frees); the old file is then kept. Loop thread. */
+int siphon__output_reopen(siphon__output *o, char **err_out);
 
 /* Opens stdout (path == NULL) or appends to the file at path (created
  * 0640) and starts the writer thread. Returns 0, or a negative errno with

@@ -379,9 +379,103 @@ Test(host, second_signal_exits_at_once) {
   usleep(300 * 1000);
   tproc_kill(&p, SIGTERM);
   cr_assert(tproc_wait_stderr(&p, "SIGTERM: stopping", 5000), "%s", p.err);
+  usleep(700 * 1000); /* past the window in which a copy counts as the first */
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 5000), 128 + SIGTERM, "%s", p.err);
   cr_assert(strstr(p.err, "second signal") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, a_signal_sent_twice_at_once_stops_gracefully) {
+  /* What `timeout` does: SIGTERM to the process and to its group. */
+  char *cfg = config("", "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"50ms\"}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout(&p, "\"source\":\"t\"", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  tproc_kill(&p, SIGTERM);
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "stopped after") != NULL, "the summary line is there: %s", p.err);
+  cr_assert(strstr(p.err, "second signal") == NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, sighup_reopens_the_output_file_for_logrotate) {
+  char *dir = tmp_dir();
+  char extra[1024], path[1100], moved[1100];
+  snprintf(extra, sizeof(extra), "\"output\": {\"type\": \"file\", \"path\": \"%s/out.jsonl\"}",
+           dir);
+  snprintf(path, sizeof(path), "%s/out.jsonl", dir);
+  snprintf(moved, sizeof(moved), "%s/out.jsonl.1", dir);
+  char *cfg = config(extra, "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"20ms\"}");
+  tproc p;
+  start(&p, NULL, cfg);
+  size_t before = 0;
+  for (int i = 0; i < 500 && before < 5; i++) { /* at most 5 s */
+    usleep(10 * 1000);
+    char *text = tmp_read(path, NULL);
+    before = text != NULL ? count_lines(text) : 0;
+    free(text);
+  }
+  cr_assert_geq(before, 5, "records reach the file: %s", p.err);
+  cr_assert_eq(rename(path, moved), 0); /* what logrotate does first */
+  tproc_kill(&p, SIGHUP);
+  cr_assert(tproc_wait_stderr(&p, "SIGHUP: output file", 5000), "%s", p.err);
+  size_t after = 0;
+  for (int i = 0; i < 500 && after < 5; i++) {
+    usleep(10 * 1000);
+    char *text = tmp_read(path, NULL);
+    after = text != NULL ? count_lines(text) : 0;
+    free(text);
+  }
+  cr_assert_geq(after, 5, "records go to the new file: %s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  /* Nothing lost or split between the two: every line whole, and as many
+   * as the stop line says were written. */
+  char *old_text = tmp_read(moved, NULL);
+  char *new_text = tmp_read(path, NULL);
+  cr_assert_not_null(old_text);
+  cr_assert_not_null(new_text);
+  json_t *a = lines(old_text), *b = lines(new_text);
+  unsigned long long written = 0;
+  const char *stop = strstr(p.err, "records written");
+  cr_assert_not_null(stop, "%s", p.err);
+  const char *num = stop;
+  while (num > p.err && num[-1] == ' ') {
+    num--;
+  }
+  while (num > p.err && num[-1] >= '0' && num[-1] <= '9') {
+    num--;
+  }
+  cr_assert_eq(sscanf(num, "%llu", &written), 1, "%s", p.err);
+  cr_assert_eq(json_array_size(a) + json_array_size(b), written, "%zu + %zu lines, %llu written",
+               json_array_size(a), json_array_size(b), written);
+  json_decref(a);
+  json_decref(b);
+  free(old_text);
+  free(new_text);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
+Test(host, sighup_on_stdout_keeps_running) {
+  char *cfg = config("", "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"50ms\"}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout(&p, "\"source\":\"t\"", 5000), "%s", p.err);
+  tproc_kill(&p, SIGHUP);
+  cr_assert(tproc_wait_stderr(&p, "SIGHUP: nothing to reopen", 5000), "%s", p.err);
+  size_t n = tproc_count(p.out, "\"source\":\"t\"");
+  cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"t\"", n + 3, 5000), "still running: %s",
+            p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   tproc_free(&p);
   free(cfg);
 }
