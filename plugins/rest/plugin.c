@@ -12,7 +12,9 @@ static const siphon_option rest_options[] = {
     {"url", SIPHON_OPT_STRING, SIPHON_OPT_REQUIRED, NULL, NULL,
      "http://, https:// or file:// URL to fetch"},
     {"method", SIPHON_OPT_STRING, 0, "\"GET\"", "GET|POST|PUT|PATCH|DELETE|HEAD", "HTTP method"},
-    {"headers", SIPHON_OPT_OBJECT, 0, "{}", NULL, "request headers: {\"Name\": \"value\"}"},
+    /* Secret: an API key or a token often travels in a header. */
+    {"headers", SIPHON_OPT_OBJECT, SIPHON_OPT_SECRET, "{}", NULL,
+     "request headers: {\"Name\": \"value\"}; never printed (keys and tokens travel here)"},
     {"query", SIPHON_OPT_OBJECT, 0, "{}", NULL, "query parameters added to the URL, URL-encoded"},
     {"body", SIPHON_OPT_ANY, 0, NULL, NULL,
      "request body: a string as is, any other JSON serialized as application/json"},

@@ -100,6 +100,28 @@ Test(rest_config, limits) {
   expect("{\"url\": \"http://x/\", \"format\": \"xml\"}", "sources[0].options.format", "json");
 }
 
+Test(rest_config, headers_never_printed_by_check) {
+  /* Many APIs take their key in a header: --check's listing of the
+   * source must not show it. */
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": [{\"name\": "
+                        "\"s\", \"plugin\": \"rest\", \"options\": {\"url\": \"http://x/\", "
+                        "\"headers\": {\"X-Api-Key\": \"s3cr3t\"}}}]}",
+                        SIPHON_PLUGIN_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 0, "%s", p.err);
+  cr_assert(strstr(p.out, "\"headers\":\"********\"") != NULL, "%s", p.out);
+  cr_assert_null(strstr(p.out, "s3cr3t"), "%s", p.out);
+  cr_assert_null(strstr(p.err, "s3cr3t"), "%s", p.err);
+  tproc_free(&p);
+  char *d = strdup(cfg);
+  *strrchr(d, '/') = '\0';
+  tmp_rmtree(d);
+  free(d);
+  free(cfg);
+}
+
 Test(rest_config, auth_and_secrets_never_printed) {
   char *err = check(
       "{\"url\": \"http://x/\", \"basic\": {\"user\": \"u\", \"password\": "
