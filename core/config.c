@@ -247,6 +247,42 @@ static int load_tree(json_t *root, siphon__config *cfg, siphon__diag *d) {
   return d->count > errors_before ? -EINVAL : 0;
 }
 
+/* jansson reports a trailing comma as the closing bracket after it
+ * ("unexpected token near ']'"), past the mistake. The commonest slip in
+ * a hand-edited config deserves its own words, at the comma itself.
+ * Returns 1 and fills line/column (from 1, in characters) when the token
+ * that failed is a ']' or '}' with only blanks between it and a comma. */
+static int trailing_comma(const char *text, size_t len, size_t position, int *line, int *column,
+                          char *closer) {
+  if (position == 0 || position > len) {
+    return 0;
+  }
+  char c = text[position - 1];
+  if (c != ']' && c != '}') {
+    return 0;
+  }
+  size_t i = position - 1;
+  while (i > 0 && strchr(" \t\r\n", text[i - 1]) != NULL) {
+    i--;
+  }
+  if (i == 0 || text[i - 1] != ',') {
+    return 0;
+  }
+  size_t comma = i - 1;
+  *line = 1;
+  *column = 1;
+  for (size_t k = 0; k < comma; k++) {
+    if (text[k] == '\n') {
+      (*line)++;
+      *column = 1;
+    } else if (((unsigned char)text[k] & 0xC0) != 0x80) { /* not a UTF-8 continuation */
+      (*column)++;
+    }
+  }
+  *closer = c;
+  return 1;
+}
+
 static int parse_and_load(const char *text, size_t len, siphon__config *cfg, siphon__diag *d) {
   /* Some Windows editors start UTF-8 files with a byte order mark. */
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
@@ -255,6 +291,15 @@ static int parse_and_load(const char *text, size_t len, siphon__config *cfg, sip
   }
   json_error_t jerr;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  int line, column;
+  char closer;
+  if (root == NULL && trailing_comma(text, len, (size_t)jerr.position, &line, &column, &closer)) {
+    char *where = siphon__asprintf("%s:%d:%d", cfg->path, line, column);
+    siphon__diag_add(d, where, "trailing comma before '%c': JSON allows none after the last %s",
+                     closer, closer == ']' ? "element of an array" : "member of an object");
+    free(where);
+    return -EINVAL;
+  }
   if (root == NULL) {
     char *where = jerr.line > 0 ? siphon__asprintf("%s:%d:%d", cfg->path, jerr.line, jerr.column)
                                 : siphon__xstrdup(cfg->path);

@@ -201,6 +201,19 @@ Test(config_bad, syntax_error_line_and_column) {
           "t.json:3:18: string or '}' expected near ','");
 }
 
+Test(config_bad, trailing_comma_is_named_at_the_comma) {
+  /* jansson points past it, at the bracket; the message points at it. */
+  REFUSED("{\"sources\": [\n  {\"name\": \"a\", \"plugin\": \"p\"},\n]}\n",
+          "t.json:2:31: trailing comma before ']': JSON allows none after the last element of an "
+          "array");
+  REFUSED("{\"sources\": [{\"name\": \"é\", \"plugin\": \"p\",\n  }]}\n",
+          "t.json:1:41: trailing comma before '}': JSON allows none after the last member of an "
+          "object");
+  /* A comma inside a string before a bracket is no trailing comma. */
+  REFUSED("{\"sources\": [{\"name\": \"a,]\" \"plugin\": \"p\"}]}",
+          "t.json:1:36: '}' expected near '\"plugin\"'");
+}
+
 Test(config_bad, syntax_error_unterminated_at_end) {
   char *e = errors_of("{\"sources\": [\n");
   cr_expect_not_null(strstr(e, "t.json:2:0: "), "%s", e);
