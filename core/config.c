@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_check.h"
 #include "siphon/plugin.h"
@@ -146,6 +147,14 @@ static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *c
   int path_rc = siphon__cfg_string(c, out, "siphon.output", "path", &path);
   if (path_rc > 0) {
     cfg->output_path = resolve(cfg->dir, path);
+    /* Found now, so that --check fails where the run would. */
+    char *dir = dir_of(cfg->output_path);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      siphon__cfg_error(c, "siphon.output.path", "the directory %s does not exist: create it first",
+                        dir);
+    }
+    free(dir);
   } else if (path_rc == 0 && type_rc > 0 && cfg->output_type == SIPHON__OUTPUT_FILE) {
     siphon__cfg_error(c, "siphon.output",
                       "missing required key \"path\": type \"file\" needs the file to append to");

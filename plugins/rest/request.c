@@ -203,7 +203,8 @@ void rest_xfer_time(rest_xfer *x) {
   x->elapsed_ms = (double)total_us / 1000.0;
   double started_ns = (double)x->job.done_ns - (double)total_us * 1000.0;
   double wait = (started_ns - (double)x->asked_ns) / 1e6;
-  x->wait_ms = wait > 0 ? wait : 0;
+  /* To the µs, as elapsed_ms is: finer is noise in a record. */
+  x->wait_ms = wait > 0 ? (double)(int64_t)(wait * 1000.0) / 1000.0 : 0;
 }
 
 void rest_xfer_learn(rest_source *s, rest_xfer *x) {

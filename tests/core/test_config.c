@@ -494,6 +494,16 @@ Test(config_bad, stats_interval_not_a_duration) {
       "t.json: siphon.stats_interval: expected a duration such as \"10s\"");
 }
 
+Test(config_bad, output_file_in_a_missing_directory) {
+  /* Found by --check, not first by the run that cannot open it. */
+  REFUSED(
+      "{\"siphon\": {\"output\": {\"type\": \"file\", \"path\": "
+      "\"/nonexistent-siphon-dir/records.jsonl\"}}, \"sources\": [{\"name\": \"a\", "
+      "\"plugin\": \"p\"}]}",
+      "t.json: siphon.output.path: the directory /nonexistent-siphon-dir does not exist: create "
+      "it first");
+}
+
 Test(config_bad, release_memory_after_not_a_duration) {
   REFUSED(
       "{\"siphon\": {\"release_memory_after\": true}, \"sources\": [{\"name\": \"a\", "

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -220,6 +221,9 @@ Test(config_load, relative_paths_from_the_config_dir) {
                          " \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}\n");
   char *dir = siphon__xstrdup(path);
   *strrchr(dir, '/') = '\0';
+  char *out_dir = siphon__asprintf("%s/out", dir); /* the file's directory must exist */
+  cr_assert_eq(mkdir(out_dir, 0755), 0);
+  free(out_dir);
   siphon__config c;
   siphon__diag d;
   siphon__diag_init(&d);

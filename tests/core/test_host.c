@@ -219,6 +219,23 @@ Test(host, overrun_turns_are_skipped_and_logged) {
   free(cfg);
 }
 
+Test(host, a_failing_source_backs_off_up_to_max_backoff) {
+  char *cfg = config("",
+                     "{\"name\": \"down\", \"plugin\": \"tick\", \"interval\": \"50ms\","
+                     " \"max_backoff\": \"200ms\", \"options\": {\"fail_rounds\": -1}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "3 failures in a row", 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  /* Two intervals, then four, then the cap. */
+  cr_assert(strstr(p.err, "[down] 1 failure in a row: next try in 0.100 s") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "[down] 2 failures in a row: next try in 0.200 s") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "[down] 3 failures in a row: next try in 0.200 s") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, sources_run_at_their_interval) {
   char *cfg = config("", "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"100ms\"}");
   tproc p;
