@@ -75,14 +75,31 @@ static char *opt_string(const json_t *options, const char *key, size_t *len) {
 /* Options that only one mode reads are refused in the others, so that a
  * misplaced `expect` does not silently do nothing. */
 static int check_mode_options(const sock_instance *inst, const json_t *options, siphon_error *err) {
+  /* The host fills in defaults, so an option with one counts as set when
+   * it differs from it (as the host hands it over: sizes and durations in
+   * bytes and ms). */
   static const struct {
     const char *key;
-    unsigned modes; /* bit (1 << mode) */
-  } only[] = {{"send", (1u << SOCK_PROBE) | (1u << SOCK_REQUEST)},
-              {"expect", 1u << SOCK_PROBE},
-              {"until", 1u << SOCK_REQUEST}};
+    unsigned modes;           /* bit (1 << mode) */
+    const char *default_json; /* NULL: no default, any presence is a use */
+  } only[] = {{"send", (1u << SOCK_PROBE) | (1u << SOCK_REQUEST), NULL},
+              {"expect", 1u << SOCK_PROBE, NULL},
+              {"until", 1u << SOCK_REQUEST, NULL},
+              {"framing", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST), "\"lines\""},
+              {"max_line_bytes", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST), "65536"},
+              {"max_connections", 1u << SOCK_LISTEN, "1024"},
+              {"idle_timeout", 1u << SOCK_LISTEN, "0"},
+              {"stats_interval", 1u << SOCK_LISTEN, "60000"},
+              {"max_reply_bytes", 1u << SOCK_REQUEST, "1048576"}};
   for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
-    if (json_object_get(options, only[i].key) != NULL && !(only[i].modes & (1u << inst->mode))) {
+    const json_t *v = json_object_get(options, only[i].key);
+    int set = v != NULL;
+    if (set && only[i].default_json != NULL) {
+      json_t *def = json_loads(only[i].default_json, JSON_DECODE_ANY, NULL);
+      set = !json_equal((json_t *)v, def);
+      json_decref(def);
+    }
+    if (set && !(only[i].modes & (1u << inst->mode))) {
       snprintf(err->path, sizeof(err->path), "%s", only[i].key);
       snprintf(err->text, sizeof(err->text), "is not used in mode \"%s\"",
                json_string_value(json_object_get(options, "mode")));

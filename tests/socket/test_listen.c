@@ -429,18 +429,37 @@ Test(listen, bad_options_named_with_their_path) {
        "options.until"},
       {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\", \"max_line_bytes\": 0}",
        "options.max_line_bytes"},
+      /* Options with a default, set in a mode that never reads them. */
+      {"{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:9\", \"idle_timeout\": \"5s\"}",
+       "options.idle_timeout: is not used in mode \"probe\""},
+      {"{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:9\", \"framing\": \"json\"}",
+       "options.framing: is not used in mode \"probe\""},
+      {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\", \"max_reply_bytes\": \"2MiB\"}",
+       "options.max_reply_bytes: is not used in mode \"listen\""},
+      {"{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:9\", \"max_connections\": 5}",
+       "options.max_connections: is not used in mode \"request\""},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *cfg = sockt_config("", "%s", cases[i][0]);
     tproc p;
     int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
-    cr_assert_eq(st, 2, "%s: exit %d", cases[i][0], st);
+    cr_assert_eq(st, 2, "%s: exit %d: %s", cases[i][0], st, p.err);
     char want[128];
     snprintf(want, sizeof(want), "sources[0].%s", cases[i][1]);
     cr_assert_not_null(strstr(p.err, want), "%s: stderr: %s", cases[i][0], p.err);
     tproc_free(&p);
     free(cfg);
   }
+  /* Its default, written out in another mode, is no misplaced option. */
+  char *cfg =
+      sockt_config("", "%s",
+                   "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:9\", "
+                   "\"idle_timeout\": 0, \"framing\": \"lines\", \"max_line_bytes\": \"64KiB\"}");
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  tproc_free(&p);
+  free(cfg);
 }
 
 /* Reads what the child printed on stderr so far without touching its
