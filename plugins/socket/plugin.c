@@ -123,7 +123,32 @@ static int check_mode_options(const sock_instance *inst, const json_t *options, 
   return 0;
 }
 
+/* Every listen-mode instance, so that two sources of one config cannot
+ * claim one address: the second would only fail at start, with 'address
+ * already in use', blaming another program. Loop thread only. */
+static sock_instance *listeners;
+
+static int same_address(const sock_addr *a, const sock_addr *b) {
+  if (a->scheme != b->scheme) {
+    return 0;
+  }
+  if (a->scheme == SOCK_UNIX) {
+    return strcmp(a->path, b->path) == 0;
+  }
+  return a->port != 0 && a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+static void unlist(sock_instance *inst) {
+  for (sock_instance **p = &listeners; *p != NULL; p = &(*p)->next_listen) {
+    if (*p == inst) {
+      *p = inst->next_listen;
+      return;
+    }
+  }
+}
+
 static void instance_free(sock_instance *inst) {
+  unlist(inst);
   free(inst->address);
   free(inst->send);
   free(inst->expect);
@@ -175,6 +200,16 @@ static int socket_create(const siphon_host_api *api, siphon_source *src, const j
   inst->src = src;
   inst->loop = api->loop(src);
   int rc = parse(inst, options, err);
+  for (sock_instance *o = listeners; rc == 0 && inst->mode == SOCK_LISTEN && o != NULL;
+       o = o->next_listen) {
+    if (same_address(&o->addr, &inst->addr)) {
+      snprintf(err->path, sizeof(err->path), "address");
+      snprintf(err->text, sizeof(err->text),
+               "%s is already the address of source \"%s\": each listener needs its own",
+               inst->address, api->source_name(o->src));
+      rc = -EADDRINUSE;
+    }
+  }
   if (rc == 0 && inst->mode == SOCK_LISTEN) {
     if (!SIPHON_HOST_HAS(api, set_streaming)) {
       rc = bad(err, "mode", "listen needs a host with ABI 1.1 or later (set_streaming)");
@@ -185,6 +220,10 @@ static int socket_create(const siphon_host_api *api, siphon_source *src, const j
   if (rc != 0) {
     instance_free(inst);
     return rc;
+  }
+  if (inst->mode == SOCK_LISTEN) {
+    inst->next_listen = listeners;
+    listeners = inst;
   }
   *instance = inst;
   return 0;

@@ -33,8 +33,9 @@ typedef struct sock_instance {
   char *until;  /* request: NULL to read until the peer closes */
   size_t max_reply_bytes;
 
-  struct sock_listener *listener; /* listen mode, between start and destroy */
-  struct sock_session *session;   /* probe/request: the round in flight */
+  struct sock_listener *listener;    /* listen mode, between start and destroy */
+  struct sock_instance *next_listen; /* plugin.c's list of listen-mode instances */
+  struct sock_session *session;      /* probe/request: the round in flight */
   siphon_round *round;
 } sock_instance;
 

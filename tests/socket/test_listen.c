@@ -462,6 +462,36 @@ Test(listen, bad_options_named_with_their_path) {
   free(cfg);
 }
 
+Test(listen, two_sources_on_one_address_are_refused_by_check) {
+  /* Found by --check, naming the first claimant, rather than at start as
+   * "address already in use" blamed on another program. The same port
+   * over UDP, and port 0, are no conflict. */
+  char *cfg =
+      tmp_write("siphon.json",
+                "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": ["
+                "{\"name\": \"one\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
+                "\"address\": \"tcp://127.0.0.1:5191\"}},"
+                "{\"name\": \"udp\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
+                "\"address\": \"udp://127.0.0.1:5191\"}},"
+                "{\"name\": \"any1\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
+                "\"address\": \"tcp://127.0.0.1:0\"}},"
+                "{\"name\": \"any2\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
+                "\"address\": \"tcp://127.0.0.1:0\"}},"
+                "{\"name\": \"two\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
+                "\"address\": \"tcp://127.0.0.1:5191\"}}]}",
+                SIPHON_PLUGIN_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err,
+                   "sources[4].options.address: tcp://127.0.0.1:5191 is already the "
+                   "address of source \"one\": each listener needs its own") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.err, "1 error") != NULL, "only the second claimant: %s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* Reads what the child printed on stderr so far without touching its
  * stdout, which the test leaves unread to fill siphon's output queue. */
 static void read_stderr_only(tproc *p, char *buf, size_t size, size_t *len) {
