@@ -173,7 +173,11 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
     cfg->threads = (unsigned)threads;
   }
   size_t level;
-  if (siphon__cfg_choice(c, sec, "siphon", "log_level", log_levels, &level) > 0) {
+  /* "warning" (Fluent Bit's word, which --log-level takes too) is warn. */
+  const json_t *lv = json_object_get(sec, "log_level");
+  if (json_is_string(lv) && strcmp(json_string_value(lv), "warning") == 0) {
+    cfg->log_level = SIPHON_LOG_WARN;
+  } else if (siphon__cfg_choice(c, sec, "siphon", "log_level", log_levels, &level) > 0) {
     cfg->log_level = (int)level;
   }
   check_plugin_path(c, sec, cfg);

@@ -282,9 +282,9 @@ Test(config_bad, output_unknown_type) {
 
 Test(config_bad, bad_log_level_suggests) {
   REFUSED(
-      "{\"siphon\": {\"log_level\": \"warning\"}, \"sources\": [{\"name\": \"a\", "
+      "{\"siphon\": {\"log_level\": \"wran\"}, \"sources\": [{\"name\": \"a\", "
       "\"plugin\": \"p\"}]}",
-      "siphon.log_level: expected one of error|warn|info|debug, got \"warning\"; did you mean "
+      "siphon.log_level: expected one of error|warn|info|debug, got \"wran\"; did you mean "
       "\"warn\"?");
   REFUSED("{\"siphon\": {\"log_level\": 3}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
           "siphon.log_level: expected a string, got a number (3)");

@@ -94,6 +94,17 @@ Test(config_load, every_key) {
   siphon__config_free(&c);
 }
 
+Test(config_load, log_level_warning_is_warn) {
+  /* As --log-level takes it, and as Fluent Bit's configs write it. */
+  siphon__config c;
+  load_ok(
+      "{\"siphon\": {\"log_level\": \"warning\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "
+      "\"p\"}]}",
+      &c);
+  cr_expect_eq(c.log_level, SIPHON_LOG_WARN);
+  siphon__config_free(&c);
+}
+
 Test(config_load, plugin_path_as_one_string) {
   siphon__config c;
   load_ok(

@@ -146,3 +146,17 @@ Test(config_schema, options_schema_same_duration_forms, .init = load_schema, .fi
             "${VAR} patterns differ");
   json_decref(os);
 }
+
+/* A choice the host takes after ${VAR} substitution takes ${VAR} in the
+ * schema too, or an editor flags a config siphon runs. */
+Test(config_schema, choices_take_env_strings, .init = load_schema, .fini = free_schema) {
+  const char *where[][2] = {{"siphon", "log_level"}, {"siphon.output", "type"}};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *any = json_object_get(json_object_get(props(where[i][0]), where[i][1]), "anyOf");
+    cr_assert_eq(json_array_size(any), 2, "%s.%s", where[i][0], where[i][1]);
+    cr_expect(json_is_array(json_object_get(json_array_get(any, 0), "enum")), "%s.%s", where[i][0],
+              where[i][1]);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(any, 1), "$ref")),
+                     "#/$defs/envString", "%s.%s", where[i][0], where[i][1]);
+  }
+}
