@@ -306,12 +306,19 @@ static void finish(siphon__host *h) {
     records += s->records;
   }
   if (h->mode == SIPHON__MODE_RUN) {
+    /* The stats records are in the same output: say so, or the file's line
+     * count and this one disagree. */
+    char stats[64] = "";
+    if (h->stats_records > 0) {
+      snprintf(stats, sizeof(stats), ", and %llu stats records",
+               (unsigned long long)h->stats_records);
+    }
     siphon__log(SIPHON_LOG_INFO, NULL,
                 "stopped after %.3f s: %llu rounds (%llu ok, %llu failed, %llu timed out, %llu "
-                "skipped), %llu records written",
+                "skipped), %llu records written%s",
                 (double)(siphon__now_ms() - h->started_ms) / 1000.0, (unsigned long long)rounds,
                 (unsigned long long)ok, (unsigned long long)failed, (unsigned long long)timeouts,
-                (unsigned long long)skipped, (unsigned long long)(records - lost));
+                (unsigned long long)skipped, (unsigned long long)(records - lost), stats);
   }
   if (discarded > 0) {
     siphon__log(SIPHON_LOG_WARN, NULL,

@@ -137,6 +137,7 @@ struct siphon__host {
   uint64_t pauses;      /* times backpressure paused the sources */
   uv_timer_t stats_timer;
   int stats_on;
+  uint64_t stats_records; /* stats records handed to the output */
   char *stats_prefix;
   size_t stats_prefix_len;
   size_t rounds_in_flight;

@@ -67,7 +67,10 @@ json_t *siphon__stats_snapshot(siphon__host *h) {
 static void on_stats(uv_timer_t *t) {
   siphon__host *h = t->data;
   json_t *data = siphon__stats_snapshot(h);
-  siphon__record_format_write(&h->output, h->stats_prefix, h->stats_prefix_len, NULL, data, NULL);
+  if (siphon__record_format_write(&h->output, h->stats_prefix, h->stats_prefix_len, NULL, data,
+                                  NULL) == 0) {
+    h->stats_records++;
+  }
 }
 
 void siphon__stats_start(siphon__host *h) {

@@ -637,6 +637,11 @@ Test(host, stats_record_counts_rounds_per_source) {
   cr_assert(tproc_wait_stdout(&p, "\"source\":\"siphon\"", 5000), "%s", p.err);
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  /* The stop line counts them apart from the sources' records. */
+  char want[64];
+  snprintf(want, sizeof(want), ", and %zu stats records",
+           tproc_count(p.out, "\"source\":\"siphon\""));
+  cr_assert(strstr(p.err, want) != NULL, "want %s: %s", want, p.err);
   json_t *recs = lines(p.out);
   json_t *stats = NULL;
   size_t i;
