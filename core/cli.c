@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "diag.h"
@@ -350,12 +351,23 @@ static void export_config_dir(const char *path) {
   free(copy);
 }
 
+/* ${SIPHON_HOSTNAME}: what Telegraf puts in its "host" tag, for a config
+ * to put in siphon.tags. Left alone when the environment sets it. */
+static void export_hostname(void) {
+  char name[256];
+  if (getenv("SIPHON_HOSTNAME") == NULL && gethostname(name, sizeof(name)) == 0) {
+    name[sizeof(name) - 1] = '\0';
+    setenv("SIPHON_HOSTNAME", name, 1);
+  }
+}
+
 int siphon__cli_run(siphon__cli *cli) {
   siphon__diag d;
   siphon__diag_init(&d);
   siphon__config cfg;
   memset(&cfg, 0, sizeof(cfg));
   int rc;
+  export_hostname();
   if (cli->plugin != NULL) {
     cli->generated = generated_config(cli, &d);
     rc =

@@ -18,17 +18,10 @@
 #define MAX_THREADS 1024
 
 static const char *const top_keys[] = {"$schema", "siphon", "sources", NULL};
-static const char *const siphon_keys[] = {"threads",
-                                          "log_level",
-                                          "plugin_path",
-                                          "output",
-                                          "buffer_limit",
-                                          "shutdown_grace",
-                                          "state_dir",
-                                          "max_pool_share",
-                                          "stats_interval",
-                                          "release_memory_after",
-                                          NULL};
+static const char *const siphon_keys[] = {
+    "threads",        "log_level", "plugin_path",    "output",         "buffer_limit",
+    "shutdown_grace", "state_dir", "max_pool_share", "stats_interval", "release_memory_after",
+    "tags",           NULL};
 static const char *const output_keys[] = {"type", "path", NULL};
 static const char *const output_types[] = {"stdout", "file", NULL};
 /* In siphon_log_level order. */
@@ -182,6 +175,8 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
   }
   check_plugin_path(c, sec, cfg);
   check_output(c, sec, cfg);
+  json_decref(cfg->tags);
+  cfg->tags = siphon__cfg_tags(c, sec, "siphon");
 
   uint64_t bytes;
   if (siphon__cfg_size(c, sec, "siphon", "buffer_limit", &bytes) > 0) {
@@ -410,6 +405,7 @@ void siphon__config_free(siphon__config *c) {
   free(c->plugin_path);
   free(c->output_path);
   free(c->state_dir);
+  json_decref(c->tags);
   for (size_t i = 0; i < c->source_count; i++) {
     siphon__source_conf *s = &c->sources[i];
     free(s->name);

@@ -45,7 +45,8 @@ typedef struct siphon__config {
   uint64_t shutdown_grace_ms;       /* default 5 s */
   uint64_t stats_interval_ms;       /* the host's own stats record; 0 = off */
   uint64_t release_memory_after_ms; /* idle time before freed pages go back; 0 = never */
-  char *state_dir;                  /* default "state" beside the config? see config.c */
+  json_t *tags;    /* siphon.tags: in every source's records, under its own; may be NULL */
+  char *state_dir; /* default "state" beside the config? see config.c */
   siphon__source_conf *sources;
   size_t source_count;
 } siphon__config;

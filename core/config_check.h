@@ -56,4 +56,8 @@ extern const char *const siphon__source_keys[];
 /* Checks "sources" and fills cfg->sources with the enabled ones. */
 void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *cfg);
 
+/* The "tags" object under obj (at path), its values made strings: a NEW
+ * object, empty when there are none. */
+json_t *siphon__cfg_tags(siphon__cfgctx *c, const json_t *obj, const char *path);
+
 #endif

@@ -131,7 +131,7 @@ static void check_schedule(siphon__cfgctx *c, const json_t *src, const char *pat
 
 /* Tags end up in every record; they are strings there, whatever the
  * config wrote (as in Telegraf and Prometheus labels). */
-static json_t *check_tags(siphon__cfgctx *c, const json_t *src, const char *path) {
+json_t *siphon__cfg_tags(siphon__cfgctx *c, const json_t *src, const char *path) {
   json_t *tags = NULL;
   json_t *out = json_object();
   if (siphon__cfg_object(c, src, path, "tags", &tags) <= 0) {
@@ -189,7 +189,7 @@ static int check_source(siphon__cfgctx *c, json_t *src, json_t *seen, siphon__so
   siphon__cfg_unknown_keys(c, src, path, siphon__source_keys);
   check_identity(c, src, path, seen, sc);
   check_schedule(c, src, path, sc);
-  sc->tags = check_tags(c, src, path);
+  sc->tags = siphon__cfg_tags(c, src, path);
   json_t *options = NULL;
   int rc = siphon__cfg_object(c, src, path, "options", &options);
   sc->options = rc > 0 ? json_deep_copy(options) : json_object();

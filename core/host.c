@@ -162,7 +162,16 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
                        "streaming source needs an async plugin with start() and stop()",
                        p->name, p->desc.start == NULL ? "without start()" : "blocking");
     }
-    s->prefix = siphon__record_prefix(s->name, p->name, s->conf->tags, &s->prefix_len);
+    /* siphon.tags under the source's own: a source may override one. */
+    json_t *tags = json_object();
+    if (cfg->tags != NULL) {
+      json_object_update(tags, cfg->tags);
+    }
+    if (s->conf->tags != NULL) {
+      json_object_update(tags, s->conf->tags);
+    }
+    s->prefix = siphon__record_prefix(s->name, p->name, tags, &s->prefix_len);
+    json_decref(tags);
   }
   free(validated);
   if (mode != SIPHON__MODE_CHECK) {

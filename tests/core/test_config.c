@@ -504,6 +504,13 @@ Test(config_bad, output_file_in_a_missing_directory) {
       "it first");
 }
 
+Test(config_bad, global_tag_of_another_type) {
+  REFUSED(
+      "{\"siphon\": {\"tags\": {\"x\": []}}, \"sources\": [{\"name\": \"a\", \"plugin\": "
+      "\"p\"}]}",
+      "t.json: siphon.tags.x: expected a string, number or boolean tag value, got an array");
+}
+
 Test(config_bad, release_memory_after_not_a_duration) {
   REFUSED(
       "{\"siphon\": {\"release_memory_after\": true}, \"sources\": [{\"name\": \"a\", "

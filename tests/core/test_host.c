@@ -615,6 +615,24 @@ Test(host, list_and_help_plugins_come_from_the_options_table) {
   free(cfg);
 }
 
+Test(host, global_tags_under_the_sources_own) {
+  char *cfg = config("\"tags\": {\"host\": \"${SIPHON_HOSTNAME}\", \"dc\": \"a\", \"n\": 1}",
+                     "{\"name\": \"t\", \"plugin\": \"tick\", \"tags\": {\"dc\": \"b\"}}");
+  tproc p;
+  cr_assert_eq(run_once(&p, cfg, 10000), 0, "%s", p.err);
+  json_t *recs = lines(p.out);
+  json_t *tags = json_object_get(json_array_get(recs, 0), "tags");
+  char host[256];
+  cr_assert_eq(gethostname(host, sizeof(host)), 0);
+  host[sizeof(host) - 1] = '\0';
+  cr_assert_str_eq(json_string_value(json_object_get(tags, "host")), host, "%s", p.out);
+  cr_assert_str_eq(json_string_value(json_object_get(tags, "dc")), "b", "the source's wins");
+  cr_assert_str_eq(json_string_value(json_object_get(tags, "n")), "1", "tags are strings");
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, plugin_mode_runs_without_a_config) {
   char path[1024];
   snprintf(path, sizeof(path), "%s/tick.so", SIPHON_TEST_PLUGIN_DIR);
