@@ -76,6 +76,53 @@ static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, c
   return 0;
 }
 
+/* Where a select stopped matching, and what is there instead: the path
+ * that does exist, and its keys or length, so a misspelt key is seen
+ * at once ("/itemz": the root has items, count). */
+static void describe_miss(json_t *doc, const char *ptr, char *out, size_t out_len) {
+  char prefix[512];
+  size_t n = strlen(ptr);
+  size_t best = 0; /* "" (the whole document) always matches */
+  for (size_t i = 1; i <= n && i < sizeof(prefix); i++) {
+    if (i == n || ptr[i] == '/') {
+      memcpy(prefix, ptr, i);
+      prefix[i] = '\0';
+      if (rest_jsonptr_get(doc, prefix) == NULL) {
+        break;
+      }
+      best = i;
+    }
+  }
+  memcpy(prefix, ptr, best);
+  prefix[best] = '\0';
+  json_t *v = rest_jsonptr_get(doc, prefix);
+  const char *at = best == 0 ? "the response" : prefix;
+  if (json_is_object(v)) {
+    char keys[128] = "";
+    size_t used = 0, shown = 0;
+    const char *key;
+    json_t *member;
+    json_object_foreach(v, key, member) {
+      int w = snprintf(keys + used, sizeof(keys) - used, "%s%s", shown ? ", " : "", key);
+      if (w < 0 || (size_t)w >= sizeof(keys) - used || shown == 8) {
+        snprintf(keys + used, sizeof(keys) - used, ", ...");
+        break;
+      }
+      used += (size_t)w;
+      shown++;
+    }
+    snprintf(out, out_len, "%s is an object with %s%s", at, shown ? "keys " : "no keys", keys);
+  } else if (json_is_array(v)) {
+    snprintf(out, out_len, "%s is an array of %zu elements", at, json_array_size(v));
+  } else {
+    snprintf(out, out_len, "%s is a %s, with nothing inside", at,
+             json_is_string(v)    ? "string"
+             : json_is_null(v)    ? "null"
+             : json_is_boolean(v) ? "boolean"
+                                  : "number");
+  }
+}
+
 int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *records, json_t **doc,
                           char *msg, size_t msg_len) {
   long status = 0;
@@ -100,7 +147,9 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
   if (s->select != NULL) {
     sel = rest_jsonptr_get(*doc, s->select);
     if (sel == NULL) {
-      snprintf(msg, msg_len, "select \"%s\" matches nothing in the response", s->select);
+      char there[160];
+      describe_miss(*doc, s->select, there, sizeof(there));
+      snprintf(msg, msg_len, "select \"%s\" matches nothing in the response: %s", s->select, there);
       json_decref(*doc);
       *doc = NULL;
       return -ENOENT;

@@ -89,7 +89,18 @@ Test(rest_basic, select_missing_fails_the_round) {
       restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/nope\"}", port);
   cr_assert_eq(r.status, 1);
   cr_assert_eq(json_array_size(r.records), 0);
-  cr_assert_not_null(strstr(r.err, "select \"/nope\" matches nothing"), "%s", r.err);
+  /* What is there instead, so a misspelt key shows at once. */
+  cr_assert_not_null(strstr(r.err,
+                            "select \"/nope\" matches nothing in the response: the "
+                            "response is an object with keys items, meta"),
+                     "%s", r.err);
+  restt_run_free(&r);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/items/7/id\"}", port);
+  cr_assert_not_null(strstr(r.err, "/items is an array of 3 elements"), "%s", r.err);
+  restt_run_free(&r);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"select\": \"/meta/count/x\"}",
+                 port);
+  cr_assert_not_null(strstr(r.err, "/meta/count is a number, with nothing inside"), "%s", r.err);
   restt_run_free(&r);
 }
 
