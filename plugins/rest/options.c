@@ -66,9 +66,18 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
   }
   int rc = 0;
   char *scheme = NULL;
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-    rc = fail(err, "url", "expected an absolute http://, https:// or file:// URL, got \"%s\"", url);
+  CURLUcode parsed = curl_url_set(u, CURLUPART_URL, url, 0);
+  if (parsed == CURLUE_OK) {
+    parsed = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+  }
+  if (parsed != CURLUE_OK) {
+    /* libcurl's reason ("Port number was not a decimal number between 0
+     * and 65535") when it has a precise one. */
+    int vague = parsed == CURLUE_MALFORMED_INPUT || parsed == CURLUE_NO_SCHEME ||
+                parsed == CURLUE_BAD_SCHEME;
+    const char *why = vague ? NULL : curl_url_strerror(parsed);
+    rc = fail(err, "url", "expected an absolute http://, https:// or file:// URL, got \"%s\"%s%s",
+              url, why != NULL ? ": " : "", why != NULL ? why : "");
     goto out;
   }
   /* file:// reads a local file through the same path (format, select,

@@ -100,6 +100,12 @@ Test(rest_config, limits) {
   expect("{\"url\": \"http://x/\", \"format\": \"xml\"}", "sources[0].options.format", "json");
 }
 
+Test(rest_config, bad_port_says_so) {
+  expect("{\"url\": \"http://127.0.0.1:99999/x\"}", "sources[0].options.url",
+         "got \"http://127.0.0.1:99999/x\": Port number was not a decimal number between 0 and "
+         "65535");
+}
+
 Test(rest_config, headers_never_printed_by_check) {
   /* Many APIs take their key in a header: --check's listing of the
    * source must not show it. */
