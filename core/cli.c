@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,9 @@ int siphon__cli_run(siphon__cli *cli) {
   siphon__config cfg;
   memset(&cfg, 0, sizeof(cfg));
   int rc;
+  /* Until the loop watches SIGHUP (and after it stops), its default
+   * action would kill siphon mid-setup or mid-flush. */
+  signal(SIGHUP, SIG_IGN);
   export_hostname();
   if (cli->plugin != NULL) {
     cli->generated = generated_config(cli, &d);

@@ -143,7 +143,7 @@ static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *c
     /* Found now, so that --check fails where the run would. */
     char *dir = dir_of(cfg->output_path);
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (cfg->output_type == SIPHON__OUTPUT_FILE && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
       siphon__cfg_error(c, "siphon.output.path", "the directory %s does not exist: create it first",
                         dir);
     }
@@ -277,6 +277,18 @@ static int trailing_comma(const char *text, size_t len, size_t position, int *li
     return 0;
   }
   size_t comma = i - 1;
+  /* The comma must be JSON's, not a string's: walk the text up to it. */
+  int in_string = 0;
+  for (size_t k = 0; k < comma; k++) {
+    if (in_string && text[k] == '\\') {
+      k++; /* an escaped character, a quote among them */
+    } else if (text[k] == '"') {
+      in_string = !in_string;
+    }
+  }
+  if (in_string) {
+    return 0;
+  }
   *line = 1;
   *column = 1;
   for (size_t k = 0; k < comma; k++) {

@@ -289,6 +289,7 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
   uv_close((uv_handle_t *)&h->sighup, close_cb_noop);
+  signal(SIGHUP, SIG_IGN); /* libuv restores the default, which kills */
   siphon__stats_stop(h);
   siphon__memory_stop(h);
   destroy_instances(h, 1);
@@ -327,7 +328,8 @@ static void finish(siphon__host *h) {
                 "skipped), %llu records written%s",
                 (double)(siphon__now_ms() - h->started_ms) / 1000.0, (unsigned long long)rounds,
                 (unsigned long long)ok, (unsigned long long)failed, (unsigned long long)timeouts,
-                (unsigned long long)skipped, (unsigned long long)(records - lost), stats);
+                (unsigned long long)skipped,
+                (unsigned long long)(records > lost ? records - lost : 0), stats);
   }
   if (discarded > 0) {
     siphon__log(SIPHON_LOG_WARN, NULL,
@@ -444,12 +446,14 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
 static void on_signal(uv_signal_t *sig, int signum) {
   siphon__host *h = sig->data;
   uint64_t now = siphon__now_ms();
-  if (h->signals > 0 && now - h->first_signal_ms < SIPHON__SIGNAL_ECHO_MS) {
+  if (h->signals > 0 && signum == h->first_signal &&
+      now - h->first_signal_ms < SIPHON__SIGNAL_ECHO_MS) {
     return;
   }
   h->signals++;
   if (h->signals == 1) {
     h->first_signal_ms = now;
+    h->first_signal = signum;
     siphon__host_begin_shutdown(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
     return;
   }

@@ -122,6 +122,7 @@ struct siphon__host {
 
   uv_signal_t sigint, sigterm, sighup;
   uint64_t first_signal_ms; /* when the first stop signal came */
+  int first_signal;         /* and which */
   uv_timer_t grace;
   uv_timer_t kick; /* re-evaluates shutdown/--once progress outside callbacks */
   int stopping;    /* no new rounds */

@@ -37,12 +37,12 @@ static void writer_main(void *arg) {
   size_t mine_cap = 0;
   uv_mutex_lock(&o->lock);
   for (;;) {
-    while (o->len == 0 && !o->stop) {
+    while (o->len == 0 && !o->stop && o->next_fd < 0) {
       /* Timed, not forever: a lost wake-up (glibc bug 25847 races a
        * timed wait with a signal) must not park records for good. */
       uv_cond_timedwait(&o->cond, &o->lock, SIPHON__OUTPUT_IDLE_NS);
     }
-    if (o->len == 0 && o->stop) {
+    if (o->len == 0 && o->stop && o->next_fd < 0) {
       break;
     }
     /* Gather a batch: one write() and one wake-up per few ms instead of
@@ -165,6 +165,14 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
 int siphon__output_reopen(siphon__output *o, char **err_out) {
   if (!o->owns_fd) {
     return 1;
+  }
+  uv_mutex_lock(&o->lock);
+  int failed = o->failed ? o->err : 0;
+  uv_mutex_unlock(&o->lock);
+  if (failed != 0) {
+    *err_out =
+        siphon__asprintf("output file %s: writing failed before: %s", o->name, strerror(failed));
+    return -failed;
   }
   int fd = open(o->name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {

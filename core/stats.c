@@ -68,7 +68,7 @@ static void on_stats(uv_timer_t *t) {
   siphon__host *h = t->data;
   json_t *data = siphon__stats_snapshot(h);
   if (siphon__record_format_write(&h->output, h->stats_prefix, h->stats_prefix_len, NULL, data,
-                                  NULL) == 0) {
+                                  NULL) >= 0) { /* 1: queued, over the limit */
     h->stats_records++;
   }
 }
@@ -78,7 +78,8 @@ void siphon__stats_start(siphon__host *h) {
   if (every == 0 || h->mode != SIPHON__MODE_RUN) {
     return;
   }
-  json_t *tags = json_object();
+  /* siphon.tags ("host" above all) belong on siphon's own records too. */
+  json_t *tags = h->config->tags != NULL ? json_incref(h->config->tags) : json_object();
   h->stats_prefix = siphon__record_prefix("siphon", "internal", tags, &h->stats_prefix_len);
   json_decref(tags);
   uv_timer_init(h->loop, &h->stats_timer);

@@ -135,7 +135,11 @@ static int same_address(const sock_addr *a, const sock_addr *b) {
   if (a->scheme == SOCK_UNIX) {
     return strcmp(a->path, b->path) == 0;
   }
-  return a->port != 0 && a->port == b->port && strcmp(a->host, b->host) == 0;
+  /* A wildcard address takes the port on every address of its family, and
+   * Linux refuses the pair too: a clash like equal hosts. */
+  int wildcard = strcmp(a->host, "0.0.0.0") == 0 || strcmp(a->host, "::") == 0 ||
+                 strcmp(b->host, "0.0.0.0") == 0 || strcmp(b->host, "::") == 0;
+  return a->port != 0 && a->port == b->port && (wildcard || strcmp(a->host, b->host) == 0);
 }
 
 static void unlist(sock_instance *inst) {

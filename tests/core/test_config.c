@@ -209,7 +209,13 @@ Test(config_bad, trailing_comma_is_named_at_the_comma) {
   REFUSED("{\"sources\": [{\"name\": \"é\", \"plugin\": \"p\",\n  }]}\n",
           "t.json:1:41: trailing comma before '}': JSON allows none after the last member of an "
           "object");
-  /* A comma inside a string before a bracket is no trailing comma. */
+  /* Commas inside strings are no trailing commas, escaped quote or not. */
+  char *e = errors_of("{\"sources\": [{\"name\": \"a\\\", ]");
+  cr_expect_null(strstr(e, "trailing comma"), "%s", e);
+  free(e);
+  e = errors_of("{\"sources\": [\"x, ]");
+  cr_expect_null(strstr(e, "trailing comma"), "%s", e);
+  free(e);
   REFUSED("{\"sources\": [{\"name\": \"a,]\" \"plugin\": \"p\"}]}",
           "t.json:1:36: '}' expected near '\"plugin\"'");
 }
@@ -509,6 +515,19 @@ Test(config_bad, global_tag_of_another_type) {
       "{\"siphon\": {\"tags\": {\"x\": []}}, \"sources\": [{\"name\": \"a\", \"plugin\": "
       "\"p\"}]}",
       "t.json: siphon.tags.x: expected a string, number or boolean tag value, got an array");
+}
+
+Test(config_ok, stdout_ignores_a_path_in_a_missing_directory) {
+  siphon__config c;
+  siphon__diag d;
+  siphon__diag_init(&d);
+  int rc = siphon__config_load_string(
+      "{\"siphon\": {\"output\": {\"type\": \"stdout\", \"path\": \"/nonexistent-siphon-dir/x\"}}, "
+      "\"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
+      "t.json", &c, &d);
+  cr_expect_eq(rc, 0, "path is ignored for stdout");
+  siphon__config_free(&c);
+  siphon__diag_free(&d);
 }
 
 Test(config_bad, release_memory_after_not_a_duration) {

@@ -404,6 +404,24 @@ Test(host, second_signal_exits_at_once) {
   free(cfg);
 }
 
+Test(host, another_signal_at_once_still_exits_at_once) {
+  /* Only a copy of the first signal is ignored: Ctrl-C after a SIGTERM
+   * is someone asking again. */
+  char *cfg =
+      config("\"shutdown_grace\": \"1m\"",
+             "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"interval\": \"2m\","
+             " \"timeout\": \"2m\", \"options\": {\"sleep\": \"1m\", \"ignore_cancel\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  usleep(300 * 1000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert(tproc_wait_stderr(&p, "SIGTERM: stopping", 5000), "%s", p.err);
+  tproc_kill(&p, SIGINT);
+  cr_assert_eq(tproc_finish(&p, 5000), 128 + SIGINT, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, a_signal_sent_twice_at_once_stops_gracefully) {
   /* What `timeout` does: SIGTERM to the process and to its group. */
   char *cfg = config("", "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"50ms\"}");
@@ -646,7 +664,7 @@ Test(host, plugin_mode_runs_without_a_config) {
 }
 
 Test(host, stats_record_counts_rounds_per_source) {
-  char *cfg = config("\"stats_interval\": \"300ms\"",
+  char *cfg = config("\"stats_interval\": \"300ms\", \"tags\": {\"dc\": \"x\"}",
                      "{\"name\": \"counted\", \"plugin\": \"tick\", \"interval\": \"100ms\"},"
                      "{\"name\": \"broken\", \"plugin\": \"tick\", \"interval\": \"100ms\","
                      " \"options\": {\"fail_rounds\": -1}}");
@@ -668,6 +686,8 @@ Test(host, stats_record_counts_rounds_per_source) {
     if (strcmp(json_string_value(json_object_get(v, "source")), "siphon") == 0) {
       stats = json_object_get(v, "data");
       cr_assert_str_eq(json_string_value(json_object_get(v, "plugin")), "internal");
+      cr_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "tags"), "dc")), "x",
+                       "siphon.tags on the stats record too");
       break;
     }
   }
