@@ -41,6 +41,8 @@ static void usage(FILE *f) {
       "      --timeout D       how long a round may take (with --plugin; default: the\n"
       "                        interval)\n"
       "      --list-plugins    list the plugins found along the plugin path\n"
+      "      --schema          print the config's JSON Schema with the options of every\n"
+      "                        plugin found, for editors (docs/CONFIG.md)\n"
       "      --help-plugin N   describe plugin N and its options\n"
       "      --log-level L     error, warn, info or debug (overrides the config)\n"
       "  -V, --version         print the version and ABI\n"
@@ -61,7 +63,8 @@ enum {
   OPT_NAME,
   OPT_INTERVAL,
   OPT_TIMEOUT,
-  OPT_LOG_LEVEL
+  OPT_LOG_LEVEL,
+  OPT_SCHEMA
 };
 
 int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
@@ -70,6 +73,7 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
       {"once", no_argument, NULL, OPT_ONCE},
       {"check", no_argument, NULL, OPT_CHECK},
       {"list-plugins", no_argument, NULL, OPT_LIST},
+      {"schema", no_argument, NULL, OPT_SCHEMA},
       {"help-plugin", required_argument, NULL, OPT_HELP_PLUGIN},
       {"plugin", required_argument, NULL, OPT_PLUGIN},
       {"options", required_argument, NULL, OPT_OPTIONS},
@@ -98,6 +102,9 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
         break;
       case OPT_LIST:
         cli->list_plugins = 1;
+        break;
+      case OPT_SCHEMA:
+        cli->schema = 1;
         break;
       case OPT_HELP_PLUGIN:
         cli->help_plugin = optarg;
@@ -154,7 +161,7 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
     fputs("siphon: --options, --name, --interval and --timeout go with --plugin\n", stderr);
     return 2;
   }
-  if (cli->config == NULL && cli->plugin == NULL && !cli->list_plugins &&
+  if (cli->config == NULL && cli->plugin == NULL && !cli->list_plugins && !cli->schema &&
       cli->help_plugin == NULL) {
     fputs("siphon: no config: give -c FILE (see siphon --help)\n", stderr);
     return 2;
@@ -252,6 +259,33 @@ static int cmp_plugin(const void *a, const void *b) {
   return strcmp((*(siphon__plugin *const *)a)->name, (*(siphon__plugin *const *)b)->name);
 }
 
+/* --schema: config/siphon.schema.json (built in) with, for each plugin
+ * found, "a source whose plugin is NAME has these options", so an editor
+ * checks options as the host will: unknown keys, types, choices. */
+static int print_schema(siphon__registry *reg, siphon__diag *d) {
+  json_error_t jerr;
+  json_t *schema = json_loads(siphon__schema_text, 0, &jerr);
+  if (schema == NULL) {
+    fprintf(stderr, "siphon: the built-in schema is broken: %s\n", jerr.text);
+    return 1;
+  }
+  siphon__registry_load_all(reg, d);
+  json_t *source = json_object_get(json_object_get(schema, "$defs"), "source");
+  json_t *all = json_array();
+  for (siphon__plugin *p = reg->head; p != NULL; p = p->next) {
+    json_t *rule = json_pack("{s:{s:{s:{s:s}},s:[s]},s:{s:{s:o}}}", "if", "properties", "plugin",
+                             "const", p->name, "required", "plugin", "then", "properties",
+                             "options", siphon__options_schema(p->desc.options));
+    json_array_append_new(all, rule);
+  }
+  json_object_set_new(source, "allOf", all);
+  char *text = json_dumps(schema, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  int rc = text != NULL && printf("%s\n", text) > 0 ? 0 : 1;
+  free(text);
+  json_decref(schema);
+  return rc;
+}
+
 static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
   siphon__registry reg;
   siphon__diag d;
@@ -262,7 +296,9 @@ static int run_listing(const siphon__cli *cli, siphon__config *cfg) {
     siphon__registry_init(&reg, NULL, NULL, 0);
   }
   int rc = 0;
-  if (cli->help_plugin != NULL) {
+  if (cli->schema) {
+    rc = print_schema(&reg, &d);
+  } else if (cli->help_plugin != NULL) {
     siphon__plugin *p = siphon__registry_get(&reg, cli->help_plugin, "--help-plugin", &d);
     if (p == NULL) {
       rc = 2;
@@ -398,7 +434,7 @@ int siphon__cli_run(siphon__cli *cli) {
     cfg.log_level = siphon__log_level_parse(cli->log_level);
   }
   siphon__log_set_level(cfg.log_level);
-  if (cli->list_plugins || cli->help_plugin != NULL) {
+  if (cli->list_plugins || cli->help_plugin != NULL || cli->schema) {
     rc = run_listing(cli, cli->config || cli->plugin ? &cfg : NULL);
     siphon__config_free(&cfg);
     siphon__diag_free(&d);

@@ -1,11 +1,11 @@
 /* The command line: parsing and the modes it selects (run, --once,
- * --check, --list-plugins, --help-plugin, --plugin). */
+ * --check, --list-plugins, --help-plugin, --schema, --plugin). */
 #ifndef SIPHON_CORE_CLI_H
 #define SIPHON_CORE_CLI_H
 
 typedef struct siphon__cli {
   const char *config; /* -c FILE */
-  int once, check, list_plugins;
+  int once, check, list_plugins, schema;
   const char *help_plugin; /* --help-plugin NAME */
   const char *plugin;      /* --plugin REF: run one plugin without a config */
   const char *options;     /* --options JSON, with --plugin */

@@ -63,6 +63,10 @@ int siphon__config_load_string(const char *text, const char *name, siphon__confi
 
 void siphon__config_free(siphon__config *c);
 
+/* config/siphon.schema.json as built in (core/CMakeLists.txt), for
+ * `siphon --schema`. */
+extern const char siphon__schema_text[];
+
 /* The keys the host knows in a section of the config: "" (top level),
  * "siphon", "siphon.output" or "sources[]"; NULL-terminated; NULL for an
  * unknown section. Lets tests keep config/siphon.schema.json in step. */

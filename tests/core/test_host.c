@@ -651,6 +651,42 @@ Test(host, global_tags_under_the_sources_own) {
   free(cfg);
 }
 
+Test(host, schema_adds_each_plugins_options) {
+  /* For editors: the config's schema, and per plugin found, its options
+   * as the host will check them (no other keys, types, required ones). */
+  char *cfg = config("", "{\"name\": \"t\", \"plugin\": \"tick\"}");
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, "--schema", NULL};
+  tproc p;
+  cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 0, "%s", p.err);
+  json_error_t jerr;
+  json_t *schema = json_loads(p.out, 0, &jerr);
+  cr_assert_not_null(schema, "not JSON: %s", jerr.text);
+  cr_assert_not_null(json_object_get(json_object_get(schema, "properties"), "siphon"),
+                     "the config's own keys are there");
+  json_t *rules =
+      json_object_get(json_object_get(json_object_get(schema, "$defs"), "source"), "allOf");
+  json_t *tick = NULL;
+  size_t i;
+  json_t *rule;
+  json_array_foreach(rules, i, rule) {
+    const char *name = json_string_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(rule, "if"), "properties"), "plugin"),
+        "const"));
+    if (name != NULL && strcmp(name, "tick") == 0) {
+      tick =
+          json_object_get(json_object_get(json_object_get(rule, "then"), "properties"), "options");
+    }
+  }
+  cr_assert_not_null(tick, "no rule for tick: %s", p.out);
+  cr_assert(json_is_false(json_object_get(tick, "additionalProperties")), "%s", p.out);
+  json_t *count = json_object_get(json_object_get(tick, "properties"), "count");
+  cr_assert_str_eq(json_string_value(json_object_get(count, "type")), "integer", "%s", p.out);
+  cr_assert_str_eq(json_string_value(json_object_get(count, "description")), "records per round");
+  json_decref(schema);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, plugin_mode_runs_without_a_config) {
   char path[1024];
   snprintf(path, sizeof(path), "%s/tick.so", SIPHON_TEST_PLUGIN_DIR);

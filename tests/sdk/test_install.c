@@ -83,6 +83,7 @@ Test(install, layout_has_binary_header_pc_and_plugins) {
       fmt("%s/include/siphon/plugin.h", prefix),
       fmt("%s/" SIPHON_INSTALL_LIBDIR "/pkgconfig/siphon.pc", prefix),
       fmt("%s/" SIPHON_INSTALL_LIBDIR "/siphon/plugins/template.so", prefix),
+      fmt("%s/share/siphon/siphon.schema.json", prefix),
   };
   for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
     cr_expect(is_file(paths[i]), "not installed: %s", paths[i]);
