@@ -24,9 +24,9 @@ void siphon__round_done(siphon_round *r, int status, const char *errmsg);
 void siphon__round_report(siphon_round *r, siphon__round_status st, const char *errmsg);
 
 /* Ends the round: clears s->round and the in-flight count, and keeps the
- * round dead but allocated for a while (SIPHON__DEAD_ROUNDS), so that a
- * plugin's late round_done() or round_emit() on it is reported instead
- * of touching freed memory. */
+ * round dead but allocated as s->dead until the source's next round is
+ * released, so that a plugin's late round_done() or round_emit() on it
+ * is reported instead of touching freed memory. */
 void siphon__round_release(siphon_round *r);
 
 /* Frees the released rounds kept to catch a plugin's late calls
