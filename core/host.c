@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -20,6 +21,30 @@
 #include "util.h"
 
 static uv_loop_t host_loop;
+
+/* A second stop signal within this long of the first is the same
+ * request: `timeout` and process managers send SIGTERM to the process and
+ * to its group, so it arrives twice at once. */
+#define SIPHON__SIGNAL_ECHO_MS 500
+
+/* The first stop signal, for late_signal(), which may read nothing else. */
+static volatile sig_atomic_t echo_signal;
+static uint64_t echo_since_ms;
+
+/* Once the loop's signal handles are closed (the last steps of a stop,
+ * flushing the output), libuv has put the default action back, and the
+ * echo of the first signal would kill siphon before its stop line: this
+ * handler ignores the echo and exits at once on anything else, as a
+ * second signal does while the loop runs. Async-signal-safe. */
+static void late_signal(int signum) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  if (signum == echo_signal && now - echo_since_ms < SIPHON__SIGNAL_ECHO_MS) {
+    return;
+  }
+  _exit(128 + signum);
+}
 
 static unsigned choose_threads(const siphon__host *h) {
   if (h->config->threads > 0) {
@@ -290,6 +315,16 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
   uv_close((uv_handle_t *)&h->sighup, close_cb_noop);
   signal(SIGHUP, SIG_IGN); /* libuv restores the default, which kills */
+  if (h->signals > 0) {
+    echo_since_ms = h->first_signal_ms;
+    echo_signal = h->first_signal;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = late_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+  }
   siphon__stats_stop(h);
   siphon__memory_stop(h);
   destroy_instances(h, 1);
@@ -437,11 +472,6 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
   uv_timer_start(&h->grace, on_grace, h->config->shutdown_grace_ms, 0);
   siphon__host_maybe_finish(h);
 }
-
-/* A second stop signal within this long of the first is the same
- * request: `timeout` and process managers send SIGTERM to the process and
- * to its group, so it arrives twice at once. */
-#define SIPHON__SIGNAL_ECHO_MS 500
 
 static void on_signal(uv_signal_t *sig, int signum) {
   siphon__host *h = sig->data;
