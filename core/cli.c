@@ -434,6 +434,7 @@ int siphon__cli_run(siphon__cli *cli) {
     cfg.log_level = siphon__log_level_parse(cli->log_level);
   }
   siphon__log_set_level(cfg.log_level);
+  siphon__log_set_json(cfg.log_json);
   if (cli->list_plugins || cli->help_plugin != NULL || cli->schema) {
     rc = run_listing(cli, cli->config || cli->plugin ? &cfg : NULL);
     siphon__config_free(&cfg);

@@ -18,12 +18,22 @@
 #define MAX_THREADS 1024
 
 static const char *const top_keys[] = {"$schema", "siphon", "sources", NULL};
-static const char *const siphon_keys[] = {
-    "threads",        "log_level", "plugin_path",    "output",         "buffer_limit",
-    "shutdown_grace", "state_dir", "max_pool_share", "stats_interval", "release_memory_after",
-    "tags",           NULL};
+static const char *const siphon_keys[] = {"threads",
+                                          "log_level",
+                                          "plugin_path",
+                                          "output",
+                                          "buffer_limit",
+                                          "shutdown_grace",
+                                          "state_dir",
+                                          "max_pool_share",
+                                          "stats_interval",
+                                          "release_memory_after",
+                                          "tags",
+                                          "log_format",
+                                          NULL};
 static const char *const output_keys[] = {"type", "path", NULL};
 static const char *const output_types[] = {"stdout", "file", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 /* In siphon_log_level order. */
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
@@ -177,6 +187,10 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
   check_output(c, sec, cfg);
   json_decref(cfg->tags);
   cfg->tags = siphon__cfg_tags(c, sec, "siphon");
+  size_t format = 0;
+  if (siphon__cfg_choice(c, sec, "siphon", "log_format", log_formats, &format) > 0) {
+    cfg->log_json = format == 1;
+  }
 
   uint64_t bytes;
   if (siphon__cfg_size(c, sec, "siphon", "buffer_limit", &bytes) > 0) {

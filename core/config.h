@@ -37,6 +37,7 @@ typedef struct siphon__config {
   unsigned threads;      /* threadpool size; 0 = choose */
   double max_pool_share; /* (0,1]: share of the pool one plugin may use; 0 = choose */
   int log_level;         /* siphon_log_level */
+  int log_json;          /* siphon.log_format is "json" */
   char **plugin_path;    /* absolute or relative to dir, as written */
   size_t plugin_path_count;
   siphon__output_type output_type;

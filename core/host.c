@@ -101,6 +101,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
   h->mode = mode;
   h->loop = &host_loop;
   siphon__log_set_level(cfg->log_level);
+  siphon__log_set_json(cfg->log_json);
   siphon__registry_init(&h->registry, cfg->dir, cfg->plugin_path, cfg->plugin_path_count);
   siphon__host_api_init(&h->api);
   uv_mutex_init(&h->state_lock);

@@ -8,6 +8,8 @@
 #include "siphon/plugin.h"
 
 void siphon__log_set_level(int level);
+/* Lines as JSON objects (siphon.log_format "json") instead of text. */
+void siphon__log_set_json(int on);
 int siphon__log_level(void);
 
 /* Parses "error", "warn", "info", "debug"; -1 when unknown. */

@@ -510,6 +510,13 @@ Test(config_bad, output_file_in_a_missing_directory) {
       "it first");
 }
 
+Test(config_bad, log_format_is_text_or_json) {
+  REFUSED(
+      "{\"siphon\": {\"log_format\": \"xml\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "
+      "\"p\"}]}",
+      "t.json: siphon.log_format: expected one of text|json, got \"xml\"");
+}
+
 Test(config_bad, global_tag_of_another_type) {
   REFUSED(
       "{\"siphon\": {\"tags\": {\"x\": []}}, \"sources\": [{\"name\": \"a\", \"plugin\": "

@@ -681,6 +681,38 @@ Test(host, schema_adds_each_plugins_options) {
   free(cfg);
 }
 
+Test(host, json_log_lines) {
+  char *cfg = config("\"log_format\": \"json\"",
+                     "{\"name\": \"b\", \"plugin\": \"tick\", \"interval\": \"50ms\","
+                     " \"options\": {\"fail_rounds\": -1}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "collect failed", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  /* Every line an object; a source's lines name it. */
+  json_t *logs = lines(p.err);
+  cr_assert_geq(json_array_size(logs), 3, "%s", p.err);
+  int failed_seen = 0;
+  size_t i;
+  json_t *v;
+  json_array_foreach(logs, i, v) {
+    cr_assert(json_is_string(json_object_get(v, "ts")), "%s", p.err);
+    cr_assert(json_is_string(json_object_get(v, "level")), "%s", p.err);
+    const char *msg = json_string_value(json_object_get(v, "msg"));
+    cr_assert_not_null(msg, "%s", p.err);
+    if (strncmp(msg, "collect failed: tick: failing as configured", 43) == 0) {
+      failed_seen = 1;
+      cr_assert_str_eq(json_string_value(json_object_get(v, "source")), "b");
+      cr_assert_str_eq(json_string_value(json_object_get(v, "level")), "warn");
+    }
+  }
+  cr_assert(failed_seen, "%s", p.err);
+  json_decref(logs);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, plugin_mode_runs_without_a_config) {
   char path[1024];
   snprintf(path, sizeof(path), "%s/tick.so", SIPHON_TEST_PLUGIN_DIR);
