@@ -31,7 +31,19 @@ static void write_json(const char *ts, int level, const char *who, const char *m
   if (who != NULL) {
     json_object_set_new(o, "source", json_string(who));
   }
-  json_object_set_new(o, "msg", json_string(msg));
+  json_t *m = json_string(msg);
+  if (m == NULL) {
+    /* Not UTF-8 (a plugin's bytes): keep the line, '?' for each byte
+     * outside ASCII, rather than lose it. */
+    char safe[2048];
+    size_t k = 0;
+    for (; msg[k] != '\0' && k < sizeof(safe) - 1; k++) {
+      safe[k] = (unsigned char)msg[k] < 0x80 ? msg[k] : '?';
+    }
+    safe[k] = '\0';
+    m = json_string(safe);
+  }
+  json_object_set_new(o, "msg", m);
   char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
   json_decref(o);
   if (text != NULL) {
