@@ -278,7 +278,12 @@ static int print_schema(siphon__registry *reg, siphon__diag *d) {
                              "options", siphon__options_schema(p->desc.options));
     json_array_append_new(all, rule);
   }
-  json_object_set_new(source, "allOf", all);
+  if (json_array_size(all) > 0) { /* an empty allOf is no valid schema */
+    json_object_set_new(source, "allOf", all);
+  } else {
+    json_decref(all);
+    fputs("siphon: --schema: no plugins found: the schema has no plugin's options\n", stderr);
+  }
   char *text = json_dumps(schema, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   int rc = text != NULL && printf("%s\n", text) > 0 ? 0 : 1;
   free(text);
@@ -417,6 +422,23 @@ int siphon__cli_run(siphon__cli *cli) {
     rc = siphon__config_load_file(cli->config, &cfg, &d);
   } else {
     rc = 0;
+  }
+  if (rc != 0 && cli->schema && cli->plugin == NULL) {
+    /* The schema is most wanted while a config is being fixed: print it
+     * anyway, from the default plugin path. */
+    siphon__diag_print(&d);
+    fprintf(stderr, "siphon: --schema: %s has errors (above): its plugin_path is not used\n",
+            cli->config);
+    siphon__config_free(&cfg);
+    siphon__diag_free(&d);
+    siphon__diag_init(&d);
+    siphon__registry reg;
+    siphon__registry_init(&reg, NULL, NULL, 0);
+    rc = print_schema(&reg, &d);
+    siphon__diag_print(&d);
+    siphon__diag_free(&d);
+    siphon__registry_free(&reg);
+    return rc;
   }
   if (rc != 0) {
     if (cli->plugin != NULL) {

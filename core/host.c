@@ -27,20 +27,29 @@ static uv_loop_t host_loop;
  * to its group, so it arrives twice at once. */
 #define SIPHON__SIGNAL_ECHO_MS 500
 
-/* The first stop signal, for late_signal(), which may read nothing else. */
-static volatile sig_atomic_t echo_signal;
-static uint64_t echo_since_ms;
+/* The first stop signal and when it came, for late_signal(): set before
+ * the handler is installed, or by the handler itself (lock-free atomics,
+ * so async-signal-safe). 0: none yet. */
+static _Atomic int echo_signal;
+static _Atomic uint64_t echo_since_ms;
 
 /* Once the loop's signal handles are closed (the last steps of a stop,
  * flushing the output), libuv has put the default action back, and the
- * echo of the first signal would kill siphon before its stop line: this
- * handler ignores the echo and exits at once on anything else, as a
- * second signal does while the loop runs. Async-signal-safe. */
+ * echo of a stop signal would kill siphon before its stop line. This
+ * handler keeps the loop's rule: a stop signal's copy within 0.5 s is
+ * ignored, another signal exits at once. A first stop signal here (a
+ * --once run ending by itself) is ignored too: siphon is stopping. */
 static void late_signal(int signum) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-  if (signum == echo_signal && now - echo_since_ms < SIPHON__SIGNAL_ECHO_MS) {
+  int first = atomic_load(&echo_signal);
+  if (first == 0) {
+    atomic_store(&echo_since_ms, now);
+    atomic_store(&echo_signal, signum);
+    return;
+  }
+  if (signum == first && now - atomic_load(&echo_since_ms) < SIPHON__SIGNAL_ECHO_MS) {
     return;
   }
   _exit(128 + signum);
@@ -317,15 +326,16 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->sighup, close_cb_noop);
   signal(SIGHUP, SIG_IGN); /* libuv restores the default, which kills */
   if (h->signals > 0) {
-    echo_since_ms = h->first_signal_ms;
-    echo_signal = h->first_signal;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = late_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    atomic_store(&echo_since_ms, h->first_signal_ms);
+    atomic_store(&echo_signal, h->first_signal);
   }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = late_signal;
+  sa.sa_flags = SA_RESTART; /* as libuv's: an ignored echo must not fail a write with EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   siphon__stats_stop(h);
   siphon__memory_stop(h);
   destroy_instances(h, 1);

@@ -681,6 +681,21 @@ Test(host, schema_adds_each_plugins_options) {
   free(cfg);
 }
 
+Test(host, schema_is_printed_while_the_config_has_errors) {
+  /* The schema is wanted most while a config is being fixed. */
+  char *cfg = config("\"threads\": \"x\"", "{\"name\": \"t\", \"plugin\": \"tick\"}");
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, "--schema", NULL};
+  tproc p;
+  cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 0, "%s", p.err);
+  json_t *schema = json_loads(p.out, 0, NULL);
+  cr_assert_not_null(schema, "no schema on stdout: %s", p.out);
+  cr_assert(strstr(p.err, "siphon.threads: expected an integer") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "its plugin_path is not used") != NULL, "%s", p.err);
+  json_decref(schema);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, json_log_lines) {
   char *cfg = config("\"log_format\": \"json\"",
                      "{\"name\": \"b\", \"plugin\": \"tick\", \"interval\": \"50ms\","

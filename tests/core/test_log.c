@@ -39,7 +39,9 @@ Test(log, json_line_survives_bytes_that_are_not_utf8, .init = cr_redirect_stderr
   /* A plugin may log a server's raw bytes: the line is kept. */
   siphon__log_set_level(SIPHON_LOG_DEBUG);
   siphon__log_set_json(1);
-  siphon__log(SIPHON_LOG_ERROR, NULL, "bad reply: %s", "ab\xff\xfe" "cd");
+  siphon__log(SIPHON_LOG_ERROR, NULL, "bad reply: %s",
+              "ab\xff\xfe"
+              "cd");
   json_t *v = one_json_line(captured());
   cr_expect_str_eq(json_string_value(json_object_get(v, "msg")), "bad reply: ab??cd");
   cr_expect_null(json_object_get(v, "source"), "the host's own line names no source");
