@@ -74,28 +74,59 @@ static char *opt_string(const json_t *options, const char *key, size_t *len) {
 
 /* Options that only one mode reads are refused in the others, so that a
  * misplaced `expect` does not silently do nothing. */
+/* An option's default as the host hands it to create(): a size in bytes,
+ * a duration in ms, anything else as written. Read from the options
+ * table, so the mode check below cannot drift from it. NULL: none, or a
+ * spelling this does not read (then every source of another mode is
+ * refused, which the tests of each mode would show at once). */
+static json_t *default_value(const char *key) {
+  for (const siphon_option *o = socket_options; o->key != NULL; o++) {
+    if (strcmp(o->key, key) != 0 || o->default_json == NULL) {
+      continue;
+    }
+    json_t *v = json_loads(o->default_json, JSON_DECODE_ANY, NULL);
+    if (!json_is_string(v) || (o->type != SIPHON_OPT_SIZE && o->type != SIPHON_OPT_DURATION)) {
+      return v;
+    }
+    /* The table's spellings: "64KiB", "1MiB", "60s", "250ms". */
+    static const struct {
+      const char *unit;
+      json_int_t factor;
+    } units[] = {{"KiB", 1024}, {"MiB", 1024 * 1024}, {"ms", 1}, {"s", 1000}, {"m", 60000}};
+    char *end = NULL;
+    long long n = strtoll(json_string_value(v), &end, 10);
+    json_int_t out = -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+      if (strcmp(end, units[i].unit) == 0) {
+        out = (json_int_t)n * units[i].factor;
+      }
+    }
+    json_decref(v);
+    return out >= 0 ? json_integer(out) : NULL;
+  }
+  return NULL;
+}
+
 static int check_mode_options(const sock_instance *inst, const json_t *options, siphon_error *err) {
   /* The host fills in defaults, so an option with one counts as set when
-   * it differs from it (as the host hands it over: sizes and durations in
-   * bytes and ms). */
+   * it differs from it. */
   static const struct {
     const char *key;
-    unsigned modes;           /* bit (1 << mode) */
-    const char *default_json; /* NULL: no default, any presence is a use */
-  } only[] = {{"send", (1u << SOCK_PROBE) | (1u << SOCK_REQUEST), NULL},
-              {"expect", 1u << SOCK_PROBE, NULL},
-              {"until", 1u << SOCK_REQUEST, NULL},
-              {"framing", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST), "\"lines\""},
-              {"max_line_bytes", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST), "65536"},
-              {"max_connections", 1u << SOCK_LISTEN, "1024"},
-              {"idle_timeout", 1u << SOCK_LISTEN, "0"},
-              {"stats_interval", 1u << SOCK_LISTEN, "60000"},
-              {"max_reply_bytes", 1u << SOCK_REQUEST, "1048576"}};
+    unsigned modes; /* bit (1 << mode) */
+  } only[] = {{"send", (1u << SOCK_PROBE) | (1u << SOCK_REQUEST)},
+              {"expect", 1u << SOCK_PROBE},
+              {"until", 1u << SOCK_REQUEST},
+              {"framing", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST)},
+              {"max_line_bytes", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST)},
+              {"max_connections", 1u << SOCK_LISTEN},
+              {"idle_timeout", 1u << SOCK_LISTEN},
+              {"stats_interval", 1u << SOCK_LISTEN},
+              {"max_reply_bytes", 1u << SOCK_REQUEST}};
   for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
     const json_t *v = json_object_get(options, only[i].key);
     int set = v != NULL;
-    if (set && only[i].default_json != NULL) {
-      json_t *def = json_loads(only[i].default_json, JSON_DECODE_ANY, NULL);
+    json_t *def = set ? default_value(only[i].key) : NULL;
+    if (def != NULL) {
       set = !json_equal((json_t *)v, def);
       json_decref(def);
     }
