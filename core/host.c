@@ -27,11 +27,29 @@ static uv_loop_t host_loop;
  * to its group, so it arrives twice at once. */
 #define SIPHON__SIGNAL_ECHO_MS 500
 
-/* The first stop signal and when it came, for late_signal(): set before
- * the handler is installed, or by the handler itself (lock-free atomics,
- * so async-signal-safe). 0: none yet. */
+/* The first stop signal and when it came, for on_signal() while the loop
+ * runs and late_signal() after (one host a process; lock-free atomics, so
+ * async-signal-safe). 0: none yet. */
 static _Atomic int echo_signal;
 static _Atomic uint64_t echo_since_ms;
+
+/* Milliseconds on the clock uv_hrtime() reads; async-signal-safe. */
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void note_first_signal(int signum, uint64_t now) {
+  atomic_store(&echo_since_ms, now);
+  atomic_store(&echo_signal, signum);
+}
+
+/* A copy of the first stop signal, arriving within the echo window. */
+static int is_echo(int signum, uint64_t now) {
+  return signum == atomic_load(&echo_signal) &&
+         now - atomic_load(&echo_since_ms) < SIPHON__SIGNAL_ECHO_MS;
+}
 
 /* Once the loop's signal handles are closed (the last steps of a stop,
  * flushing the output), libuv has put the default action back, and the
@@ -40,16 +58,12 @@ static _Atomic uint64_t echo_since_ms;
  * ignored, another signal exits at once. A first stop signal here (a
  * --once run ending by itself) is ignored too: siphon is stopping. */
 static void late_signal(int signum) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-  int first = atomic_load(&echo_signal);
-  if (first == 0) {
-    atomic_store(&echo_since_ms, now);
-    atomic_store(&echo_signal, signum);
+  uint64_t now = mono_ms();
+  if (atomic_load(&echo_signal) == 0) {
+    note_first_signal(signum, now);
     return;
   }
-  if (signum == first && now - atomic_load(&echo_since_ms) < SIPHON__SIGNAL_ECHO_MS) {
+  if (is_echo(signum, now)) {
     return;
   }
   _exit(128 + signum);
@@ -325,10 +339,6 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
   uv_close((uv_handle_t *)&h->sighup, close_cb_noop);
   signal(SIGHUP, SIG_IGN); /* libuv restores the default, which kills */
-  if (h->signals > 0) {
-    atomic_store(&echo_since_ms, h->first_signal_ms);
-    atomic_store(&echo_signal, h->first_signal);
-  }
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = late_signal;
@@ -486,15 +496,13 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
 
 static void on_signal(uv_signal_t *sig, int signum) {
   siphon__host *h = sig->data;
-  uint64_t now = siphon__now_ms();
-  if (h->signals > 0 && signum == h->first_signal &&
-      now - h->first_signal_ms < SIPHON__SIGNAL_ECHO_MS) {
+  uint64_t now = mono_ms();
+  if (is_echo(signum, now)) {
     return;
   }
   h->signals++;
   if (h->signals == 1) {
-    h->first_signal_ms = now;
-    h->first_signal = signum;
+    note_first_signal(signum, now);
     siphon__host_begin_shutdown(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
     return;
   }

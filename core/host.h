@@ -121,8 +121,6 @@ struct siphon__host {
   int ts_closed;
 
   uv_signal_t sigint, sigterm, sighup;
-  uint64_t first_signal_ms; /* when the first stop signal came */
-  int first_signal;         /* and which */
   uv_timer_t grace;
   uv_timer_t kick; /* re-evaluates shutdown/--once progress outside callbacks */
   int stopping;    /* no new rounds */
