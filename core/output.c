@@ -16,6 +16,12 @@
  * rest of the run. */
 #define SIPHON__OUTPUT_KEEP_BYTES (1024u * 1024u)
 
+/* The output file as siphon opens it, at start and on SIGHUP: appended to,
+ * created with mode 0640 (records may be private), not inherited. */
+static int open_append(const char *path) {
+  return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -129,7 +135,7 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
     o->fd = STDOUT_FILENO;
     o->name = siphon__xstrdup("stdout");
   } else {
-    o->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    o->fd = open_append(path);
     if (o->fd < 0) {
       int e = errno;
       *err_out = siphon__asprintf("output file %s: %s", path, strerror(e));
@@ -174,7 +180,7 @@ int siphon__output_reopen(siphon__output *o, char **err_out) {
         siphon__asprintf("output file %s: writing failed before: %s", o->name, strerror(failed));
     return -failed;
   }
-  int fd = open(o->name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  int fd = open_append(o->name);
   if (fd < 0) {
     int e = errno;
     *err_out = siphon__asprintf("output file %s: %s", o->name, strerror(e));
