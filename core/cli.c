@@ -431,14 +431,7 @@ int siphon__cli_run(siphon__cli *cli) {
             cli->config);
     siphon__config_free(&cfg);
     siphon__diag_free(&d);
-    siphon__diag_init(&d);
-    siphon__registry reg;
-    siphon__registry_init(&reg, NULL, NULL, 0);
-    rc = print_schema(&reg, &d);
-    siphon__diag_print(&d);
-    siphon__diag_free(&d);
-    siphon__registry_free(&reg);
-    return rc;
+    return run_listing(cli, NULL);
   }
   if (rc != 0) {
     if (cli->plugin != NULL) {
