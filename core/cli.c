@@ -20,7 +20,7 @@
 
 static void usage(FILE *f) {
   fputs(
-      "usage: siphon -c FILE [--once | --check] [--log-level LEVEL]\n"
+      "usage: siphon -c FILE [--once | --check] [--log-level LEVEL] [--log-file FILE]\n"
       "       siphon --plugin NAME|PATH [--options JSON] [--name NAME] [--interval D]\n"
       "              [--timeout D] [--once]\n"
       "       siphon --list-plugins [-c FILE]\n"
@@ -45,6 +45,8 @@ static void usage(FILE *f) {
       "                        plugin found, for editors (docs/CONFIG.md)\n"
       "      --help-plugin N   describe plugin N and its options\n"
       "      --log-level L     error, warn, info or debug (overrides the config)\n"
+      "      --log-file FILE   write the log to FILE instead of stderr (overrides the\n"
+      "                        config; SIGHUP reopens it)\n"
       "  -V, --version         print the version and ABI\n"
       "  -h, --help            this help\n"
       "\n"
@@ -64,6 +66,7 @@ enum {
   OPT_INTERVAL,
   OPT_TIMEOUT,
   OPT_LOG_LEVEL,
+  OPT_LOG_FILE,
   OPT_SCHEMA
 };
 
@@ -81,6 +84,7 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
       {"interval", required_argument, NULL, OPT_INTERVAL},
       {"timeout", required_argument, NULL, OPT_TIMEOUT},
       {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+      {"log-file", required_argument, NULL, OPT_LOG_FILE},
       {"version", no_argument, NULL, 'V'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -127,6 +131,9 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
       case OPT_LOG_LEVEL:
         cli->log_level = optarg;
         break;
+      case OPT_LOG_FILE:
+        cli->log_file = optarg;
+        break;
       case 'V':
         printf("siphon %s (plugin ABI %d.%d)\n", SIPHON_VERSION, SIPHON_ABI_MAJOR,
                SIPHON_ABI_MINOR);
@@ -146,6 +153,10 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
   if (cli->log_level != NULL && siphon__log_level_parse(cli->log_level) < 0) {
     fprintf(stderr, "siphon: --log-level: expected error, warn, info or debug, got '%s'\n",
             cli->log_level);
+    return 2;
+  }
+  if (cli->log_file != NULL && cli->log_file[0] == '\0') {
+    fputs("siphon: --log-file: expected a file name, got ''\n", stderr);
     return 2;
   }
   if (cli->once && cli->check) {
@@ -459,6 +470,23 @@ int siphon__cli_run(siphon__cli *cli) {
   siphon__mode mode = cli->check  ? SIPHON__MODE_CHECK
                       : cli->once ? SIPHON__MODE_ONCE
                                   : SIPHON__MODE_RUN;
+  /* Before the host starts, so a plugin's first words go there too;
+   * --check writes nothing but its report. */
+  if (cli->log_file != NULL) {
+    free(cfg.log_file);
+    cfg.log_file = siphon__xstrdup(cli->log_file);
+  }
+  if (mode != SIPHON__MODE_CHECK && cfg.log_file != NULL) {
+    char *err = NULL;
+    if (siphon__log_open_file(cfg.log_file, &err) != 0) {
+      fprintf(stderr, "siphon: %s: %s\n", cli->log_file != NULL ? "--log-file" : "siphon.log_file",
+              err);
+      free(err);
+      siphon__diag_free(&d);
+      siphon__config_free(&cfg);
+      return 1;
+    }
+  }
   siphon__host host;
   rc = siphon__host_setup(&host, &cfg, mode, &d);
   if (rc != 0) {
@@ -469,6 +497,7 @@ int siphon__cli_run(siphon__cli *cli) {
     fprintf(stderr, "siphon: %s: %zu error%s\n", cli->plugin != NULL ? "command line" : cfg.path,
             d.count, d.count == 1 ? "" : "s");
     siphon__host_teardown(&host);
+    siphon__log_close_file();
     siphon__diag_free(&d);
     siphon__config_free(&cfg);
     return 2;
@@ -496,6 +525,7 @@ int siphon__cli_run(siphon__cli *cli) {
     rc = siphon__host_run(&host);
   }
   siphon__host_teardown(&host);
+  siphon__log_close_file();
   siphon__diag_free(&d);
   siphon__config_free(&cfg);
   return rc;

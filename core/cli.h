@@ -13,6 +13,7 @@ typedef struct siphon__cli {
   const char *interval;    /* --interval, with --plugin */
   const char *timeout;     /* --timeout, with --plugin */
   const char *log_level;   /* --log-level: overrides the config */
+  const char *log_file;    /* --log-file: overrides the config */
   char *generated;         /* the config --plugin builds */
 } siphon__cli;
 

@@ -18,19 +18,13 @@
 #define MAX_THREADS 1024
 
 static const char *const top_keys[] = {"$schema", "siphon", "sources", NULL};
-static const char *const siphon_keys[] = {"threads",
-                                          "log_level",
-                                          "plugin_path",
-                                          "output",
-                                          "buffer_limit",
-                                          "shutdown_grace",
-                                          "state_dir",
-                                          "max_pool_share",
-                                          "stats_interval",
-                                          "release_memory_after",
-                                          "tags",
-                                          "log_format",
-                                          NULL};
+static const char *const siphon_keys[] = {"threads",        "log_level",
+                                          "plugin_path",    "output",
+                                          "buffer_limit",   "shutdown_grace",
+                                          "state_dir",      "max_pool_share",
+                                          "stats_interval", "release_memory_after",
+                                          "tags",           "log_format",
+                                          "log_file",       NULL};
 static const char *const output_keys[] = {"type", "path", NULL};
 static const char *const output_types[] = {"stdout", "file", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
@@ -135,6 +129,17 @@ static void check_plugin_path(siphon__cfgctx *c, const json_t *sec, siphon__conf
   }
 }
 
+/* A file siphon appends to must have its directory: found now, so that
+ * --check fails where the run would. */
+static void check_dir_of(siphon__cfgctx *c, const char *where, const char *file) {
+  char *dir = dir_of(file);
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    siphon__cfg_error(c, where, "the directory %s does not exist: create it first", dir);
+  }
+  free(dir);
+}
+
 static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *cfg) {
   json_t *out = NULL;
   if (siphon__cfg_object(c, sec, "siphon", "output", &out) <= 0) {
@@ -150,14 +155,9 @@ static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *c
   int path_rc = siphon__cfg_string(c, out, "siphon.output", "path", &path);
   if (path_rc > 0) {
     cfg->output_path = resolve(cfg->dir, path);
-    /* Found now, so that --check fails where the run would. */
-    char *dir = dir_of(cfg->output_path);
-    struct stat st;
-    if (cfg->output_type == SIPHON__OUTPUT_FILE && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-      siphon__cfg_error(c, "siphon.output.path", "the directory %s does not exist: create it first",
-                        dir);
+    if (cfg->output_type == SIPHON__OUTPUT_FILE) {
+      check_dir_of(c, "siphon.output.path", cfg->output_path);
     }
-    free(dir);
   } else if (path_rc == 0 && type_rc > 0 && cfg->output_type == SIPHON__OUTPUT_FILE) {
     siphon__cfg_error(c, "siphon.output",
                       "missing required key \"path\": type \"file\" needs the file to append to");
@@ -190,6 +190,19 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
   size_t format = 0;
   if (siphon__cfg_choice(c, sec, "siphon", "log_format", log_formats, &format) > 0) {
     cfg->log_json = format == 1;
+  }
+  const char *log_file;
+  if (siphon__cfg_string(c, sec, "siphon", "log_file", &log_file) > 0) {
+    free(cfg->log_file);
+    cfg->log_file = resolve(cfg->dir, log_file);
+    check_dir_of(c, "siphon.log_file", cfg->log_file);
+    if (cfg->output_path != NULL && cfg->output_type == SIPHON__OUTPUT_FILE &&
+        strcmp(cfg->output_path, cfg->log_file) == 0) {
+      siphon__cfg_error(c, "siphon.log_file",
+                        "%s is also siphon.output.path: log lines would mix with the records; "
+                        "give the log a file of its own",
+                        cfg->log_file);
+    }
   }
 
   uint64_t bytes;
@@ -430,6 +443,7 @@ void siphon__config_free(siphon__config *c) {
   }
   free(c->plugin_path);
   free(c->output_path);
+  free(c->log_file);
   free(c->state_dir);
   json_decref(c->tags);
   for (size_t i = 0; i < c->source_count; i++) {

@@ -38,6 +38,7 @@ typedef struct siphon__config {
   double max_pool_share; /* (0,1]: share of the pool one plugin may use; 0 = choose */
   int log_level;         /* siphon_log_level */
   int log_json;          /* siphon.log_format is "json" */
+  char *log_file;        /* siphon.log_file, resolved; NULL = stderr */
   char **plugin_path;    /* absolute or relative to dir, as written */
   size_t plugin_path_count;
   siphon__output_type output_type;

@@ -511,21 +511,30 @@ static void on_signal(uv_signal_t *sig, int signum) {
   _exit(128 + signum);
 }
 
-/* SIGHUP: what logrotate sends after moving the output file. Telegraf
- * reloads its config on it; siphon does not (a restart does), and says
- * so, rather than dying of the default action. */
+/* SIGHUP: what logrotate sends after moving the output file or the log
+ * file. Telegraf reloads its config on it; siphon does not (a restart
+ * does), and says so, rather than dying of the default action. The log
+ * is reopened first, so what follows is in the new file. */
 static void on_hup(uv_signal_t *sig, int signum) {
   (void)signum;
   siphon__host *h = sig->data;
   char *err = NULL;
+  int log_rc = siphon__log_reopen(&err);
+  if (log_rc == 0) {
+    siphon__log(SIPHON_LOG_INFO, NULL, "SIGHUP: log file %s reopened", siphon__log_file());
+  } else if (log_rc < 0) {
+    siphon__log(SIPHON_LOG_ERROR, NULL, "SIGHUP: %s; still logging to the old file", err);
+    free(err);
+  }
+  err = NULL;
   int rc = siphon__output_reopen(&h->output, &err);
   if (rc == 0) {
     siphon__log(SIPHON_LOG_INFO, NULL, "SIGHUP: output file %s reopened", h->output.name);
-  } else if (rc == 1) {
+  } else if (rc == 1 && log_rc == 1) {
     siphon__log(SIPHON_LOG_INFO, NULL,
-                "SIGHUP: nothing to reopen (the output is stdout); the config is not reloaded: "
-                "restart siphon to apply a new one");
-  } else {
+                "SIGHUP: nothing to reopen (the output is stdout, the log stderr); the config "
+                "is not reloaded: restart siphon to apply a new one");
+  } else if (rc < 0) {
     siphon__log(SIPHON_LOG_ERROR, NULL,
                 "SIGHUP: cannot reopen the output, still writing to the "
                 "old file: %s",

@@ -1,5 +1,5 @@
-/* The host's log: one line per message on stderr, with time, level and the
- * source's name. Safe from any thread. */
+/* The host's log: one line per message on stderr (or siphon.log_file),
+ * with time, level and the source's name. Safe from any thread. */
 #ifndef SIPHON_CORE_LOG_H
 #define SIPHON_CORE_LOG_H
 
@@ -11,6 +11,22 @@ void siphon__log_set_level(int level);
 /* Lines as JSON objects (siphon.log_format "json") instead of text. */
 void siphon__log_set_json(int on);
 int siphon__log_level(void);
+
+/* Sends every line from now on to the file at path (appended to, created
+ * with mode 0640) instead of stderr. Returns 0, or a negative errno with
+ * *err_out set to a message the caller frees. Call from the main thread. */
+int siphon__log_open_file(const char *path, char **err_out);
+
+/* Opens the log file's path again (SIGHUP, after logrotate moved it).
+ * Returns 0 when reopened, 1 when the log is stderr, or a negative errno
+ * with *err_out set (lines keep going to the old file). */
+int siphon__log_reopen(char **err_out);
+
+/* The log file's path, or NULL while the log is stderr. */
+const char *siphon__log_file(void);
+
+/* Back to stderr; closes the file. */
+void siphon__log_close_file(void);
 
 /* Parses "error", "warn", "info", "debug"; -1 when unknown. */
 int siphon__log_level_parse(const char *s);

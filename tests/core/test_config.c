@@ -510,6 +510,29 @@ Test(config_bad, output_file_in_a_missing_directory) {
       "it first");
 }
 
+Test(config_bad, log_file_in_a_missing_directory) {
+  REFUSED(
+      "{\"siphon\": {\"log_file\": \"/nonexistent-siphon-dir/siphon.log\"}, \"sources\": "
+      "[{\"name\": \"a\", \"plugin\": \"p\"}]}",
+      "t.json: siphon.log_file: the directory /nonexistent-siphon-dir does not exist: create it "
+      "first");
+}
+
+Test(config_bad, log_file_is_not_the_output_file) {
+  REFUSED(
+      "{\"siphon\": {\"output\": {\"type\": \"file\", \"path\": \"/tmp/x.jsonl\"}, "
+      "\"log_file\": \"/tmp/x.jsonl\"}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
+      "t.json: siphon.log_file: /tmp/x.jsonl is also siphon.output.path: log lines would mix "
+      "with the records");
+}
+
+Test(config_bad, log_file_empty) {
+  REFUSED(
+      "{\"siphon\": {\"log_file\": \"\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "
+      "\"p\"}]}",
+      "t.json: siphon.log_file: expected a non-empty string, got \"\"");
+}
+
 Test(config_bad, log_format_is_text_or_json) {
   REFUSED(
       "{\"siphon\": {\"log_format\": \"xml\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "

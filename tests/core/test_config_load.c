@@ -34,6 +34,7 @@ Test(config_load, defaults) {
   cr_expect_eq(c.plugin_path_count, 0);
   cr_expect_eq(c.output_type, SIPHON__OUTPUT_STDOUT);
   cr_expect_null(c.output_path);
+  cr_expect_null(c.log_file, "the log is stderr unless siphon.log_file says");
   cr_expect_eq(c.buffer_max_bytes, 64ull << 20);
   cr_expect_eq(c.shutdown_grace_ms, 5000);
   cr_expect_eq(c.stats_interval_ms, 0, "no stats records unless asked");
@@ -228,7 +229,8 @@ Test(config_load, name_characters) {
 Test(config_load, relative_paths_from_the_config_dir) {
   char *path = tmp_write("siphon.json",
                          "{\"siphon\": {\"plugin_path\": [\"plugins\"], \"output\": {\"type\": "
-                         "\"file\", \"path\": \"out/records.jsonl\"}},\n"
+                         "\"file\", \"path\": \"out/records.jsonl\"}, \"log_file\": "
+                         "\"out/siphon.log\"},\n"
                          " \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}\n");
   char *dir = siphon__xstrdup(path);
   *strrchr(dir, '/') = '\0';
@@ -243,6 +245,9 @@ Test(config_load, relative_paths_from_the_config_dir) {
   cr_expect_str_eq(c.plugin_path[0], "plugins", "the loader joins plugin_path with dir");
   char *want = siphon__asprintf("%s/out/records.jsonl", dir);
   cr_expect_str_eq(c.output_path, want);
+  free(want);
+  want = siphon__asprintf("%s/out/siphon.log", dir);
+  cr_expect_str_eq(c.log_file, want);
   free(want);
   want = siphon__asprintf("%s/siphon-state", dir);
   cr_expect_str_eq(c.state_dir, want);

@@ -509,6 +509,100 @@ Test(host, sighup_on_stdout_keeps_running) {
   free(cfg);
 }
 
+/* Waits up to 5 s for `needle` in the file at path. */
+static int file_has(const char *path, const char *needle) {
+  for (int i = 0; i < 500; i++) {
+    char *text = tmp_read(path, NULL);
+    int found = text != NULL && strstr(text, needle) != NULL;
+    free(text);
+    if (found) {
+      return 1;
+    }
+    usleep(10 * 1000);
+  }
+  return 0;
+}
+
+Test(host, log_file_takes_the_log_and_sighup_reopens_it) {
+  char *dir = tmp_dir();
+  char extra[1200], path[1100], moved[1100];
+  snprintf(path, sizeof(path), "%s/siphon.log", dir);
+  snprintf(moved, sizeof(moved), "%s/siphon.log.1", dir);
+  snprintf(extra, sizeof(extra), "\"log_file\": \"%s\"", path);
+  /* A failing round logs a line that names its source. */
+  char *cfg = config(extra,
+                     "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"20ms\", "
+                     "\"options\": {\"fail_rounds\": -1}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(file_has(path, "[t] "), "the source's log lines reach the file: %s", p.err);
+  cr_assert_eq(rename(path, moved), 0); /* what logrotate does first */
+  tproc_kill(&p, SIGHUP);
+  cr_assert(file_has(path, "SIGHUP: log file"), "the new file gets the lines after: %s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  char *old_text = tmp_read(moved, NULL);
+  char *new_text = tmp_read(path, NULL);
+  cr_assert_not_null(old_text);
+  cr_assert_not_null(new_text);
+  cr_expect(strstr(old_text, "SIGHUP") == NULL, "the moved file ends before the reopen: %s",
+            old_text);
+  cr_expect(strstr(new_text, "stopped after") != NULL, "the stop line too: %s", new_text);
+  cr_expect_str_eq(p.err, "", "nothing on stderr once the log file is open");
+  free(old_text);
+  free(new_text);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
+Test(host, log_file_flag_overrides_the_config) {
+  char *dir = tmp_dir();
+  char extra[1200], from_config[1100], from_flag[1100];
+  snprintf(from_config, sizeof(from_config), "%s/config.log", dir);
+  snprintf(from_flag, sizeof(from_flag), "%s/flag.log", dir);
+  snprintf(extra, sizeof(extra), "\"log_file\": \"%s\"", from_config);
+  /* A failing round logs a line that names its source. */
+  char *cfg = config(extra,
+                     "{\"name\": \"t\", \"plugin\": \"tick\", \"options\": "
+                     "{\"fail_rounds\": -1}}");
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, "--once", "--log-file", from_flag, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  char *text = tmp_read(from_flag, NULL);
+  cr_assert_not_null(text, "--log-file's file is written");
+  cr_expect(strstr(text, " [t] ") != NULL, "%s", text);
+  cr_expect(access(from_config, F_OK) != 0, "the config's file is not created");
+  /* --once's summary is the command's answer: it stays on stderr. */
+  cr_expect(strstr(p.err, "round: 1 source, 0 ok, 1 failed") != NULL, "%s", p.err);
+  cr_expect(strstr(p.err, " [t] ") == NULL, "%s", p.err);
+  free(text);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
+Test(host, log_file_that_cannot_be_opened_stops_with_its_reason) {
+  char *dir = tmp_dir();
+  char extra[1024];
+  /* A directory where the file should be: open() fails, --check cannot tell. */
+  snprintf(extra, sizeof(extra), "\"log_file\": \"%s\"", dir);
+  char *cfg = config(extra, "{\"name\": \"t\", \"plugin\": \"tick\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_expect_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect(strstr(p.err, "siphon.log_file: cannot open the log file") != NULL, "%s", p.err);
+  cr_expect(strstr(p.err, "Is a directory") != NULL, "%s", p.err);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
 Test(host, file_output_appends_with_mode_0640) {
   char *dir = tmp_dir();
   char extra[1024];
