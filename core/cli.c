@@ -22,7 +22,7 @@ static void usage(FILE *f) {
   fputs(
       "usage: siphon -c FILE [--once | --check] [--log-level LEVEL] [--log-file FILE]\n"
       "       siphon --plugin NAME|PATH [--options JSON] [--name NAME] [--interval D]\n"
-      "              [--timeout D] [--once]\n"
+      "              [--timeout D] [--once] [--log-file FILE]\n"
       "       siphon --list-plugins [-c FILE]\n"
       "       siphon --help-plugin NAME [-c FILE]\n"
       "\n"
@@ -470,17 +470,25 @@ int siphon__cli_run(siphon__cli *cli) {
   siphon__mode mode = cli->check  ? SIPHON__MODE_CHECK
                       : cli->once ? SIPHON__MODE_ONCE
                                   : SIPHON__MODE_RUN;
+  /* Relative to the working directory, as every path on the command
+   * line is; checked as the config's key is, --check included. */
+  if (cli->log_file != NULL &&
+      siphon__config_set_log_file(&cfg, cli->log_file, "--log-file", &d) != 0) {
+    siphon__diag_print(&d);
+    siphon__diag_free(&d);
+    siphon__config_free(&cfg);
+    return 2;
+  }
   /* Before the host starts, so a plugin's first words go there too;
    * --check writes nothing but its report. */
-  if (cli->log_file != NULL) {
-    free(cfg.log_file);
-    cfg.log_file = siphon__xstrdup(cli->log_file);
-  }
   if (mode != SIPHON__MODE_CHECK && cfg.log_file != NULL) {
     char *err = NULL;
     if (siphon__log_open_file(cfg.log_file, &err) != 0) {
-      fprintf(stderr, "siphon: %s: %s\n", cli->log_file != NULL ? "--log-file" : "siphon.log_file",
-              err);
+      if (cli->log_file != NULL) {
+        fprintf(stderr, "siphon: --log-file: %s\n", err);
+      } else {
+        fprintf(stderr, "siphon: %s: siphon.log_file: %s\n", cfg.path, err);
+      }
       free(err);
       siphon__diag_free(&d);
       siphon__config_free(&cfg);

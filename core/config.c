@@ -130,14 +130,65 @@ static void check_plugin_path(siphon__cfgctx *c, const json_t *sec, siphon__conf
 }
 
 /* A file siphon appends to must have its directory: found now, so that
- * --check fails where the run would. */
-static void check_dir_of(siphon__cfgctx *c, const char *where, const char *file) {
+ * --check fails where the run would. Returns the directory when it is
+ * missing (caller frees), else NULL. */
+static char *missing_dir(const char *file) {
   char *dir = dir_of(file);
   struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    siphon__cfg_error(c, where, "the directory %s does not exist: create it first", dir);
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+    free(dir);
+    return NULL;
   }
-  free(dir);
+  return dir;
+}
+
+static void check_dir_of(siphon__cfgctx *c, const char *where, const char *file) {
+  char *dir = missing_dir(file);
+  if (dir != NULL) {
+    siphon__cfg_error(c, where, "the directory %s does not exist: create it first", dir);
+    free(dir);
+  }
+}
+
+/* One file by two names ("out.jsonl", "./out.jsonl", a symlinked
+ * directory): their directories' real paths and base names, or, when both
+ * exist, their inodes. */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) {
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  }
+  char *da = dir_of(a), *db = dir_of(b);
+  char *ra = realpath(da, NULL), *rb = realpath(db, NULL);
+  const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+  ba = ba != NULL ? ba + 1 : a;
+  bb = bb != NULL ? bb + 1 : b;
+  int same = ra != NULL && rb != NULL && strcmp(ra, rb) == 0 && strcmp(ba, bb) == 0;
+  free(ra);
+  free(rb);
+  free(da);
+  free(db);
+  return same;
+}
+
+int siphon__config_set_log_file(siphon__config *cfg, const char *path, const char *where,
+                                siphon__diag *d) {
+  size_t before = d->count;
+  char *dir = missing_dir(path);
+  if (dir != NULL) {
+    siphon__diag_add(d, where, "the directory %s does not exist: create it first", dir);
+    free(dir);
+  }
+  if (cfg->output_type == SIPHON__OUTPUT_FILE && cfg->output_path != NULL &&
+      same_file(cfg->output_path, path)) {
+    siphon__diag_add(d, where,
+                     "%s is also siphon.output.path: log lines would mix with the records; "
+                     "give the log a file of its own",
+                     path);
+  }
+  free(cfg->log_file);
+  cfg->log_file = siphon__xstrdup(path);
+  return d->count == before ? 0 : -EINVAL;
 }
 
 static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *cfg) {
@@ -193,16 +244,11 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
   }
   const char *log_file;
   if (siphon__cfg_string(c, sec, "siphon", "log_file", &log_file) > 0) {
-    free(cfg->log_file);
-    cfg->log_file = resolve(cfg->dir, log_file);
-    check_dir_of(c, "siphon.log_file", cfg->log_file);
-    if (cfg->output_path != NULL && cfg->output_type == SIPHON__OUTPUT_FILE &&
-        strcmp(cfg->output_path, cfg->log_file) == 0) {
-      siphon__cfg_error(c, "siphon.log_file",
-                        "%s is also siphon.output.path: log lines would mix with the records; "
-                        "give the log a file of its own",
-                        cfg->log_file);
-    }
+    char *where = siphon__asprintf("%s: siphon.log_file", c->file);
+    char *resolved = resolve(cfg->dir, log_file);
+    siphon__config_set_log_file(cfg, resolved, where, c->d);
+    free(resolved);
+    free(where);
   }
 
   uint64_t bytes;

@@ -65,6 +65,14 @@ int siphon__config_load_string(const char *text, const char *name, siphon__confi
 
 void siphon__config_free(siphon__config *c);
 
+/* Sets cfg->log_file to path (as given: the caller resolves it), after
+ * checking that its directory exists and that it is not the output file.
+ * Errors are added to d under `where` ("FILE: siphon.log_file", or
+ * "--log-file"). Returns 0, or -EINVAL when d gained an error. Used for
+ * the config's key and for --log-file, so --check finds the same. */
+int siphon__config_set_log_file(siphon__config *cfg, const char *path, const char *where,
+                                siphon__diag *d);
+
 /* config/siphon.schema.json as built in (core/CMakeLists.txt), for
  * `siphon --schema`. */
 extern const char siphon__schema_text[];

@@ -5,6 +5,7 @@
  * output, close every handle. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -524,6 +525,9 @@ static void on_hup(uv_signal_t *sig, int signum) {
     siphon__log(SIPHON_LOG_INFO, NULL, "SIGHUP: log file %s reopened", siphon__log_file());
   } else if (log_rc < 0) {
     siphon__log(SIPHON_LOG_ERROR, NULL, "SIGHUP: %s; still logging to the old file", err);
+    /* The old file may be compressed or removed by the rotation: say it
+     * where someone will see it too. */
+    fprintf(stderr, "siphon: SIGHUP: %s; still logging to the old file\n", err);
     free(err);
   }
   err = NULL;

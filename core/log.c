@@ -1,3 +1,6 @@
+#ifdef __linux__
+#define _GNU_SOURCE /* dup3 */
+#endif
 #include "log.h"
 
 #include "record.h"
@@ -47,6 +50,20 @@ int siphon__log_open_file(const char *path, char **err_out) {
   return 0;
 }
 
+/* dup2() that keeps the target close-on-exec, as open_log() made it: a
+ * plugin's child process must not hold the log file open after a
+ * rotation. dup3() sets it in the same step. */
+static int move_fd(int from, int to) {
+#ifdef __linux__
+  return dup3(from, to, O_CLOEXEC);
+#else
+  if (dup2(from, to) < 0) {
+    return -1;
+  }
+  return fcntl(to, F_SETFD, FD_CLOEXEC);
+#endif
+}
+
 int siphon__log_reopen(char **err_out) {
   *err_out = NULL;
   if (log_path == NULL) {
@@ -57,7 +74,7 @@ int siphon__log_reopen(char **err_out) {
     return fd;
   }
   int rc = 0;
-  if (dup2(fd, atomic_load(&log_fd)) < 0) {
+  if (move_fd(fd, atomic_load(&log_fd)) < 0) {
     int e = errno;
     *err_out = siphon__asprintf("cannot reopen the log file %s: %s", log_path, strerror(e));
     rc = -e;
@@ -74,6 +91,8 @@ void siphon__log_close_file(void) {
   if (log_path == NULL) {
     return;
   }
+  /* At teardown, when no other thread logs: one that still did could
+   * write to the closed descriptor, and its line would be lost. */
   int fd = atomic_exchange(&log_fd, STDERR_FILENO);
   close(fd);
   free(log_path);

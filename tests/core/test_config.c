@@ -526,6 +526,13 @@ Test(config_bad, log_file_is_not_the_output_file) {
       "with the records");
 }
 
+Test(config_bad, log_file_is_not_the_output_file_by_another_name) {
+  REFUSED(
+      "{\"siphon\": {\"output\": {\"type\": \"file\", \"path\": \"/tmp/x.jsonl\"}, "
+      "\"log_file\": \"/tmp/./x.jsonl\"}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
+      "t.json: siphon.log_file: /tmp/./x.jsonl is also siphon.output.path");
+}
+
 Test(config_bad, log_file_empty) {
   REFUSED(
       "{\"siphon\": {\"log_file\": \"\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "

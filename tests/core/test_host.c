@@ -586,6 +586,37 @@ Test(host, log_file_flag_overrides_the_config) {
   free(cfg);
 }
 
+Test(host, log_file_flag_is_checked_as_the_key_is) {
+  char *dir = tmp_dir();
+  char out_extra[1200], out_path[1100], same[1100];
+  snprintf(out_path, sizeof(out_path), "%s/out.jsonl", dir);
+  snprintf(same, sizeof(same), "%s/./out.jsonl", dir);
+  snprintf(out_extra, sizeof(out_extra), "\"output\": {\"type\": \"file\", \"path\": \"%s\"}",
+           out_path);
+  char *cfg = config(out_extra, "{\"name\": \"t\", \"plugin\": \"tick\"}");
+  struct {
+    const char *flag;
+    const char *want;
+  } cases[] = {
+      {"/nonexistent-siphon-dir/x.log",
+       "siphon: --log-file: the directory /nonexistent-siphon-dir does not exist"},
+      {same, "is also siphon.output.path"},
+      {"", "siphon: --log-file: expected a file name"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *argv[] = {SIPHON_BIN, "-c", cfg, "--check", "--log-file", cases[i].flag, NULL};
+    tproc p;
+    cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+    int st = tproc_finish(&p, 10000);
+    cr_expect_eq(st, 2, "--check --log-file '%s': exit %d: %s", cases[i].flag, st, p.err);
+    cr_expect(strstr(p.err, cases[i].want) != NULL, "want %s, got: %s", cases[i].want, p.err);
+    tproc_free(&p);
+  }
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
 Test(host, log_file_that_cannot_be_opened_stops_with_its_reason) {
   char *dir = tmp_dir();
   char extra[1024];

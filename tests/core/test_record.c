@@ -33,8 +33,19 @@ static void expect_same(double v) {
 
 Test(record_real, milliseconds_to_the_microsecond) {
   /* meta.elapsed_ms and meta.wait_ms: integers of µs over 1,000. */
-  long long samples[] = {1, 5, 10, 100, 999, 1000, 1001, 200512, 200500, 200000, 123456789,
-                         99999999999999LL, 1000000000000LL};
+  long long samples[] = {1,
+                         5,
+                         10,
+                         100,
+                         999,
+                         1000,
+                         1001,
+                         200512,
+                         200500,
+                         200000,
+                         123456789,
+                         99999999999999LL,
+                         1000000000000LL};
   for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
     expect_same((double)samples[i] / 1000.0);
     expect_same(-(double)samples[i] / 1000.0);
@@ -50,9 +61,9 @@ Test(record_real, milliseconds_to_the_microsecond) {
 }
 
 Test(record_real, other_reals_as_before) {
-  double samples[] = {0.0,    -0.0,         0.1,    0.2 + 0.1, 1.0 / 3.0, 0.0005, 1e-7,
-                      1e11,   1e11 + 0.001, 1e15,   1e21,      -2.5e-300, 3.14159265358979,
-                      0.903,  200.5125,     1e300,  123456.0,  4.9e-324};
+  double samples[] = {
+      0.0,  -0.0, 0.1,       0.2 + 0.1,        1.0 / 3.0, 0.0005,   1e-7,  1e11,     1e11 + 0.001,
+      1e15, 1e21, -2.5e-300, 3.14159265358979, 0.903,     200.5125, 1e300, 123456.0, 4.9e-324};
   for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
     expect_same(samples[i]);
   }
