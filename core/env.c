@@ -1,6 +1,9 @@
-/* ${VAR}, ${VAR:-default} and ${VAR:?message} in config strings. An unset
- * ${VAR} is an error, not an empty string: a silently empty URL or
- * password is worse than a config that refuses to load. */
+/* ${VAR}, ${VAR:-default} and ${VAR:?message} in config strings, and
+ * ${file:PATH}, a secret read from a file. An unset ${VAR} is an error,
+ * not an empty string: a silently empty URL or password is worse than a
+ * config that refuses to load. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +60,65 @@ static const char *closing_brace(const char *p) {
 
 static int substitute(const char *in, size_t in_len, strbuf *out, char **err_out, int depth);
 
+/* A secret file holds one value: a password, a token, a key. */
+#define SECRET_FILE_MAX (64 * 1024)
+
+/* ${file:PATH}: the file's contents, without the newlines that end it,
+ * for secrets mounted as files (Docker and Kubernetes secrets, systemd
+ * credentials). PATH may use ${...} itself; a relative one is relative to
+ * the config's directory (SIPHON_CONFIG_DIR), as the config's paths are. */
+static int expand_file(const char *body, size_t len, strbuf *out, char **err_out, int depth) {
+  strbuf path = {NULL, 0, 0};
+  sb_add(&path, "", 0);
+  if (substitute(body, len, &path, err_out, depth + 1) != 0) {
+    free(path.s);
+    return -1;
+  }
+  if (path.len == 0) {
+    free(path.s);
+    *err_out = siphon__xstrdup("\"${file:}\": expected a file's path after \"file:\"");
+    return -1;
+  }
+  const char *dir = getenv("SIPHON_CONFIG_DIR");
+  char *full = path.s[0] != '/' && dir != NULL && dir[0] != '\0'
+                   ? siphon__asprintf("%s/%s", dir, path.s)
+                   : siphon__xstrdup(path.s);
+  free(path.s);
+  int rc = -1;
+  FILE *f = fopen(full, "rb");
+  if (f == NULL) {
+    *err_out = siphon__asprintf("cannot read the secret file %s: %s", full, strerror(errno));
+    free(full);
+    return -1;
+  }
+  char *buf = siphon__xmalloc(SECRET_FILE_MAX + 1);
+  size_t n = fread(buf, 1, SECRET_FILE_MAX + 1, f);
+  if (ferror(f)) {
+    *err_out = siphon__asprintf("cannot read the secret file %s: %s", full, strerror(errno));
+  } else if (n > SECRET_FILE_MAX) {
+    *err_out =
+        siphon__asprintf("the secret file %s is over 64 KiB: it should hold one value", full);
+  } else if (memchr(buf, '\0', n) != NULL) {
+    *err_out = siphon__asprintf("the secret file %s holds a NUL byte: expected text", full);
+  } else {
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+      n--;
+    }
+    sb_add(out, buf, n);
+    rc = 0;
+  }
+  fclose(f);
+  free(buf);
+  free(full);
+  return rc;
+}
+
 /* One ${...} expression; `body` is what lies between "${" and "}". */
 static int expand(const char *body, size_t len, strbuf *out, char **err_out, int depth) {
   size_t n = 0;
+  if (len >= 5 && strncmp(body, "file:", 5) == 0) {
+    return expand_file(body + 5, len - 5, out, err_out, depth);
+  }
   if (len == 0 || !is_name_start(body[0])) {
     *err_out =
         siphon__asprintf("\"${%.*s}\": expected a variable name after \"${\"", (int)len, body);
@@ -96,8 +155,9 @@ static int expand(const char *body, size_t len, strbuf *out, char **err_out, int
       sb_add(out, value, strlen(value));
     }
   } else {
-    *err_out = siphon__asprintf("\"${%.*s}\": expected ${%s}, ${%s:-default} or ${%s:?message}",
-                                (int)len, body, name, name, name);
+    *err_out = siphon__asprintf(
+        "\"${%.*s}\": expected ${%s}, ${%s:-default}, ${%s:?message} or ${file:PATH}", (int)len,
+        body, name, name, name);
     rc = -1;
   }
   free(name);

@@ -387,7 +387,7 @@ json_t *siphon__options_redact(const siphon_option *table, const json_t *options
  * config/siphon.schema.json. */
 #define DURATION_PATTERN "^(([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(ms|s|m|h))+$"
 #define SIZE_PATTERN "^[0-9]+(\\.[0-9]+)? ?([kKmMgGtT]i?[bB]|[bB])?$"
-#define ENV_PATTERN "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:[-?][^}]*)?\\}"
+#define ENV_PATTERN "\\$\\{([A-Za-z_][A-Za-z0-9_]*(:[-?][^}]*)?|file:[^}]+)\\}"
 
 static json_t *env_string_schema(void) {
   return json_pack("{s:s, s:s}", "type", "string", "pattern", ENV_PATTERN);

@@ -96,6 +96,30 @@ Test(config_cli, missing_file) {
   tproc_free(&p);
 }
 
+Test(config_cli, secret_from_a_file_beside_the_config) {
+  char *cfg = config(
+      "{\"name\": \"a\", \"plugin\": \"tick\", \"options\": {\"secret\": "
+      "\"${file:token}\"}}");
+  char token[1100];
+  snprintf(token, sizeof(token), "%.*s/token", (int)(strrchr(cfg, '/') - cfg), cfg);
+  cr_assert_eq(tmp_write_at(token, "tok-4f9a\n"), 0);
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 0, "%s", p.err);
+  cr_expect(strstr(p.out, "\"secret\":\"********\"") != NULL, "masked: %s", p.out);
+  cr_expect(strstr(p.out, "tok-4f9a") == NULL && strstr(p.err, "tok-4f9a") == NULL,
+            "the secret is never shown: %s%s", p.out, p.err);
+  tproc_free(&p);
+
+  cr_assert_eq(unlink(token), 0);
+  status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 2);
+  expect_in(p.err, cfg, ": sources[0].options.secret: cannot read the secret file ");
+  cr_expect(strstr(p.err, "/token: No such file or directory") != NULL, "%s", p.err);
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
 Test(config_cli, env_var_unset_then_set) {
   char *cfg = config(
       "{\"name\": \"a\", \"plugin\": \"tick\", \"interval\": "

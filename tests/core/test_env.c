@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "tmpfile.h"
 
 static char *sub(const char *in) {
   char *err = NULL;
@@ -73,9 +74,53 @@ Test(env, errors) {
   SUB_ERR("${SIPHON_E_UNSET:-${SIPHON_E_UNSET}}", "environment variable SIPHON_E_UNSET is not set");
   SUB_ERR("${}", "\"${}\": expected a variable name after \"${\"");
   SUB_ERR("${9X}", "\"${9X}\": expected a variable name after \"${\"");
-  SUB_ERR("${A B}", "\"${A B}\": expected ${A}, ${A:-default} or ${A:?message}");
-  SUB_ERR("${A=x}", "\"${A=x}\": expected ${A}, ${A:-default} or ${A:?message}");
+  SUB_ERR("${A B}", "\"${A B}\": expected ${A}, ${A:-default}, ${A:?message} or ${file:PATH}");
+  SUB_ERR("${A=x}", "\"${A=x}\": expected ${A}, ${A:-default}, ${A:?message} or ${file:PATH}");
   SUB_ERR("${SIPHON_E_UNSET", "\"${\" without a closing \"}\" (write \"$$\" for a literal \"$\")");
+}
+
+Test(env, secret_from_a_file) {
+  char *dir = tmp_dir();
+  char path[1024], in[1100];
+  snprintf(path, sizeof(path), "%s/token", dir);
+  cr_assert_eq(tmp_write_at(path, "s3cret\n"), 0);
+  snprintf(in, sizeof(in), "Bearer ${file:%s}", path);
+  SUB_EQ(in, "Bearer s3cret"); /* the newline that ends the file is not the secret's */
+  cr_assert_eq(tmp_write_at(path, "two\nlines\r\n\n"), 0);
+  snprintf(in, sizeof(in), "${file:%s}", path);
+  SUB_EQ(in, "two\nlines");
+  /* Relative to the config's directory; the path may use ${...} itself. */
+  setenv("SIPHON_CONFIG_DIR", dir, 1);
+  SUB_EQ("${file:token}", "two\nlines");
+  setenv("SIPHON_E_DIR", dir, 1);
+  SUB_EQ("${file:${SIPHON_E_DIR}/token}", "two\nlines");
+  unsetenv("SIPHON_CONFIG_DIR");
+  tmp_rmtree(dir);
+  free(dir);
+}
+
+Test(env, secret_file_errors) {
+  char *dir = tmp_dir();
+  char path[1024], in[1100], want[1200];
+  unsetenv("SIPHON_CONFIG_DIR");
+  SUB_ERR("${file:/nonexistent-siphon-dir/token}",
+          "cannot read the secret file /nonexistent-siphon-dir/token: No such file or directory");
+  SUB_ERR("${file:}", "\"${file:}\": expected a file's path after \"file:\"");
+  SUB_ERR("${file:${SIPHON_E_UNSET}}", "environment variable SIPHON_E_UNSET is not set");
+  snprintf(path, sizeof(path), "%s/big", dir);
+  char *big = malloc(70000);
+  memset(big, 'a', 69999);
+  big[69999] = '\0';
+  cr_assert_eq(tmp_write_at(path, big), 0);
+  free(big);
+  snprintf(in, sizeof(in), "${file:%s}", path);
+  snprintf(want, sizeof(want), "the secret file %s is over 64 KiB: it should hold one value", path);
+  SUB_ERR(in, want);
+  snprintf(in, sizeof(in), "${file:%s}", dir);
+  snprintf(want, sizeof(want), "cannot read the secret file %s: Is a directory", dir);
+  SUB_ERR(in, want);
+  tmp_rmtree(dir);
+  free(dir);
 }
 
 static uint64_t dur(const char *s) {
