@@ -25,7 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# The middle value; for an even count, the mean of the two middle ones.
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 gen() { # gen N SPREAD PORT INTERVAL TIMEOUT > config
   printf '{"siphon": {"plugin_path": ["%s"], "log_level": "warn"}, "sources": [\n' "$PLUGINS"

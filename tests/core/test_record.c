@@ -1,5 +1,6 @@
 /* How reals look in a record line: what a reader parses back. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,14 @@ Test(record_real, milliseconds_to_the_microsecond) {
   for (int i = 0; i < 200000; i++) {
     long long m = ((long long)rand() << 16 ^ rand()) % 99999999999999LL;
     expect_same((double)m / 1000.0);
+    expect_same(-(double)m / 1000.0);
+    /* Its neighbours are not milliseconds: they must not be written as
+     * if they were. */
+    expect_same(nextafter((double)m / 1000.0, 0));
+    expect_same(nextafter((double)m / 1000.0, 1e300));
+    expect_same(((double)m + 0.5) / 1000.0);
   }
+  expect_same(nextafter(1e11, 0)); /* the edge of the fast path */
 }
 
 Test(record_real, other_reals_as_before) {
@@ -73,6 +81,11 @@ Test(record_real, other_reals_as_before) {
     expect_same(v);
   }
   char out[SIPHON__REAL_LEN];
+  double not_finite[] = {INFINITY, -INFINITY, NAN};
+  for (size_t i = 0; i < 3; i++) {
+    cr_expect_eq(siphon__record_real(not_finite[i], out), 0, "not a JSON number");
+    cr_expect_eq(out[0], '\0');
+  }
   cr_expect_str_eq((siphon__record_real(-0.0, out), out), "-0.0", "the sign of zero is kept");
   cr_expect_str_eq((siphon__record_real(200.0, out), out), "200.0", "stays a real when read back");
 }
