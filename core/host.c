@@ -67,6 +67,24 @@ static void late_signal(int signum) {
   if (is_echo(signum, now)) {
     return;
   }
+  /* What the loop's handler says, without stdio (not async-signal-safe):
+   * the count is the last the output's close saw. */
+  char msg[128] = "siphon: second signal: exiting at once (";
+  size_t n = strlen(msg);
+  char digits[24];
+  size_t k = 0;
+  uint64_t left = siphon__output_unwritten_hint();
+  do {
+    digits[k++] = (char)('0' + left % 10);
+    left /= 10;
+  } while (left != 0);
+  while (k > 0) {
+    msg[n++] = digits[--k];
+  }
+  const char *tail = " records unwritten)\n";
+  memcpy(msg + n, tail, strlen(tail));
+  n += strlen(tail);
+  siphon__log_raw(msg, n);
   _exit(128 + signum);
 }
 
@@ -352,14 +370,25 @@ static void finish(siphon__host *h) {
   destroy_instances(h, 1);
   siphon__ts_close(h);
   once_report(h);
+  /* Read before the close frees the name. */
+  char *out_name = siphon__xstrdup(h->output.name != NULL ? h->output.name : "the output");
   siphon__output_close(&h->output);
   uint64_t lost = siphon__output_lost(&h->output);
+  if (siphon__output_failed(&h->output) && !h->fatal) {
+    /* Failed after the loop stopped (--once, or the final flush), where
+     * on_output no longer runs: the cause is said here. */
+    h->fatal = 1;
+    siphon__log(SIPHON_LOG_ERROR, NULL, "writing to %s failed: %s", out_name,
+                strerror(h->output.err));
+  }
+  free(out_name);
   uint64_t discarded = 0;
   for (size_t i = 0; i < h->source_count; i++) {
     discarded += atomic_load(&h->sources[i].discarded);
   }
   if (lost > 0) {
-    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu records were not written", (unsigned long long)lost);
+    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu record%s not written", (unsigned long long)lost,
+                lost == 1 ? " was" : "s were");
     h->exit_code = 1;
   }
   uint64_t rounds = 0, ok = 0, failed = 0, timeouts = 0, skipped = 0, records = 0;
@@ -443,10 +472,21 @@ static void on_hard_deadline(uv_timer_t *t) {
   h->ts_closed = 1;
   uv_mutex_unlock(&h->ts_lock);
   siphon__ts_drain(h);
+  /* Read before the close frees the name. */
+  char *out_name = siphon__xstrdup(h->output.name != NULL ? h->output.name : "the output");
   siphon__output_close(&h->output);
   uint64_t lost = siphon__output_lost(&h->output);
+  if (siphon__output_failed(&h->output) && !h->fatal) {
+    /* Failed after the loop stopped (--once, or the final flush), where
+     * on_output no longer runs: the cause is said here. */
+    h->fatal = 1;
+    siphon__log(SIPHON_LOG_ERROR, NULL, "writing to %s failed: %s", out_name,
+                strerror(h->output.err));
+  }
+  free(out_name);
   if (lost > 0) {
-    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu records were not written", (unsigned long long)lost);
+    siphon__log(SIPHON_LOG_ERROR, NULL, "%llu record%s not written", (unsigned long long)lost,
+                lost == 1 ? " was" : "s were");
   }
   _exit(h->exit_code != 0 ? h->exit_code : 1);
 }
@@ -456,8 +496,8 @@ static void on_grace(uv_timer_t *t) {
   if (h->rounds_in_flight == 0) {
     return;
   }
-  siphon__log(SIPHON_LOG_WARN, NULL, "shutdown_grace passed: cancelling %zu collects",
-              h->rounds_in_flight);
+  siphon__log(SIPHON_LOG_WARN, NULL, "shutdown_grace passed: cancelling %zu collect%s",
+              h->rounds_in_flight, h->rounds_in_flight == 1 ? "" : "s");
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_round *r = h->sources[i].round;
     if (r != NULL) {

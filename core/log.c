@@ -99,6 +99,11 @@ void siphon__log_close_file(void) {
   log_path = NULL;
 }
 
+void siphon__log_raw(const char *text, size_t n) {
+  ssize_t w = write(atomic_load(&log_fd), text, n);
+  (void)w; /* a signal handler's last words: nothing to do if they fail */
+}
+
 /* One write() a line: with O_APPEND, lines from different threads stay
  * whole and in the order they were written. */
 static void put_line(const char *line, size_t n) {

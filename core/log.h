@@ -25,6 +25,10 @@ int siphon__log_reopen(char **err_out);
 /* The log file's path, or NULL while the log is stderr. */
 const char *siphon__log_file(void);
 
+/* Writes text as it is (no time, no level) where the log goes, in one
+ * write(). Async-signal-safe: for a signal handler's last words. */
+void siphon__log_raw(const char *text, size_t n);
+
 /* Back to stderr; closes the file. */
 void siphon__log_close_file(void);
 

@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 #define SIPHON__OUTPUT_BATCH_BYTES (64u * 1024u)
@@ -15,6 +17,14 @@
  * sources) is freed once written and the burst is over, not kept for the
  * rest of the run. */
 #define SIPHON__OUTPUT_KEEP_BYTES (1024u * 1024u)
+/* How long a stop waits on the writer before it says so. */
+#define SIPHON__OUTPUT_STALL_NS (1000u * 1000u * 1000u)
+
+static _Atomic uint64_t unwritten_hint;
+
+uint64_t siphon__output_unwritten_hint(void) {
+  return atomic_load(&unwritten_hint);
+}
 
 /* The output file as siphon opens it, at start and on SIGHUP: appended to,
  * created with mode 0640 (records may be private), not inherited. */
@@ -94,6 +104,8 @@ static void writer_main(void *arg) {
     if (rc != 0) {
       o->failed = 1;
       o->err = -rc;
+      o->exited = 1;
+      uv_cond_signal(&o->done);
       uv_mutex_unlock(&o->lock);
       uv_async_send(&o->notify);
       free(mine);
@@ -107,6 +119,8 @@ static void writer_main(void *arg) {
     }
     uv_mutex_lock(&o->lock);
   }
+  o->exited = 1;
+  uv_cond_signal(&o->done);
   uv_mutex_unlock(&o->lock);
   free(mine);
 }
@@ -146,11 +160,13 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
   }
   uv_mutex_init(&o->lock);
   uv_cond_init(&o->cond);
+  uv_cond_init(&o->done);
   int rc = uv_async_init(loop, &o->notify, on_notify);
   if (rc != 0) {
     *err_out = siphon__asprintf("output: %s", uv_strerror(rc));
     uv_mutex_destroy(&o->lock);
     uv_cond_destroy(&o->cond);
+    uv_cond_destroy(&o->done);
     siphon__output_close(o);
     return rc;
   }
@@ -161,6 +177,7 @@ int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, ui
     uv_close((uv_handle_t *)&o->notify, NULL);
     uv_mutex_destroy(&o->lock);
     uv_cond_destroy(&o->cond);
+    uv_cond_destroy(&o->done);
     siphon__output_close(o);
     return rc;
   }
@@ -253,13 +270,33 @@ void siphon__output_close(siphon__output *o) {
   if (o->thread_started) {
     uv_mutex_lock(&o->lock);
     o->stop = 1;
-    uv_mutex_unlock(&o->lock);
     uv_cond_signal(&o->cond);
+    /* A reader that does not read (a stalled pipe) holds the writer in
+     * write() for as long as it likes: say so, and what a second signal
+     * would lose, rather than hang in silence. */
+    int said = 0;
+    while (!o->exited) {
+      if (uv_cond_timedwait(&o->done, &o->lock, SIPHON__OUTPUT_STALL_NS) == UV_ETIMEDOUT &&
+          !o->exited) {
+        uint64_t left = o->queued - o->written;
+        atomic_store(&unwritten_hint, left);
+        if (!said) {
+          said = 1;
+          siphon__log(SIPHON_LOG_WARN, NULL,
+                      "stopping: still writing to %s after 1 s, %llu records to go; "
+                      "waiting for it (a second SIGINT or SIGTERM exits at once and loses them)",
+                      o->name, (unsigned long long)left);
+        }
+      }
+    }
+    uv_mutex_unlock(&o->lock);
+    atomic_store(&unwritten_hint, 0);
     uv_thread_join(&o->thread);
     o->thread_started = 0;
     uv_close((uv_handle_t *)&o->notify, NULL);
     uv_mutex_destroy(&o->lock);
     uv_cond_destroy(&o->cond);
+    uv_cond_destroy(&o->done);
   }
   if (o->owns_fd && o->fd >= 0) {
     close(o->fd);

@@ -37,11 +37,18 @@ struct siphon__output {
   int err;
   uint64_t queued;  /* records handed to output_write */
   uint64_t written; /* records fully written */
+  int exited;       /* the writer has returned; done is signalled */
+  uv_cond_t done;
 
   uv_async_t notify;
   siphon__output_cb cb;
   void *cb_arg;
 };
+
+/* While siphon__output_close waits for a slow or stuck reader: the
+ * records still to write, as last seen; 0 otherwise. Async-signal-safe,
+ * for a second stop signal's last words. */
+uint64_t siphon__output_unwritten_hint(void);
 
 /* Opens the output file again by its path (SIGHUP, after logrotate moved
  * it): the writer switches to the new file before its next write and

@@ -148,8 +148,8 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
     /* Dropped before it ran (shutdown): not the source's failure. */
   } else if (st == SIPHON__ROUND_OK) {
     if (s->failures > 0) {
-      siphon__log(SIPHON_LOG_INFO, s->name, "collect succeeded again after %u failures",
-                  s->failures);
+      siphon__log(SIPHON_LOG_INFO, s->name, "collect succeeded again after %u failure%s",
+                  s->failures, s->failures == 1 ? "" : "s");
       s->failures = 0;
     }
   } else {

@@ -677,6 +677,49 @@ Test(host, closed_output_is_a_clear_error) {
   free(cfg);
 }
 
+Test(host, stop_with_a_stalled_reader_says_so_and_what_a_second_signal_loses) {
+  /* A reader that stops reading (a stuck pipe): the writer waits in
+   * write() for as long as it likes. */
+  char *cfg = config("\"buffer_limit\": \"1MiB\"",
+                     "{\"name\": \"flood\", \"plugin\": \"tick\", \"interval\": \"20ms\","
+                     " \"options\": {\"count\": 2000}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  int stalled = p.out_fd; /* kept open, never read again: the pipe fills */
+  p.out_fd = -1;
+  cr_assert(tproc_wait_stderr(&p, "pausing sources until it drains", 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert(tproc_wait_stderr(&p, "stopping: still writing to stdout after 1 s", 10000), "%s",
+            p.err);
+  tproc_kill(&p, SIGTERM); /* a second stop, over a second after the first */
+  int st = tproc_finish(&p, 10000);
+  cr_expect_eq(st, 143, "exit %d: %s", st, p.err);
+  const char *last = strstr(p.err, "siphon: second signal: exiting at once (");
+  cr_assert_not_null(last, "the last words say what is lost: %s", p.err);
+  unsigned long long lost = 0;
+  cr_assert_eq(
+      sscanf(last, "siphon: second signal: exiting at once (%llu records unwritten)", &lost), 1,
+      "%s", last);
+  cr_expect_gt(lost, 0, "%s", last);
+  close(stalled);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, once_names_why_the_output_failed) {
+  /* The loop has stopped when --once flushes: the cause is still said. */
+  char *cfg = config("\"output\": {\"type\": \"file\", \"path\": \"/dev/full\"}",
+                     "{\"name\": \"a\", \"plugin\": \"tick\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_expect_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect(strstr(p.err, "writing to /dev/full failed: No space left on device") != NULL, "%s",
+            p.err);
+  cr_expect(strstr(p.err, "1 record was not written") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, unknown_plugin_lists_where_it_looked) {
   char *cfg = config("", "{\"name\": \"x\", \"plugin\": \"nosuch\"}");
   tproc p;
