@@ -171,6 +171,12 @@ static int same_file(const char *a, const char *b) {
   return same;
 }
 
+/* siphon appends to it, so it must not be the config itself. */
+static int is_the_config(const siphon__config *cfg, const char *path) {
+  struct stat st;
+  return cfg->path != NULL && stat(cfg->path, &st) == 0 && same_file(path, cfg->path);
+}
+
 int siphon__config_set_log_file(siphon__config *cfg, const char *path, const char *where,
                                 siphon__diag *d) {
   size_t before = d->count;
@@ -184,6 +190,9 @@ int siphon__config_set_log_file(siphon__config *cfg, const char *path, const cha
     siphon__diag_add(d, where,
                      "%s is also siphon.output.path: log lines would mix with the records; "
                      "give the log a file of its own",
+                     path);
+  } else if (is_the_config(cfg, path)) {
+    siphon__diag_add(d, where, "%s is the config file itself: the log would be appended to it",
                      path);
   }
   free(cfg->log_file);
@@ -208,6 +217,11 @@ static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *c
     cfg->output_path = resolve(cfg->dir, path);
     if (cfg->output_type == SIPHON__OUTPUT_FILE) {
       check_dir_of(c, "siphon.output.path", cfg->output_path);
+      if (is_the_config(cfg, cfg->output_path)) {
+        siphon__cfg_error(c, "siphon.output.path",
+                          "%s is the config file itself: records would be appended to it",
+                          cfg->output_path);
+      }
     }
   } else if (path_rc == 0 && type_rc > 0 && cfg->output_type == SIPHON__OUTPUT_FILE) {
     siphon__cfg_error(c, "siphon.output",

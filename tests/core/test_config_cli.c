@@ -96,6 +96,36 @@ Test(config_cli, missing_file) {
   tproc_free(&p);
 }
 
+Test(config_cli, output_and_log_are_never_the_config_itself) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"], \"output\": {\"type\": "
+                        "\"file\", \"path\": \"./siphon.json\"}},\n \"sources\": [{\"name\": "
+                        "\"a\", \"plugin\": \"tick\"}]}\n",
+                        SIPHON_TEST_PLUGIN_DIR);
+  char *before = tmp_read(cfg, NULL);
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--once", "-c", cfg, NULL);
+  cr_expect_eq(status, 2, "%s", p.err);
+  expect_in(p.err, cfg, ": siphon.output.path: ");
+  cr_expect(strstr(p.err, "is the config file itself: records would be appended to it") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  char *after = tmp_read(cfg, NULL);
+  cr_expect_str_eq(after, before, "the config is untouched");
+  free(after);
+  free(before);
+  remove_config(cfg);
+
+  cfg = config("{\"name\": \"a\", \"plugin\": \"tick\"}");
+  status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, "--log-file", cfg, NULL);
+  cr_expect_eq(status, 2, "%s", p.err);
+  cr_expect(strstr(p.err, "siphon: --log-file: ") != NULL &&
+                strstr(p.err, "is the config file itself: the log would be appended to it") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
 Test(config_cli, secret_from_a_file_beside_the_config) {
   char *cfg = config(
       "{\"name\": \"a\", \"plugin\": \"tick\", \"options\": {\"secret\": "
