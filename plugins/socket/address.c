@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <uv.h>
 
@@ -117,4 +118,17 @@ int sock_addr_parse(const char *text, sock_addr *out, char *why, size_t why_size
   }
   snprintf(out->path, sizeof(out->path), "%s", rest);
   return 0;
+}
+
+int sock_unix_dir_missing(const char *path, char *dir, size_t dir_size) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    snprintf(dir, dir_size, ".");
+  } else if (slash == path) {
+    snprintf(dir, dir_size, "/");
+  } else {
+    snprintf(dir, dir_size, "%.*s", (int)(slash - path), path);
+  }
+  struct stat st;
+  return stat(dir, &st) != 0 || !S_ISDIR(st.st_mode);
 }

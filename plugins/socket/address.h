@@ -21,6 +21,11 @@ typedef struct sock_addr {
  * (e.g. "expected a port from 0 to 65535 after the host"). */
 int sock_addr_parse(const char *text, sock_addr *out, char *why, size_t why_size);
 
+/* For a unix socket file at path: 1, with its directory in dir, when that
+ * directory does not exist (bind() would say only "permission denied");
+ * 0 otherwise. */
+int sock_unix_dir_missing(const char *path, char *dir, size_t dir_size);
+
 /* Scheme name: "tcp", "udp" or "unix". */
 const char *sock_scheme_name(sock_scheme s);
 

@@ -438,6 +438,10 @@ static int bind_stream(sock_listener *l, uv_loop_t *loop, siphon_error *err) {
   const char *text = l->inst->address;
   int rc;
   if (a->scheme == SOCK_UNIX) {
+    char dir[sizeof(a->path)];
+    if (sock_unix_dir_missing(a->path, dir, sizeof(dir))) { /* removed since create() */
+      return fail(err, -ENOENT, "cannot bind %s: the directory %s does not exist", text, dir);
+    }
     rc = clear_stale(a->path, err);
     if (rc != 0) {
       return rc;

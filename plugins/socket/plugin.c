@@ -142,6 +142,15 @@ static int check_mode_options(const sock_instance *inst, const json_t *options, 
                "listen needs an IP address to bind, such as tcp://127.0.0.1:5170 or "
                "tcp://[::1]:5170, not a host name");
   }
+  char dir[sizeof(inst->addr.path)];
+  if (inst->mode == SOCK_LISTEN && inst->addr.scheme == SOCK_UNIX &&
+      sock_unix_dir_missing(inst->addr.path, dir, sizeof(dir))) {
+    snprintf(err->path, sizeof(err->path), "address");
+    snprintf(err->text, sizeof(err->text),
+             "the directory %s does not exist: create it first (the socket file is made in it)",
+             dir);
+    return -ENOENT;
+  }
   if (inst->mode != SOCK_LISTEN && inst->addr.scheme == SOCK_UDP) {
     return bad(err, "address", "probe and request connect over tcp:// or unix://, not udp://");
   }
@@ -240,8 +249,9 @@ static int socket_create(const siphon_host_api *api, siphon_source *src, const j
     if (same_address(&o->addr, &inst->addr)) {
       snprintf(err->path, sizeof(err->path), "address");
       snprintf(err->text, sizeof(err->text),
-               "%s is already the address of source \"%s\": each listener needs its own",
-               inst->address, api->source_name(o->src));
+               "%s clashes with source \"%s\", which listens on %s: each listener needs "
+               "its own address",
+               inst->address, api->source_name(o->src), o->address);
       rc = -EADDRINUSE;
     }
   }

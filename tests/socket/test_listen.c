@@ -478,16 +478,43 @@ Test(listen, two_sources_on_one_address_are_refused_by_check) {
                 "{\"name\": \"any2\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
                 "\"address\": \"tcp://127.0.0.1:0\"}},"
                 "{\"name\": \"two\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
-                "\"address\": \"tcp://127.0.0.1:5191\"}}]}",
+                "\"address\": \"tcp://127.0.0.1:5191\"}},"
+                "{\"name\": \"wild\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
+                "\"address\": \"tcp://0.0.0.0:5192\"}},"
+                "{\"name\": \"host\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
+                "\"address\": \"tcp://127.0.0.1:5192\"}}]}",
                 SIPHON_PLUGIN_DIR);
   tproc p;
   int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
   cr_assert(strstr(p.err,
-                   "sources[4].options.address: tcp://127.0.0.1:5191 is already the "
-                   "address of source \"one\": each listener needs its own") != NULL,
+                   "sources[4].options.address: tcp://127.0.0.1:5191 clashes with source "
+                   "\"one\", which listens on tcp://127.0.0.1:5191") != NULL,
             "%s", p.err);
-  cr_assert(strstr(p.err, "1 error") != NULL, "only the second claimant: %s", p.err);
+  /* A wildcard takes the port on every address: the message shows it. */
+  cr_assert(strstr(p.err,
+                   "sources[6].options.address: tcp://127.0.0.1:5192 clashes with source "
+                   "\"wild\", which listens on tcp://0.0.0.0:5192") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.err, "2 errors") != NULL, "only the second claimants: %s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(listen, unix_socket_in_a_missing_directory_is_named_by_check) {
+  /* bind() itself would say only "permission denied". */
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": ["
+                        "{\"name\": \"u\", \"plugin\": \"socket\", \"options\": {\"mode\": "
+                        "\"listen\", \"address\": \"unix:///nonexistent-siphon-dir/x.sock\"}}]}",
+                        SIPHON_PLUGIN_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err,
+                   "sources[0].options.address: the directory /nonexistent-siphon-dir "
+                   "does not exist: create it first") != NULL,
+            "%s", p.err);
   tproc_free(&p);
   free(cfg);
 }
