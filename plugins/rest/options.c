@@ -3,10 +3,13 @@
  * The host has checked JSON types; this checks what a table cannot:
  * URLs, pointers, status ranges, the paginate object. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rest.h"
 
@@ -18,6 +21,26 @@ __attribute__((format(printf, 3, 4))) static int fail(siphon_error *err, const c
   vsnprintf(err->text, sizeof(err->text), fmt, ap);
   va_end(ap);
   return -EINVAL;
+}
+
+/* A TLS file named in the options: found now, so that --check fails where
+ * every round would (libcurl says only that it could not load it, from
+ * the first transfer on). A PKCS#11 URI is the engine's to find. */
+static int check_readable(const char *key, const char *path, siphon_error *err) {
+  if (strncmp(path, "pkcs11:", 7) == 0) {
+    return 0;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail(err, key, "cannot read %s: %s", path, strerror(errno));
+  }
+  struct stat st;
+  int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  close(fd);
+  if (!regular) {
+    return fail(err, key, "%s is not a file", path);
+  }
+  return 0;
 }
 
 /* What a wrong value is, for "expected X, got Y" (never the value: it may
@@ -376,6 +399,13 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   }
   if (s->client_key != NULL && s->client_cert == NULL) {
     return fail(err, "client_key", "needs client_cert too");
+  }
+  const char *const tls_keys[] = {"ca_file", "client_cert", "client_key"};
+  const char *const tls_files[] = {s->ca_file, s->client_cert, s->client_key};
+  for (size_t i = 0; i < 3; i++) {
+    if (tls_files[i] != NULL && check_readable(tls_keys[i], tls_files[i], err) != 0) {
+      return -EINVAL;
+    }
   }
   if (s->max_body <= 0) {
     return fail(err, "max_body_bytes", "expected a positive number of bytes");

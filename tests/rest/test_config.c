@@ -100,6 +100,20 @@ Test(rest_config, limits) {
   expect("{\"url\": \"http://x/\", \"format\": \"xml\"}", "sources[0].options.format", "json");
 }
 
+Test(rest_config, tls_files_are_found_by_check) {
+  /* Not first by every round's "could not load PEM client certificate". */
+  expect("{\"url\": \"https://127.0.0.1:1/\", \"ca_file\": \"/nonexistent-siphon/ca.pem\"}",
+         "sources[0].options.ca_file",
+         "cannot read /nonexistent-siphon/ca.pem: No such file or directory");
+  expect("{\"url\": \"https://127.0.0.1:1/\", \"client_cert\": \"/tmp\"}",
+         "sources[0].options.client_cert", "/tmp is not a file");
+  /* Only found, not parsed: a readable file passes, its key does not. */
+  expect(
+      "{\"url\": \"https://127.0.0.1:1/\", \"client_cert\": \"/etc/passwd\", "
+      "\"client_key\": \"/nonexistent-siphon/client.key\"}",
+      "sources[0].options.client_key", "cannot read /nonexistent-siphon/client.key");
+}
+
 Test(rest_config, bad_port_says_so) {
   expect("{\"url\": \"http://127.0.0.1:99999/x\"}", "sources[0].options.url",
          "got \"http://127.0.0.1:99999/x\": Port number was not a decimal number between 0 and "
