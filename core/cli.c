@@ -182,6 +182,16 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
 
 /* --plugin: a one-source config built from the command line, so the same
  * validation applies as for a file. */
+/* A duration on the command line, as the config would take it: "10s",
+ * or digits alone for milliseconds, as the error for a bad one offers. */
+static json_t *duration_arg(const char *text) {
+  size_t n = strlen(text);
+  if (n > 0 && n < 16 && strspn(text, "0123456789") == n) {
+    return json_integer(strtoll(text, NULL, 10));
+  }
+  return json_string(text);
+}
+
 static char *generated_config(const siphon__cli *cli, siphon__diag *d) {
   json_error_t jerr;
   json_t *options = json_object();
@@ -204,10 +214,10 @@ static char *generated_config(const siphon__cli *cli, siphon__diag *d) {
   json_object_set_new(src, "name", json_string(cli->name ? cli->name : stem));
   json_object_set_new(src, "plugin", json_string(ref));
   if (cli->interval != NULL) {
-    json_object_set_new(src, "interval", json_string(cli->interval));
+    json_object_set_new(src, "interval", duration_arg(cli->interval));
   }
   if (cli->timeout != NULL) {
-    json_object_set_new(src, "timeout", json_string(cli->timeout));
+    json_object_set_new(src, "timeout", duration_arg(cli->timeout));
   }
   json_object_set_new(src, "options", options);
   json_t *root = json_object();

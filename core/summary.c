@@ -45,7 +45,7 @@ void siphon__summary_print(const siphon__host *h) {
     int n = p != NULL ? (int)strlen(p->name) : 0;
     pw = n > pw ? n : pw;
   }
-  size_t ok = 0, bad = 0;
+  size_t ok = 0, bad = 0, timed_out = 0;
   uint64_t records = 0;
   fprintf(out, "%-*s  %-*s  %-8s  %8s  %10s  %s\n", w, "SOURCE", pw, "PLUGIN", "STATUS", "RECORDS",
           "DURATION", "ERROR");
@@ -56,6 +56,8 @@ void siphon__summary_print(const siphon__host *h) {
     }
     if (s->last_status == SIPHON__ROUND_OK) {
       ok++;
+    } else if (s->last_status == SIPHON__ROUND_TIMEOUT) {
+      timed_out++;
     } else {
       bad++;
     }
@@ -64,9 +66,15 @@ void siphon__summary_print(const siphon__host *h) {
             siphon__round_status_name(s->last_status), (unsigned long long)s->last_records,
             (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
   }
-  fprintf(out, "round: %zu source%s, %zu ok, %zu failed, %llu record%s in %.3f s\n", ok + bad,
-          ok + bad == 1 ? "" : "s", ok, bad, (unsigned long long)records, records == 1 ? "" : "s",
-          (double)(siphon__now_ms() - h->started_ms) / 1000.0);
+  /* Timeouts apart, as the table and the stop line count them. */
+  char timeouts[48] = "";
+  if (timed_out > 0) {
+    snprintf(timeouts, sizeof(timeouts), ", %zu timed out", timed_out);
+  }
+  size_t all = ok + bad + timed_out;
+  fprintf(out, "round: %zu source%s, %zu ok, %zu failed%s, %llu record%s in %.3f s\n", all,
+          all == 1 ? "" : "s", ok, bad, timeouts, (unsigned long long)records,
+          records == 1 ? "" : "s", (double)(siphon__now_ms() - h->started_ms) / 1000.0);
   if (out != stderr) {
     fclose(out);
     fwrite(text, 1, text_len, stderr);
