@@ -463,9 +463,10 @@ static void on_hard_deadline(uv_timer_t *t) {
     }
   }
   siphon__log(SIPHON_LOG_ERROR, NULL,
-              "%zu collects still running after shutdown_grace and cancellation: exiting "
-              "without waiting for them",
-              h->rounds_in_flight);
+              "%zu collect%s still running after shutdown_grace and cancellation: exiting "
+              "without waiting for %s",
+              h->rounds_in_flight, h->rounds_in_flight == 1 ? "" : "s",
+              h->rounds_in_flight == 1 ? "it" : "them");
   /* Their worker threads still use plugin memory, so nothing can be
    * freed safely: flush what was emitted and leave. */
   uv_mutex_lock(&h->ts_lock);

@@ -343,6 +343,16 @@ Test(config_cli, shipped_examples_check) {
   example ex[64];
   size_t n = shipped_examples(ex, 64);
   size_t checked = 0;
+  /* rest-tls.json names its TLS files under ${SIPHON_TLS_DIR:-/etc/siphon}:
+   * --check opens them, so they must be there (it does not parse them). */
+  char *tls = tmp_dir();
+  const char *const tls_files[] = {"internal-ca.pem", "client.pem", "client.key"};
+  for (size_t i = 0; i < 3; i++) {
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/%s", tls, tls_files[i]);
+    cr_assert_eq(tmp_write_at(path, "placeholder\n"), 0);
+  }
+  setenv("SIPHON_TLS_DIR", tls, 1);
   for (size_t i = 0; i < n; i++) {
     if (!plugins_built(ex[i].path)) {
       cr_log_info("%s: not all of its plugins are built; skipped", ex[i].path);
@@ -357,6 +367,9 @@ Test(config_cli, shipped_examples_check) {
     checked++;
   }
   free_examples(ex, n);
+  unsetenv("SIPHON_TLS_DIR");
+  tmp_rmtree(tls);
+  free(tls);
   if (checked == 0) {
     cr_skip_test("no example config whose plugins are all built");
   }
