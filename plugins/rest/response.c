@@ -19,15 +19,48 @@ static int status_accepted(const rest_source *s, long status) {
   return 0;
 }
 
-/* The first bytes of an error body, one line, for the round's message. */
+/* The first bytes of an error body as one readable line for the round's
+ * message: runs of white space as one space, and an HTML error page's
+ * tags left out, so its text shows instead of "<!DOCTYPE HTML> <html". */
 static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
-  size_t n = b->len < 200 ? b->len : 200;
-  if (n >= out_len) {
-    n = out_len - 1;
+  size_t limit = out_len - 1 < 200 ? out_len - 1 : 200;
+  size_t i = 0, n = 0;
+  while (i < b->len &&
+         (b->data[i] == ' ' || b->data[i] == '\t' || b->data[i] == '\r' || b->data[i] == '\n')) {
+    i++;
   }
-  for (size_t i = 0; i < n; i++) {
+  int html = i < b->len && b->data[i] == '<';
+  int in_tag = 0, space = 0;
+  for (; i < b->len && n < limit; i++) {
     char c = b->data[i];
-    out[i] = (c == '\r' || c == '\n' || c == '\t') ? ' ' : c;
+    if (html && c == '<') {
+      in_tag = 1;
+      space = n > 0;
+      continue;
+    }
+    if (html && in_tag) {
+      in_tag = c != '>';
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space = n > 0;
+      continue;
+    }
+    if (space && n + 1 < limit) {
+      out[n++] = ' ';
+    }
+    space = 0;
+    out[n++] = c;
+  }
+  /* Not inside a UTF-8 character at the cut. */
+  if (n == limit) {
+    size_t k = n;
+    while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) {
+      k--;
+    }
+    if (k > 0 && (unsigned char)out[k - 1] >= 0xC0) {
+      n = k - 1;
+    }
   }
   out[n] = '\0';
 }
@@ -134,6 +167,17 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
     status = 200; /* a file read without error: curl reports no status */
   }
   if (!status_accepted(s, status)) {
+    char *to = NULL;
+    if (status >= 300 && status <= 399 && !s->follow_redirects &&
+        curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &to) == CURLE_OK && to != NULL) {
+      char shown[1024];
+      rest_url_mask(to, shown, sizeof(shown));
+      snprintf(msg, msg_len,
+               "HTTP %ld: redirected to %s; set follow_redirects to follow it, or accept_status "
+               "to take the answer as it is",
+               status, shown);
+      return -EIO;
+    }
     char excerpt[201];
     body_excerpt(&x->body, excerpt, sizeof(excerpt));
     snprintf(msg, msg_len, "HTTP %ld: %s", status, excerpt);

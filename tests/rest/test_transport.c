@@ -87,7 +87,12 @@ Test(rest_transport, follow_redirects_off) {
                            "\"follow_redirects\": false}",
                            port);
   cr_assert_eq(r.status, 1);
-  cr_assert_not_null(strstr(r.err, "HTTP 302"), "%s", r.err);
+  char want[256];
+  snprintf(want, sizeof(want),
+           "HTTP 302: redirected to http://127.0.0.1:%d/redirect?n=1; set follow_redirects to "
+           "follow it",
+           port);
+  cr_assert_not_null(strstr(r.err, want), "%s", r.err);
   restt_run_free(&r);
 }
 
