@@ -54,6 +54,7 @@ struct sock_listener {
   struct sockaddr_storage udp_peer;
   /* Counters. */
   uint64_t lines, invalid, refused, accepted, idle_closed, dropped_closed;
+  uint64_t dropped_said; /* over-long lines logged so far */
   /* Every read lands here: its lines are emitted before the next read. */
   char rbuf[65536];
 };
@@ -87,6 +88,19 @@ static void on_line(void *arg, const char *line, size_t len) {
   }
   l->lines++;
   l->api->emit(l->src, v, json_incref(ctx->meta));
+}
+
+/* Lines dropped for max_line_bytes are said as bad JSON lines are: the
+ * first ten at warn, the rest at debug, so a sender's mistake shows
+ * without flooding the log. */
+static void say_dropped(sock_listener *l, const json_t *meta, uint64_t before, uint64_t after) {
+  for (uint64_t i = before; i < after; i++) {
+    l->dropped_said++;
+    l->api->log(l->src, l->dropped_said <= 10 ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
+                "line from %s over max_line_bytes (%zu bytes): dropped%s",
+                json_string_value(json_object_get(meta, "peer")), l->inst->max_line_bytes,
+                l->dropped_said == 10 ? "; further ones are logged at debug level" : "");
+  }
 }
 
 static uint64_t dropped_total(const sock_listener *l) {
@@ -171,9 +185,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void feed(sock_client *c, const char *data, size_t n) {
   line_ctx ctx = {c->l, c->meta};
+  uint64_t before = c->fr.dropped;
   if (sock_framer_feed(&c->fr, data, n, on_line, &ctx) != 0) {
     c->l->api->log(c->l->src, SIPHON_LOG_WARN, "out of memory for a partial line: dropped");
   }
+  say_dropped(c->l, c->meta, before, c->fr.dropped);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -353,8 +369,10 @@ static void udp_datagram(sock_listener *l, const char *data, size_t n, const str
     memcpy(&l->udp_peer, sa, salen);
   }
   line_ctx ctx = {l, l->udp_meta};
+  uint64_t before = l->udp_fr.dropped;
   sock_framer_feed(&l->udp_fr, data, n, on_line, &ctx);
   sock_framer_finish(&l->udp_fr, on_line, &ctx);
+  say_dropped(l, l->udp_meta, before, l->udp_fr.dropped);
 }
 
 static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,

@@ -113,6 +113,9 @@ Test(listen, over_limit_line_dropped_and_counted) {
   char *joined = sockt_data_join(recs);
   cr_assert_str_eq(joined, "good one|good two");
   cr_assert_not_null(strstr(p.err, "1 lines over max_line_bytes dropped"), "%s", p.err);
+  /* Said when it happens, naming the sender, not only counted at the stop. */
+  cr_assert_eq(tproc_count(p.err, "over max_line_bytes (16 bytes): dropped"), 1, "%s", p.err);
+  cr_assert_not_null(strstr(p.err, "line from 127.0.0.1:"), "%s", p.err);
   free(joined);
   json_decref(recs);
   tproc_free(&p);
