@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -86,7 +87,21 @@ static void on_end(sock_session *s, int status) {
     json_object_set_new(rec, "address", json_string(inst->address));
     json_object_set_new(rec, "result", json_string(result_of(s, p, status)));
     json_object_set_new(rec, "connected", json_boolean(s->connected));
-    json_object_set_new(rec, "error", status != 0 ? json_string(uv_strerror(status)) : json_null());
+    json_t *error = status != 0 ? json_string(uv_strerror(status)) : json_null();
+    if (status == UV_ETIMEDOUT && s->connected) {
+      /* The connect worked; the wait for the reply is what timed out. */
+      char why[512];
+      if (inst->expect != NULL) {
+        snprintf(why, sizeof(why),
+                 "connected, but the reply did not contain \"%.200s\" in time (%zu bytes read)",
+                 inst->expect, p->len);
+      } else {
+        snprintf(why, sizeof(why), "connected, but send was not written in time");
+      }
+      json_decref(error);
+      error = json_string(why);
+    }
+    json_object_set_new(rec, "error", error != NULL ? error : json_null());
     json_object_set_new(rec, "connect_ms",
                         s->connected ? ms_value((double)s->connect_ns / 1e6) : json_null());
     json_object_set_new(rec, "total_ms", ms_value(sock_session_elapsed_ms(s)));
