@@ -243,4 +243,10 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
     }
   }
   json_decref(seen);
+  if (cfg->source_count == 0 && c->d->count == 0) {
+    /* Telegraf refuses a config with no input too: a run would idle. */
+    siphon__cfg_error(c, "sources",
+                      "every source is disabled (\"enabled\": false): nothing would be "
+                      "collected; enable one");
+  }
 }

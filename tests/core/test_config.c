@@ -98,6 +98,9 @@ Test(config_bad, sources_not_an_array) {
 
 Test(config_bad, empty_sources) {
   REFUSED("{\"sources\": []}", "t.json: sources: expected at least one source");
+  REFUSED("{\"sources\": [{\"name\": \"a\", \"plugin\": \"p\", \"enabled\": false}]}",
+          "t.json: sources: every source is disabled (\"enabled\": false): nothing would be "
+          "collected");
 }
 
 Test(config_bad, source_not_an_object) {
