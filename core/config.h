@@ -25,6 +25,9 @@ typedef struct siphon__source_conf {
   uint64_t timeout_ms;     /* > 0, <= interval; default = interval */
   uint64_t jitter_ms;      /* < interval; default 0 */
   uint64_t max_backoff_ms; /* cap of the failure backoff; >= interval */
+  /* Which of interval, timeout, jitter, max_backoff the file sets, in
+   * that order from bit 0: a streaming source uses none of them. */
+  unsigned schedule_set;
   /* Both owned, and never NULL until siphon__host_setup releases them
    * (outside --check) once the source is created. */
   json_t *tags;    /* object of strings */

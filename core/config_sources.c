@@ -95,6 +95,12 @@ static void against_interval(siphon__cfgctx *c, const char *path, const char *ke
 static void check_schedule(siphon__cfgctx *c, const json_t *src, const char *path,
                            siphon__source_conf *sc) {
   uint64_t interval = DEFAULT_INTERVAL_MS;
+  static const char *const keys[] = {"interval", "timeout", "jitter", "max_backoff"};
+  for (unsigned k = 0; k < 4; k++) {
+    if (json_object_get(src, keys[k]) != NULL) {
+      sc->schedule_set |= 1u << k;
+    }
+  }
   int rc = siphon__cfg_duration(c, src, path, "interval", &interval);
   /* Comparisons with a bad interval would only repeat its error. */
   int interval_ok = rc >= 0 && interval > 0;

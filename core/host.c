@@ -230,6 +230,18 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
                        "streaming source needs an async plugin with start() and stop()",
                        p->name, p->desc.start == NULL ? "without start()" : "blocking");
     }
+    /* A key that silently does nothing is worse than an error. */
+    static const char *const schedule_keys[] = {"interval", "timeout", "jitter", "max_backoff"};
+    for (unsigned k = 0; s->streaming && k < 4; k++) {
+      if (s->conf->schedule_set & (1u << k)) {
+        snprintf(where, sizeof(where), "%s: sources[%zu].%s", cfg->path, s->conf->index,
+                 schedule_keys[k]);
+        siphon__diag_add(d, where,
+                         "not used: this source streams (plugin %s runs it all the time, with "
+                         "no rounds); remove it",
+                         p->name);
+      }
+    }
     /* siphon.tags under the source's own: a source may override one. */
     json_t *tags = json_object();
     if (cfg->tags != NULL) {

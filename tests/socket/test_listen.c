@@ -504,6 +504,24 @@ Test(listen, two_sources_on_one_address_are_refused_by_check) {
   free(cfg);
 }
 
+Test(listen, a_schedule_on_a_listener_is_refused) {
+  /* A listener has no rounds: an interval there would silently do nothing. */
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": ["
+                        "{\"name\": \"l\", \"plugin\": \"socket\", \"interval\": \"1s\", "
+                        "\"jitter\": \"100ms\", \"options\": {\"mode\": \"listen\", "
+                        "\"address\": \"tcp://127.0.0.1:0\"}}]}",
+                        SIPHON_PLUGIN_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "sources[0].interval: not used: this source streams") != NULL, "%s",
+            p.err);
+  cr_assert(strstr(p.err, "sources[0].jitter: not used") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(listen, unix_socket_in_a_missing_directory_is_named_by_check) {
   /* bind() itself would say only "permission denied". */
   char *cfg = tmp_write("siphon.json",
