@@ -199,7 +199,11 @@ static char *generated_config(const siphon__cli *cli, siphon__diag *d) {
     json_decref(options);
     options = json_loads(cli->options, 0, &jerr);
     if (options == NULL) {
-      siphon__diag_add(d, "--options", "invalid JSON at column %d: %s", jerr.column, jerr.text);
+      int line, column;
+      char *msg =
+          siphon__json_syntax_error(cli->options, strlen(cli->options), &jerr, &line, &column);
+      siphon__diag_add(d, "--options", "invalid JSON at column %d: %s", column, msg);
+      free(msg);
       return NULL;
     }
   }

@@ -390,6 +390,33 @@ static int trailing_comma(const char *text, size_t len, size_t position, int *li
   return 1;
 }
 
+/* What jansson's words for the commonest slips in a hand-edited file
+ * (a comma left out, a comment from another format) mean. */
+static const char *syntax_hint(const char *text) {
+  if (strstr(text, "near '/'") != NULL || strstr(text, "near '#'") != NULL) {
+    return ": JSON has no comments; remove it";
+  }
+  if ((strncmp(text, "']' expected near", 17) == 0 ||
+       strncmp(text, "'}' expected near", 17) == 0) &&
+      strstr(text, "end of file") == NULL && strstr(text, "near '}'") == NULL &&
+      strstr(text, "near ']'") == NULL) {
+    return ": is a ',' missing before it?";
+  }
+  return "";
+}
+
+char *siphon__json_syntax_error(const char *text, size_t len, const json_error_t *jerr, int *line,
+                                int *column) {
+  char closer;
+  if (trailing_comma(text, len, (size_t)jerr->position, line, column, &closer)) {
+    return siphon__asprintf("trailing comma before '%c': JSON allows none after the last %s",
+                            closer, closer == ']' ? "element of an array" : "member of an object");
+  }
+  *line = jerr->line;
+  *column = jerr->column;
+  return siphon__asprintf("%s%s", jerr->text, syntax_hint(jerr->text));
+}
+
 static int parse_and_load(const char *text, size_t len, siphon__config *cfg, siphon__diag *d) {
   /* Some Windows editors start UTF-8 files with a byte order mark. */
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
@@ -398,20 +425,20 @@ static int parse_and_load(const char *text, size_t len, siphon__config *cfg, sip
   }
   json_error_t jerr;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  int line, column;
-  char closer;
-  if (root == NULL && trailing_comma(text, len, (size_t)jerr.position, &line, &column, &closer)) {
-    char *where = siphon__asprintf("%s:%d:%d", cfg->path, line, column);
-    siphon__diag_add(d, where, "trailing comma before '%c': JSON allows none after the last %s",
-                     closer, closer == ']' ? "element of an array" : "member of an object");
-    free(where);
+  if (root == NULL && strspn(text, " \t\r\n") == len) {
+    siphon__diag_add(d, cfg->path,
+                     "the file is empty: expected a JSON object such as "
+                     "{\"sources\": [...]}");
     return -EINVAL;
   }
   if (root == NULL) {
-    char *where = jerr.line > 0 ? siphon__asprintf("%s:%d:%d", cfg->path, jerr.line, jerr.column)
-                                : siphon__xstrdup(cfg->path);
-    siphon__diag_add(d, where, "%s", jerr.text);
+    int line, column;
+    char *msg = siphon__json_syntax_error(text, len, &jerr, &line, &column);
+    char *where = line > 0 ? siphon__asprintf("%s:%d:%d", cfg->path, line, column)
+                           : siphon__xstrdup(cfg->path);
+    siphon__diag_add(d, where, "%s", msg);
     free(where);
+    free(msg);
     return -EINVAL;
   }
   int rc = load_tree(root, cfg, d);

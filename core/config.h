@@ -68,6 +68,13 @@ int siphon__config_load_string(const char *text, const char *name, siphon__confi
 
 void siphon__config_free(siphon__config *c);
 
+/* The message for jansson's syntax error jerr in text: a trailing comma
+ * named at the comma, hints for a missing comma or a comment, else
+ * jansson's words. Sets *line and *column (from 1; line 0 when jansson
+ * gave none). Returns a new string. */
+char *siphon__json_syntax_error(const char *text, size_t len, const json_error_t *jerr, int *line,
+                                int *column);
+
 /* Sets cfg->log_file to path (as given: the caller resolves it), after
  * checking that its directory exists and that it is not the output file.
  * Errors are added to d under `where` ("FILE: siphon.log_file", or

@@ -220,7 +220,23 @@ Test(config_bad, trailing_comma_is_named_at_the_comma) {
   cr_expect_null(strstr(e, "trailing comma"), "%s", e);
   free(e);
   REFUSED("{\"sources\": [{\"name\": \"a,]\" \"plugin\": \"p\"}]}",
-          "t.json:1:36: '}' expected near '\"plugin\"'");
+          "t.json:1:36: '}' expected near '\"plugin\"': is a ',' missing before it?");
+}
+
+Test(config_bad, commonest_slips_explained) {
+  /* Two sources without the comma between them. */
+  REFUSED("{\"sources\": [\n  {\"name\": \"a\", \"plugin\": \"p\"}\n  {\"name\": \"b\"}]}",
+          "t.json:3:3: ']' expected near '{': is a ',' missing before it?");
+  /* A bracket that closes the wrong thing is not a missing comma. */
+  char *e = errors_of("{\"sources\": [1, 2}");
+  cr_expect_null(strstr(e, "missing"), "%s", e);
+  free(e);
+  /* Comments, from TOML, YAML or JSONC habits. */
+  REFUSED("// the sources\n{\"sources\": []}",
+          "t.json:1:1: '[' or '{' expected near '/': JSON has no comments; remove it");
+  REFUSED("{\"sources\": [], # later\n}", "JSON has no comments; remove it");
+  REFUSED("", "t.json: the file is empty: expected a JSON object");
+  REFUSED(" \n\t\n", "t.json: the file is empty");
 }
 
 Test(config_bad, syntax_error_unterminated_at_end) {

@@ -96,6 +96,19 @@ Test(config_cli, missing_file) {
   tproc_free(&p);
 }
 
+Test(config_cli, options_flag_names_a_trailing_comma) {
+  tproc p;
+  int status =
+      tproc_siphon(&p, RUN_MS, "--plugin", "socket", "--options",
+                   "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:9\",}", "--check", NULL);
+  cr_expect_eq(status, 2, "%s", p.err);
+  cr_expect(strstr(p.err,
+                   "siphon: --options: invalid JSON at column 49: trailing comma before "
+                   "'}'") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+}
+
 Test(config_cli, output_and_log_are_never_the_config_itself) {
   char *cfg = tmp_write("siphon.json",
                         "{\"siphon\": {\"plugin_path\": [\"%s\"], \"output\": {\"type\": "
