@@ -406,16 +406,39 @@ static char *nearest_plugin(const siphon__registry *r, const char *ref) {
   return found;
 }
 
+/* Whether NAME.so is in a directory of the plugin path. */
+static int on_path(const siphon__registry *r, const char *name) {
+  for (size_t i = 0; i < r->dir_count; i++) {
+    char *path = siphon__asprintf("%s/%s.so", r->dirs[i], name);
+    int found = file_exists(path);
+    free(path);
+    if (found) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const char *where,
                                      siphon__diag *d) {
   if (siphon__plugin_ref_is_path(ref)) {
     if (!file_exists(ref)) {
       char *with_so = siphon__asprintf("%s.so", ref);
+      const char *base = strrchr(ref, '/') != NULL ? strrchr(ref, '/') + 1 : ref;
+      size_t n = strlen(base);
+      char *stem = siphon__asprintf("%.*s", (int)(n > 3 ? n - 3 : 0), base);
       if (file_exists(with_so)) {
         siphon__diag_add(d, where, "plugin file '%s' not found; did you mean '%s'?", ref, with_so);
+      } else if (n > 3 && strcmp(base + n - 3, ".so") == 0 && on_path(r, stem)) {
+        /* "rest.so": a file name is a path; the plugin's name is not. */
+        siphon__diag_add(d, where,
+                         "plugin file '%s' not found; did you mean \"%s\"? (a name without "
+                         ".so is looked up along the plugin path)",
+                         ref, stem);
       } else {
         siphon__diag_add(d, where, "plugin file '%s' not found", ref);
       }
+      free(stem);
       free(with_so);
       return NULL;
     }

@@ -722,6 +722,19 @@ Test(host, once_names_why_the_output_failed) {
   free(cfg);
 }
 
+Test(host, a_plugin_named_with_so_is_pointed_to_its_name) {
+  char *cfg = config("", "{\"name\": \"x\", \"plugin\": \"tick.so\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 2);
+  cr_assert(strstr(p.err,
+                   "tick.so' not found; did you mean \"tick\"? (a name without .so is "
+                   "looked up along the plugin path)") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, unknown_plugin_lists_where_it_looked) {
   char *cfg = config("", "{\"name\": \"x\", \"plugin\": \"nosuch\"}");
   tproc p;
