@@ -25,6 +25,7 @@ static void usage(FILE *f) {
       "              [--timeout D] [--once] [--log-file FILE]\n"
       "       siphon --list-plugins [-c FILE]\n"
       "       siphon --help-plugin NAME [-c FILE]\n"
+      "       siphon --schema [-c FILE]\n"
       "\n"
       "Polls the sources in FILE at their intervals and writes one JSON record a line.\n"
       "\n"
