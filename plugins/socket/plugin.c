@@ -47,9 +47,17 @@ static int int_in(const json_t *options, const char *key, json_int_t lo, json_in
                   siphon_error *err) {
   json_int_t v = json_integer_value(json_object_get(options, key));
   if (v < lo || v > hi) {
+    /* A size reads as one: "1 byte to 64 MiB", not "1 to 67108864". */
+    int size = strstr(key, "_bytes") != NULL;
     snprintf(err->path, sizeof(err->path), "%s", key);
-    snprintf(err->text, sizeof(err->text), "expected an integer from %lld to %lld, got %lld",
-             (long long)lo, (long long)hi, (long long)v);
+    if (size) {
+      snprintf(err->text, sizeof(err->text),
+               "expected a size from %lld byte%s to %lld MiB, got %lld", (long long)lo,
+               lo == 1 ? "" : "s", (long long)(hi >> 20), (long long)v);
+    } else {
+      snprintf(err->text, sizeof(err->text), "expected an integer from %lld to %lld, got %lld",
+               (long long)lo, (long long)hi, (long long)v);
+    }
     return -EINVAL;
   }
   *out = (size_t)v;

@@ -431,7 +431,7 @@ Test(listen, bad_options_named_with_their_path) {
       {"{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:9\", \"until\": \"\"}",
        "options.until"},
       {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\", \"max_line_bytes\": 0}",
-       "options.max_line_bytes"},
+       "options.max_line_bytes: expected a size from 1 byte to 64 MiB, got 0"},
       /* Options with a default, set in a mode that never reads them. */
       {"{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:9\", \"idle_timeout\": \"5s\"}",
        "options.idle_timeout: is not used in mode \"probe\""},
