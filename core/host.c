@@ -345,6 +345,36 @@ static void destroy_instances(siphon__host *h, int timers) {
 }
 
 /* --once: the summary table and the exit status, once. */
+/* From here to the exit a stop signal is late_signal()'s: it keeps the
+ * echo rule where libuv's watchers no longer run (their handles are
+ * closing, or the loop is blocked in a close that waits on the output). */
+static void install_late_signal(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = late_signal;
+  sa.sa_flags = SA_RESTART; /* as libuv's: an ignored echo must not fail a write with EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Writes what is queued and closes the output; returns the records lost.
+ * A failure after the loop stopped (--once, the final flush), where
+ * on_output no longer runs, is said here with its cause. */
+static uint64_t close_output(siphon__host *h) {
+  /* Read before the close frees the name. */
+  char *out_name = siphon__xstrdup(h->output.name != NULL ? h->output.name : "the output");
+  siphon__output_close(&h->output);
+  uint64_t lost = siphon__output_lost(&h->output);
+  if (siphon__output_failed(&h->output) && !h->fatal) {
+    h->fatal = 1;
+    siphon__log(SIPHON_LOG_ERROR, NULL, "writing to %s failed: %s", out_name,
+                strerror(h->output.err));
+  }
+  free(out_name);
+  return lost;
+}
+
 static void once_report(siphon__host *h) {
   if (h->mode != SIPHON__MODE_ONCE || h->reported) {
     return;
@@ -370,30 +400,13 @@ static void finish(siphon__host *h) {
   uv_close((uv_handle_t *)&h->sigterm, close_cb_noop);
   uv_close((uv_handle_t *)&h->sighup, close_cb_noop);
   signal(SIGHUP, SIG_IGN); /* libuv restores the default, which kills */
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = late_signal;
-  sa.sa_flags = SA_RESTART; /* as libuv's: an ignored echo must not fail a write with EINTR */
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  install_late_signal();
   siphon__stats_stop(h);
   siphon__memory_stop(h);
   destroy_instances(h, 1);
   siphon__ts_close(h);
   once_report(h);
-  /* Read before the close frees the name. */
-  char *out_name = siphon__xstrdup(h->output.name != NULL ? h->output.name : "the output");
-  siphon__output_close(&h->output);
-  uint64_t lost = siphon__output_lost(&h->output);
-  if (siphon__output_failed(&h->output) && !h->fatal) {
-    /* Failed after the loop stopped (--once, or the final flush), where
-     * on_output no longer runs: the cause is said here. */
-    h->fatal = 1;
-    siphon__log(SIPHON_LOG_ERROR, NULL, "writing to %s failed: %s", out_name,
-                strerror(h->output.err));
-  }
-  free(out_name);
+  uint64_t lost = close_output(h);
   uint64_t discarded = 0;
   for (size_t i = 0; i < h->source_count; i++) {
     discarded += atomic_load(&h->sources[i].discarded);
@@ -480,23 +493,14 @@ static void on_hard_deadline(uv_timer_t *t) {
               h->rounds_in_flight, h->rounds_in_flight == 1 ? "" : "s",
               h->rounds_in_flight == 1 ? "it" : "them");
   /* Their worker threads still use plugin memory, so nothing can be
-   * freed safely: flush what was emitted and leave. */
+   * freed safely: flush what was emitted and leave. The loop is blocked
+   * from here on, so its signal watchers would never run. */
+  install_late_signal();
   uv_mutex_lock(&h->ts_lock);
   h->ts_closed = 1;
   uv_mutex_unlock(&h->ts_lock);
   siphon__ts_drain(h);
-  /* Read before the close frees the name. */
-  char *out_name = siphon__xstrdup(h->output.name != NULL ? h->output.name : "the output");
-  siphon__output_close(&h->output);
-  uint64_t lost = siphon__output_lost(&h->output);
-  if (siphon__output_failed(&h->output) && !h->fatal) {
-    /* Failed after the loop stopped (--once, or the final flush), where
-     * on_output no longer runs: the cause is said here. */
-    h->fatal = 1;
-    siphon__log(SIPHON_LOG_ERROR, NULL, "writing to %s failed: %s", out_name,
-                strerror(h->output.err));
-  }
-  free(out_name);
+  uint64_t lost = close_output(h);
   if (lost > 0) {
     siphon__log(SIPHON_LOG_ERROR, NULL, "%llu record%s not written", (unsigned long long)lost,
                 lost == 1 ? " was" : "s were");

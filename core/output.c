@@ -112,6 +112,7 @@ static void writer_main(void *arg) {
       return;
     }
     o->written += full_records;
+    atomic_store_explicit(&unwritten_hint, o->queued - o->written, memory_order_relaxed);
     int wake = o->over && o->len + o->writing <= o->limit / 2;
     uv_mutex_unlock(&o->lock);
     if (wake) {
@@ -235,6 +236,7 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
   o->len += len;
   o->buf_records++;
   o->queued++;
+  atomic_store_explicit(&unwritten_hint, o->queued - o->written, memory_order_relaxed);
   int over = o->len + o->writing >= o->limit;
   if (over) {
     o->over = 1;
@@ -277,16 +279,16 @@ void siphon__output_close(siphon__output *o) {
     int said = 0;
     while (!o->exited) {
       if (uv_cond_timedwait(&o->done, &o->lock, SIPHON__OUTPUT_STALL_NS) == UV_ETIMEDOUT &&
-          !o->exited) {
+          !o->exited && !said) {
+        said = 1;
         uint64_t left = o->queued - o->written;
-        atomic_store(&unwritten_hint, left);
-        if (!said) {
-          said = 1;
-          siphon__log(SIPHON_LOG_WARN, NULL,
-                      "stopping: still writing to %s after 1 s, %llu records to go; "
-                      "waiting for it (a second SIGINT or SIGTERM exits at once and loses them)",
-                      o->name, (unsigned long long)left);
-        }
+        /* Logged without the lock: a slow log must not hold the writer. */
+        uv_mutex_unlock(&o->lock);
+        siphon__log(SIPHON_LOG_WARN, NULL,
+                    "stopping: still writing to %s after 1 s, %llu record%s to go; waiting for "
+                    "it (a stop signal after the first exits at once and loses them)",
+                    o->name, (unsigned long long)left, left == 1 ? "" : "s");
+        uv_mutex_lock(&o->lock);
       }
     }
     uv_mutex_unlock(&o->lock);

@@ -679,21 +679,25 @@ Test(host, closed_output_is_a_clear_error) {
   free(cfg);
 }
 
-Test(host, stop_with_a_stalled_reader_says_so_and_what_a_second_signal_loses) {
-  /* A reader that stops reading (a stuck pipe): the writer waits in
-   * write() for as long as it likes. */
-  char *cfg = config("\"buffer_limit\": \"1MiB\"",
-                     "{\"name\": \"flood\", \"plugin\": \"tick\", \"interval\": \"20ms\","
-                     " \"options\": {\"count\": 2000}}");
+/* Starts siphon on `sources` with a stdout nobody reads (a stuck pipe:
+ * the writer waits in write() for as long as it likes), sends SIGTERM
+ * once the queue is full, waits for `before_second` on stderr (or
+ * `delay_ms`), sends SIGTERM again and expects siphon's last words to
+ * count what is lost. */
+static void expect_stalled_stop(const char *siphon_extra, const char *sources,
+                                const char *before_second, int delay_ms) {
+  char *cfg = config(siphon_extra, sources);
   tproc p;
   start(&p, NULL, cfg);
   int stalled = p.out_fd; /* kept open, never read again: the pipe fills */
   p.out_fd = -1;
   cr_assert(tproc_wait_stderr(&p, "pausing sources until it drains", 10000), "%s", p.err);
   tproc_kill(&p, SIGTERM);
-  cr_assert(tproc_wait_stderr(&p, "stopping: still writing to stdout after 1 s", 10000), "%s",
-            p.err);
-  tproc_kill(&p, SIGTERM); /* a second stop, over a second after the first */
+  if (before_second != NULL) {
+    cr_assert(tproc_wait_stderr(&p, before_second, 15000), "%s", p.err);
+  }
+  usleep((useconds_t)delay_ms * 1000);
+  tproc_kill(&p, SIGTERM); /* past the half second in which a copy is the first */
   int st = tproc_finish(&p, 10000);
   cr_expect_eq(st, 143, "exit %d: %s", st, p.err);
   const char *last = strstr(p.err, "siphon: second signal: exiting at once (");
@@ -706,6 +710,30 @@ Test(host, stop_with_a_stalled_reader_says_so_and_what_a_second_signal_loses) {
   close(stalled);
   tproc_free(&p);
   free(cfg);
+}
+
+#define FLOOD                                                                         \
+  "{\"name\": \"flood\", \"plugin\": \"tick\", \"interval\": \"20ms\", \"options\": " \
+  "{\"count\": 2000}}"
+
+Test(host, stop_with_a_stalled_reader_says_so_and_what_a_second_signal_loses) {
+  expect_stalled_stop("\"buffer_limit\": \"1MiB\"", FLOOD,
+                      "stopping: still writing to stdout after 1 s", 0);
+}
+
+Test(host, a_second_signal_before_the_stall_is_said_still_counts_the_loss) {
+  /* 0.7 s after the first: before the stop's 1 s wait has said anything. */
+  expect_stalled_stop("\"buffer_limit\": \"1MiB\"", FLOOD, NULL, 700);
+}
+
+Test(host, a_hung_round_and_a_stalled_reader_still_let_a_second_signal_exit) {
+  /* The hard deadline's flush blocks the loop: its signal watchers can
+   * no longer run, so the second stop must not depend on them. */
+  expect_stalled_stop("\"buffer_limit\": \"1MiB\", \"shutdown_grace\": \"200ms\"",
+                      FLOOD
+                      ", {\"name\": \"hung\", \"plugin\": \"tick\", \"interval\": "
+                      "\"20ms\", \"options\": {\"hang\": true, \"cancellable\": false}}",
+                      "exiting without waiting for it", 1200);
 }
 
 Test(host, once_names_why_the_output_failed) {
