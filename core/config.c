@@ -180,6 +180,10 @@ static int is_the_config(const siphon__config *cfg, const char *path) {
 int siphon__config_set_log_file(siphon__config *cfg, const char *path, const char *where,
                                 siphon__diag *d) {
   size_t before = d->count;
+  size_t n = strlen(path);
+  if (n > 0 && path[n - 1] == '/') {
+    siphon__diag_add(d, where, "%s names a directory: expected a file in it", path);
+  }
   char *dir = missing_dir(path);
   if (dir != NULL) {
     siphon__diag_add(d, where, "the directory %s does not exist: create it first", dir);
@@ -390,17 +394,40 @@ static int trailing_comma(const char *text, size_t len, size_t position, int *li
   return 1;
 }
 
+/* The text holds nothing but white space (it need not end in a NUL). */
+static int only_blanks(const char *text, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (strchr(" \t\r\n", text[i]) == NULL || text[i] == '\0') {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* What jansson's words for the commonest slips in a hand-edited file
- * (a comma left out, a comment from another format) mean. */
-static const char *syntax_hint(const char *text) {
-  if (strstr(text, "near '/'") != NULL || strstr(text, "near '#'") != NULL) {
+ * mean: a comment from another format, a comma left out, a string
+ * without its quotes. `at` is where jansson stopped reading. */
+static const char *syntax_hint(const char *text, size_t len, size_t at, const char *msg) {
+  /* jansson stops just past the first character of the bad token. */
+  size_t tok = at > 0 ? at - 1 : 0;
+  char c = tok < len ? text[tok] : '\0';
+  char next = tok + 1 < len ? text[tok + 1] : '\0';
+  if ((c == '/' && (next == '/' || next == '*')) || c == '#') {
     return ": JSON has no comments; remove it";
   }
-  if ((strncmp(text, "']' expected near", 17) == 0 ||
-       strncmp(text, "'}' expected near", 17) == 0) &&
-      strstr(text, "end of file") == NULL && strstr(text, "near '}'") == NULL &&
-      strstr(text, "near ']'") == NULL) {
-    return ": is a ',' missing before it?";
+  const char *near = strstr(msg, "near '");
+  char first = near != NULL ? near[6] : '\0';
+  if ((strncmp(msg, "']' expected near", 17) == 0 || strncmp(msg, "'}' expected near", 17) == 0) &&
+      strstr(msg, "end of file") == NULL) {
+    /* Only when what follows starts a value or a key: "10s" is a string
+     * without quotes, "[1, 2}" a bracket that closes the wrong thing. */
+    if (first == '"' || first == '{' || first == '[' || first == '-' ||
+        (first >= '0' && first <= '9')) {
+      return ": is a ',' missing before it?";
+    }
+  }
+  if ((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '/') {
+    return ": a string needs double quotes (true, false and null are JSON's only bare words)";
   }
   return "";
 }
@@ -414,7 +441,8 @@ char *siphon__json_syntax_error(const char *text, size_t len, const json_error_t
   }
   *line = jerr->line;
   *column = jerr->column;
-  return siphon__asprintf("%s%s", jerr->text, syntax_hint(jerr->text));
+  return siphon__asprintf("%s%s", jerr->text,
+                          syntax_hint(text, len, (size_t)jerr->position, jerr->text));
 }
 
 static int parse_and_load(const char *text, size_t len, siphon__config *cfg, siphon__diag *d) {
@@ -425,7 +453,7 @@ static int parse_and_load(const char *text, size_t len, siphon__config *cfg, sip
   }
   json_error_t jerr;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (root == NULL && strspn(text, " \t\r\n") == len) {
+  if (root == NULL && only_blanks(text, len)) {
     siphon__diag_add(d, cfg->path,
                      "the file is empty: expected a JSON object such as "
                      "{\"sources\": [...]}");

@@ -236,6 +236,7 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
     return;
   }
   cfg->sources = siphon__xcalloc(n, sizeof(siphon__source_conf));
+  size_t errors_before = c->d->count;
   json_t *seen = json_object();
   for (size_t i = 0; i < n; i++) {
     siphon__source_conf *sc = &cfg->sources[cfg->source_count];
@@ -249,7 +250,7 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
     }
   }
   json_decref(seen);
-  if (cfg->source_count == 0 && c->d->count == 0) {
+  if (cfg->source_count == 0 && c->d->count == errors_before) {
     /* Telegraf refuses a config with no input too: a run would idle. */
     siphon__cfg_error(c, "sources",
                       "every source is disabled (\"enabled\": false): nothing would be "

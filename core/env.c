@@ -3,9 +3,12 @@
  * not an empty string: a silently empty URL or password is worse than a
  * config that refuses to load. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "util.h"
@@ -85,16 +88,35 @@ static int expand_file(const char *body, size_t len, strbuf *out, char **err_out
                    : siphon__xstrdup(path.s);
   free(path.s);
   int rc = -1;
-  FILE *f = fopen(full, "rb");
-  if (f == NULL) {
-    *err_out = siphon__asprintf("cannot read the secret file %s: %s", full, strerror(errno));
+  /* O_NONBLOCK: a FIFO at PATH must not hold --check forever. */
+  int fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *err_out = fd < 0
+                   ? siphon__asprintf("cannot read the secret file %s: %s", full, strerror(errno))
+                   : siphon__asprintf("the secret file %s is not a file", full);
+    if (fd >= 0) {
+      close(fd);
+    }
     free(full);
     return -1;
   }
   char *buf = siphon__xmalloc(SECRET_FILE_MAX + 1);
-  size_t n = fread(buf, 1, SECRET_FILE_MAX + 1, f);
-  if (ferror(f)) {
-    *err_out = siphon__asprintf("cannot read the secret file %s: %s", full, strerror(errno));
+  size_t n = 0;
+  int read_err = 0;
+  while (n < SECRET_FILE_MAX + 1) {
+    ssize_t r = read(fd, buf + n, SECRET_FILE_MAX + 1 - n);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0) {
+      read_err = r < 0 ? errno : 0;
+      break;
+    }
+    n += (size_t)r;
+  }
+  if (read_err != 0) {
+    *err_out = siphon__asprintf("cannot read the secret file %s: %s", full, strerror(read_err));
   } else if (n > SECRET_FILE_MAX) {
     *err_out =
         siphon__asprintf("the secret file %s is over 64 KiB: it should hold one value", full);
@@ -104,10 +126,15 @@ static int expand_file(const char *body, size_t len, strbuf *out, char **err_out
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
       n--;
     }
-    sb_add(out, buf, n);
-    rc = 0;
+    if (n == 0) {
+      /* As an unset ${VAR}: an empty password must not go out unnoticed. */
+      *err_out = siphon__asprintf("the secret file %s is empty", full);
+    } else {
+      sb_add(out, buf, n);
+      rc = 0;
+    }
   }
-  fclose(f);
+  close(fd);
   free(buf);
   free(full);
   return rc;
@@ -116,7 +143,9 @@ static int expand_file(const char *body, size_t len, strbuf *out, char **err_out
 /* One ${...} expression; `body` is what lies between "${" and "}". */
 static int expand(const char *body, size_t len, strbuf *out, char **err_out, int depth) {
   size_t n = 0;
-  if (len >= 5 && strncmp(body, "file:", 5) == 0) {
+  /* ${file:-x} and ${file:?x} stay a variable named "file". */
+  if (len >= 5 && strncmp(body, "file:", 5) == 0 &&
+      (len == 5 || (body[5] != '-' && body[5] != '?'))) {
     return expand_file(body + 5, len - 5, out, err_out, depth);
   }
   if (len == 0 || !is_name_start(body[0])) {

@@ -235,6 +235,11 @@ Test(config_bad, commonest_slips_explained) {
   REFUSED("// the sources\n{\"sources\": []}",
           "t.json:1:1: '[' or '{' expected near '/': JSON has no comments; remove it");
   REFUSED("{\"sources\": [], # later\n}", "JSON has no comments; remove it");
+  /* A value without its quotes is neither a comment nor a missing comma. */
+  REFUSED("{\"siphon\": {\"state_dir\": /var/lib/siphon}}",
+          "t.json:1:26: invalid token near '/': a string needs double quotes");
+  REFUSED("{\"sources\": [{\"name\": \"a\", \"plugin\": \"p\", \"interval\": 10s}]}",
+          "near 's': a string needs double quotes");
   REFUSED("", "t.json: the file is empty: expected a JSON object");
   REFUSED(" \n\t\n", "t.json: the file is empty");
 }
@@ -550,6 +555,20 @@ Test(config_bad, log_file_is_not_the_output_file_by_another_name) {
       "{\"siphon\": {\"output\": {\"type\": \"file\", \"path\": \"/tmp/x.jsonl\"}, "
       "\"log_file\": \"/tmp/./x.jsonl\"}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
       "t.json: siphon.log_file: /tmp/./x.jsonl is also siphon.output.path");
+}
+
+Test(config_bad, log_file_that_names_a_directory) {
+  REFUSED(
+      "{\"siphon\": {\"log_file\": \"/tmp/\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "
+      "\"p\"}]}",
+      "t.json: siphon.log_file: /tmp/ names a directory: expected a file in it");
+}
+
+Test(config_bad, every_source_disabled_is_said_beside_other_errors) {
+  REFUSED(
+      "{\"siphon\": {\"threads\": 0}, \"sources\": [{\"name\": \"a\", \"plugin\": "
+      "\"p\", \"enabled\": false}]}",
+      "t.json: sources: every source is disabled");
 }
 
 Test(config_bad, log_file_empty) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "tmpfile.h"
@@ -52,6 +53,8 @@ Test(env, plain_default_and_required) {
   SUB_EQ("${SIPHON_E_UNSET:-${SIPHON_E_A}}", "alpha");
   SUB_EQ("${SIPHON_E_UNSET:-${SIPHON_E_UNSET:-deep}}", "deep");
   SUB_EQ("${SIPHON_E_A:?must be set}", "alpha");
+  unsetenv("file");
+  SUB_EQ("${file:-a variable named file}", "a variable named file");
   SUB_EQ("${SIPHON_E_EMPTY}", "");
 }
 
@@ -117,7 +120,19 @@ Test(env, secret_file_errors) {
   snprintf(want, sizeof(want), "the secret file %s is over 64 KiB: it should hold one value", path);
   SUB_ERR(in, want);
   snprintf(in, sizeof(in), "${file:%s}", dir);
-  snprintf(want, sizeof(want), "cannot read the secret file %s: Is a directory", dir);
+  snprintf(want, sizeof(want), "the secret file %s is not a file", dir);
+  SUB_ERR(in, want);
+  /* An empty secret is refused, as an unset ${VAR} is. */
+  snprintf(path, sizeof(path), "%s/empty", dir);
+  cr_assert_eq(tmp_write_at(path, "\n"), 0);
+  snprintf(in, sizeof(in), "${file:%s}", path);
+  snprintf(want, sizeof(want), "the secret file %s is empty", path);
+  SUB_ERR(in, want);
+  /* A FIFO does not hold the check: it is no file. */
+  snprintf(path, sizeof(path), "%s/fifo", dir);
+  cr_assert_eq(mkfifo(path, 0600), 0);
+  snprintf(in, sizeof(in), "${file:%s}", path);
+  snprintf(want, sizeof(want), "the secret file %s is not a file", path);
   SUB_ERR(in, want);
   tmp_rmtree(dir);
   free(dir);
