@@ -30,7 +30,7 @@ static int check_readable(const char *key, const char *path, siphon_error *err) 
   if (strncmp(path, "pkcs11:", 7) == 0) {
     return 0;
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block --check */
   if (fd < 0) {
     return fail(err, key, "cannot read %s: %s", path, strerror(errno));
   }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rest.h"
 
@@ -19,9 +20,30 @@ static int status_accepted(const rest_source *s, long status) {
   return 0;
 }
 
+/* Where an HTML element's text is not the page's (CSS, scripts), the
+ * index just past its closing tag; else i. */
+static size_t skip_element(const rest_buf *b, size_t i) {
+  static const char *const skipped[] = {"style", "script"};
+  for (size_t k = 0; k < 2; k++) {
+    size_t n = strlen(skipped[k]);
+    if (i + 1 + n <= b->len && strncasecmp(b->data + i + 1, skipped[k], n) == 0) {
+      char close[16];
+      snprintf(close, sizeof(close), "</%s", skipped[k]);
+      for (size_t j = i + 1; j + strlen(close) <= b->len; j++) {
+        if (strncasecmp(b->data + j, close, strlen(close)) == 0) {
+          return j;
+        }
+      }
+      return b->len;
+    }
+  }
+  return i;
+}
+
 /* The first bytes of an error body as one readable line for the round's
  * message: runs of white space as one space, and an HTML error page's
- * tags left out, so its text shows instead of "<!DOCTYPE HTML> <html". */
+ * tags (and its CSS and scripts) left out, so its text shows instead of
+ * "<!DOCTYPE HTML> <html". */
 static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
   size_t limit = out_len - 1 < 200 ? out_len - 1 : 200;
   size_t i = 0, n = 0;
@@ -30,10 +52,11 @@ static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
     i++;
   }
   int html = i < b->len && b->data[i] == '<';
-  int in_tag = 0, space = 0;
-  for (; i < b->len && n < limit; i++) {
+  int in_tag = 0, space = 0, cut = 0;
+  for (; i < b->len; i++) {
     char c = b->data[i];
-    if (html && c == '<') {
+    if (html && c == '<' && !in_tag) {
+      i = skip_element(b, i);
       in_tag = 1;
       space = n > 0;
       continue;
@@ -46,20 +69,28 @@ static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
       space = n > 0;
       continue;
     }
-    if (space && n + 1 < limit) {
+    if (n + (space ? 2 : 1) > limit) {
+      cut = 1;
+      break;
+    }
+    if (space) {
       out[n++] = ' ';
     }
     space = 0;
     out[n++] = c;
   }
-  /* Not inside a UTF-8 character at the cut. */
-  if (n == limit) {
+  /* A character the cut split in two is left out whole. */
+  if (cut && n > 0) {
     size_t k = n;
-    while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) {
+    while (k > 0 && n - k < 3 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) {
       k--;
     }
-    if (k > 0 && (unsigned char)out[k - 1] >= 0xC0) {
-      n = k - 1;
+    if (k > 0) {
+      unsigned char lead = (unsigned char)out[k - 1];
+      size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+      if (need > 1 && n - (k - 1) < need) {
+        n = k - 1;
+      }
     }
   }
   out[n] = '\0';
@@ -172,6 +203,11 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
         curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &to) == CURLE_OK && to != NULL) {
       char shown[1024];
       rest_url_mask(to, shown, sizeof(shown));
+      /* A signed redirect (S3, OAuth) carries its secret in the query. */
+      char *query = strchr(shown, '?');
+      if (query != NULL && (size_t)(query - shown) + 5 < sizeof(shown)) {
+        memcpy(query, "?...", 5);
+      }
       snprintf(msg, msg_len,
                "HTTP %ld: redirected to %s; set follow_redirects to follow it, or accept_status "
                "to take the answer as it is",

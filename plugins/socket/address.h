@@ -22,7 +22,8 @@ typedef struct sock_addr {
 int sock_addr_parse(const char *text, sock_addr *out, char *why, size_t why_size);
 
 /* For a unix socket file at path: 1, with its directory in dir, when that
- * directory does not exist (bind() would say only "permission denied");
+ * directory does not exist (uv_pipe_bind() reports ENOENT as EACCES,
+ * "permission denied");
  * 0 otherwise. */
 int sock_unix_dir_missing(const char *path, char *dir, size_t dir_size);
 

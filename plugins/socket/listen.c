@@ -387,6 +387,11 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
   }
   if (flags & UV_UDP_PARTIAL) {
     l->udp_fr.dropped++;
+    char peer[128];
+    format_peer(addr, peer, sizeof(peer));
+    json_t *meta = json_pack("{ss}", "peer", peer);
+    say_dropped(l, meta, l->udp_fr.dropped - 1, l->udp_fr.dropped);
+    json_decref(meta);
     return;
   }
   udp_datagram(l, buf->base, (size_t)nread, addr);

@@ -18,6 +18,7 @@ typedef struct probe_round {
   siphon_round *round;
   char *reply;
   size_t len;
+  uint64_t received; /* every byte read, the dropped head of a long reply too */
   int matched;
 } probe_round;
 
@@ -32,6 +33,7 @@ static int on_data(sock_session *s, const char *buf, size_t n) {
   if (p->inst->expect == NULL) {
     return 0;
   }
+  p->received += n;
   if (p->len + n > PROBE_MAX_REPLY) {
     /* Keep the tail: the expected text may straddle what we drop. */
     size_t keep = strlen(p->inst->expect);
@@ -92,9 +94,20 @@ static void on_end(sock_session *s, int status) {
       /* The connect worked; the wait for the reply is what timed out. */
       char why[512];
       if (inst->expect != NULL) {
+        /* At most 200 bytes of it, cut on a character: the record's JSON
+         * string must stay valid UTF-8. */
+        size_t shown = strlen(inst->expect);
+        const char *more = "";
+        if (shown > 200) {
+          shown = 200;
+          while (shown > 0 && ((unsigned char)inst->expect[shown] & 0xC0) == 0x80) {
+            shown--;
+          }
+          more = "...";
+        }
         snprintf(why, sizeof(why),
-                 "connected, but the reply did not contain \"%.200s\" in time (%zu bytes read)",
-                 inst->expect, p->len);
+                 "connected, but the reply did not contain \"%.*s%s\" in time (%llu bytes read)",
+                 (int)shown, inst->expect, more, (unsigned long long)p->received);
       } else {
         snprintf(why, sizeof(why), "connected, but send was not written in time");
       }

@@ -89,7 +89,7 @@ Test(rest_transport, follow_redirects_off) {
   cr_assert_eq(r.status, 1);
   char want[256];
   snprintf(want, sizeof(want),
-           "HTTP 302: redirected to http://127.0.0.1:%d/redirect?n=1; set follow_redirects to "
+           "HTTP 302: redirected to http://127.0.0.1:%d/redirect?...; set follow_redirects to "
            "follow it",
            port);
   cr_assert_not_null(strstr(r.err, want), "%s", r.err);

@@ -170,6 +170,29 @@ Test(probe, accepting_but_silent_port_times_out_within_the_timeout) {
   server_stop(&s);
 }
 
+Test(probe, a_long_expect_in_the_timeout_message_stays_valid_text) {
+  /* Cut at 200 bytes, which falls inside the "é": the record's error
+   * must stay a JSON string. */
+  server s = {.accept_calls = 0};
+  server_start(&s);
+  tproc p;
+  char expect[256];
+  memset(expect, 'a', 199);
+  memcpy(expect + 199, "\xc3\xa9", 3);
+  json_t *recs = once(&p, 0, "\"interval\": \"10s\", \"timeout\": \"500ms\", ",
+                      "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:%d\", \"expect\": "
+                      "\"%s\"}",
+                      s.port, expect);
+  json_t *d = data0(recs);
+  cr_assert_str_eq(str(d, "result"), "timeout");
+  const char *error = str(d, "error");
+  cr_assert_not_null(error, "the error is kept");
+  cr_assert(strstr(error, "aaaa...\" in time (0 bytes read)") != NULL, "%s", error);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
 Test(probe, expected_reply_matches) {
   server s = {.accept_calls = 1, .wait_for = "PING\r\n", .reply = "+PONG\r\n"};
   server_start(&s);
