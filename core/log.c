@@ -21,7 +21,7 @@ static atomic_int log_json; /* siphon.log_format "json" */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
-/* Where lines go: stderr, or siphon.log_file. A reopen dup2()s the new
+/* Where lines go: stderr, or siphon.log_file. A reopen dup3()s the new
  * file onto this same descriptor, so a thread writing meanwhile writes a
  * whole line to one file or the other, never to a closed descriptor. */
 static atomic_int log_fd = STDERR_FILENO;
