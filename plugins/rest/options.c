@@ -81,6 +81,64 @@ static char *scalar_text(const json_t *v) {
   return NULL;
 }
 
+/* Appends each member of obj to u's query, URL-encoded; `name` is the
+ * option, for the error's path. */
+static int add_query(CURLU *u, const json_t *obj, const char *name, siphon_error *err) {
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)obj, key, v) {
+    char *text = scalar_text(v);
+    char path[SIPHON_ERROR_PATH_LENGTH];
+    snprintf(path, sizeof(path), "%s.%s", name, key);
+    if (text == NULL) {
+      return fail(err, path, "expected a string, number or boolean, got %s", found(v));
+    }
+    size_t n = strlen(key) + strlen(text) + 2;
+    char *pair = malloc(n);
+    if (pair == NULL) {
+      free(text);
+      return -ENOMEM;
+    }
+    snprintf(pair, n, "%s=%s", key, text);
+    CURLUcode uc = curl_url_set(u, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE);
+    free(pair);
+    free(text);
+    if (uc != CURLUE_OK) {
+      return fail(err, path, "cannot be added to the URL: %s", curl_url_strerror(uc));
+    }
+  }
+  return 0;
+}
+
+/* secret_query's names, for rest_url_show() to mask their values. */
+static int keep_secret_keys(rest_source *s, const json_t *o, siphon_error *err) {
+  const json_t *secret = json_object_get(o, "secret_query");
+  size_t n = json_object_size(secret);
+  if (n == 0) {
+    return 0;
+  }
+  s->secret_keys = calloc(n, sizeof(char *));
+  if (s->secret_keys == NULL) {
+    return -ENOMEM;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)secret, key, v) {
+    (void)v;
+    if (json_object_get(json_object_get(o, "query"), key) != NULL) {
+      char path[SIPHON_ERROR_PATH_LENGTH];
+      snprintf(path, sizeof(path), "secret_query.%s", key);
+      return fail(err, path, "is in query too: give it once, here");
+    }
+    s->secret_keys[s->n_secret_keys] = strdup(key);
+    if (s->secret_keys[s->n_secret_keys] == NULL) {
+      return -ENOMEM;
+    }
+    s->n_secret_keys++;
+  }
+  return 0;
+}
+
 static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
   const char *url = json_string_value(json_object_get(o, "url"));
   CURLU *u = curl_url();
@@ -110,31 +168,16 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
     rc = fail(err, "url", "expected an http, https or file URL, got scheme \"%s\"", scheme);
     goto out;
   }
-  const char *key;
-  json_t *v;
-  json_object_foreach((json_t *)json_object_get(o, "query"), key, v) {
-    char *text = scalar_text(v);
-    char path[SIPHON_ERROR_PATH_LENGTH];
-    snprintf(path, sizeof(path), "query.%s", key);
-    if (text == NULL) {
-      rc = fail(err, path, "expected a string, number or boolean, got %s", found(v));
-      goto out;
-    }
-    size_t n = strlen(key) + strlen(text) + 2;
-    char *pair = malloc(n);
-    if (pair == NULL) {
-      free(text);
-      rc = -ENOMEM;
-      goto out;
-    }
-    snprintf(pair, n, "%s=%s", key, text);
-    CURLUcode uc = curl_url_set(u, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE);
-    free(pair);
-    free(text);
-    if (uc != CURLUE_OK) {
-      rc = fail(err, path, "cannot be added to the URL: %s", curl_url_strerror(uc));
-      goto out;
-    }
+  rc = add_query(u, json_object_get(o, "query"), "query", err);
+  if (rc == 0) {
+    rc = add_query(u, json_object_get(o, "secret_query"), "secret_query", err);
+  }
+  if (rc != 0) {
+    goto out;
+  }
+  rc = keep_secret_keys(s, o, err);
+  if (rc != 0) {
+    goto out;
   }
   if (curl_url_get(u, CURLUPART_URL, &s->url, 0) != CURLUE_OK) {
     rc = fail(err, "url", "cannot be rebuilt: \"%s\"", url);
@@ -429,6 +472,10 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
 }
 
 void rest_source_free(rest_source *s) {
+  for (size_t i = 0; i < s->n_secret_keys; i++) {
+    free(s->secret_keys[i]);
+  }
+  free(s->secret_keys);
   curl_free(s->url);
   free(s->method);
   free(s->body);

@@ -16,6 +16,11 @@ static const siphon_option rest_options[] = {
     {"headers", SIPHON_OPT_OBJECT, SIPHON_OPT_SECRET, "{}", NULL,
      "request headers: {\"Name\": \"value\"}; never printed (keys and tokens travel here)"},
     {"query", SIPHON_OPT_OBJECT, 0, "{}", NULL, "query parameters added to the URL, URL-encoded"},
+    /* An API key in the URL (?appid=, ?api_key=): sent as query is, but
+     * masked wherever the URL is shown, meta.url included. */
+    {"secret_query", SIPHON_OPT_OBJECT, SIPHON_OPT_SECRET, "{}", NULL,
+     "query parameters that are secrets (API keys): added as query is; their values never "
+     "shown, in --check, logs or meta.url"},
     {"body", SIPHON_OPT_ANY, 0, NULL, NULL,
      "request body: a string as is, any other JSON serialized as application/json"},
     {"basic", SIPHON_OPT_OBJECT, SIPHON_OPT_SECRET, NULL, NULL,

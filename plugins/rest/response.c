@@ -102,7 +102,7 @@ static json_t *make_meta(rest_xfer *x, long status, int page) {
     url = "";
   }
   char shown[2048];
-  rest_url_mask(url, shown, sizeof(shown));
+  rest_url_show(x->s, url, shown, sizeof(shown));
   return json_pack("{sIsssfsfsi}", "status", (json_int_t)status, "url", shown, "elapsed_ms",
                    x->elapsed_ms, "wait_ms", x->wait_ms, "page", page);
 }
@@ -202,7 +202,7 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
     if (status >= 300 && status <= 399 && !s->follow_redirects &&
         curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &to) == CURLE_OK && to != NULL) {
       char shown[1024];
-      rest_url_mask(to, shown, sizeof(shown));
+      rest_url_show(s, to, shown, sizeof(shown));
       /* A signed redirect (S3, OAuth) carries its secret in the query. */
       char *query = strchr(shown, '?');
       if (query != NULL && (size_t)(query - shown) + 5 < sizeof(shown)) {

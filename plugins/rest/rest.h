@@ -102,9 +102,11 @@ typedef struct rest_source {
   char *page_next_ptr, *page_cursor_ptr, *page_cursor_param;
   long max_pages;
   int warned_max_pages;
-  rest_run *run;    /* the round in flight, or NULL */
-  long recv_buffer; /* CURLOPT_BUFFERSIZE of the next transfer (request.c) */
-  int warm;         /* its last transfer succeeded on a connection kept alive */
+  rest_run *run;      /* the round in flight, or NULL */
+  long recv_buffer;   /* CURLOPT_BUFFERSIZE of the next transfer (request.c) */
+  int warm;           /* its last transfer succeeded on a connection kept alive */
+  char **secret_keys; /* secret_query's names: their values are masked when shown */
+  size_t n_secret_keys;
 } rest_source;
 
 void rest_source_free(rest_source *s);
@@ -178,6 +180,11 @@ json_t *rest_jsonptr_get(json_t *doc, const char *ptr);
 /* url with the password of its userinfo masked ("http://u:****@h/"),
  * into out (truncated to out_len). */
 void rest_url_mask(const char *url, char *out, size_t out_len);
+
+/* The same, and the value of each query parameter s's secret_query names
+ * as "****": how a source's URL is shown in records and messages. s may
+ * be NULL (then only the userinfo). */
+void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_len);
 
 /* ---- round.c: one round, page after page ---- */
 int rest_round_start(rest_source *s, siphon_round *round);

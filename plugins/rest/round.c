@@ -55,7 +55,7 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result);
 static int start_page(rest_run *r, const char *url, char *msg, size_t msg_len) {
   rest_source *s = r->s;
   char shown[320];
-  rest_url_mask(url, shown, sizeof(shown));
+  rest_url_show(s, url, shown, sizeof(shown));
   uint64_t now = now_ms(s);
   if (now >= r->deadline_ms) {
     snprintf(msg, msg_len, "timed out after %llu ms before page %d",

@@ -149,6 +149,25 @@ Test(rest_basic, method_query_headers) {
   restt_run_free(&r);
 }
 
+Test(rest_basic, secret_query_is_sent_and_never_shown) {
+  /* An API key in the URL: the server gets it, meta.url masks it (and
+   * a name that needs encoding is still found). */
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/echo?fixed=1\", \"query\": {\"q\": "
+                           "\"x\"}, \"secret_query\": {\"appid\": \"s3cr3t\", \"api key\": "
+                           "\"k&y\"}}",
+                           port);
+  json_t *d = restt_only_data(&r);
+  cr_assert_str_eq(str_at(d, "query"), "fixed=1&q=x&appid=s3cr3t&api+key=k%26y");
+  const char *url = json_string_value(
+      json_object_get(json_object_get(json_array_get(r.records, 0), "meta"), "url"));
+  cr_assert_not_null(url);
+  cr_assert_not_null(strstr(url, "/echo?fixed=1&q=x&appid=****&api+key=****"), "%s", url);
+  cr_assert_null(strstr(url, "s3cr3t"), "%s", url);
+  cr_assert_null(strstr(r.err, "s3cr3t"), "nor in the log: %s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_basic, string_body_is_sent_as_is) {
   restt_run r = restt_once("",
                            "{\"url\": \"http://127.0.0.1:%d/echo\", \"method\": \"POST\", "

@@ -126,12 +126,14 @@ Test(rest_config, headers_never_printed_by_check) {
   char *cfg = tmp_write("siphon.json",
                         "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": [{\"name\": "
                         "\"s\", \"plugin\": \"rest\", \"options\": {\"url\": \"http://x/\", "
-                        "\"headers\": {\"X-Api-Key\": \"s3cr3t\"}}}]}",
+                        "\"headers\": {\"X-Api-Key\": \"s3cr3t\"}, \"secret_query\": "
+                        "{\"appid\": \"s3cr3t\"}}}]}",
                         SIPHON_PLUGIN_DIR);
   tproc p;
   int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
   cr_assert_eq(st, 0, "%s", p.err);
   cr_assert(strstr(p.out, "\"headers\":\"********\"") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "\"secret_query\":\"********\"") != NULL, "%s", p.out);
   cr_assert_null(strstr(p.out, "s3cr3t"), "%s", p.out);
   cr_assert_null(strstr(p.err, "s3cr3t"), "%s", p.err);
   tproc_free(&p);
@@ -140,6 +142,13 @@ Test(rest_config, headers_never_printed_by_check) {
   tmp_rmtree(d);
   free(d);
   free(cfg);
+}
+
+Test(rest_config, secret_query_given_once) {
+  expect(
+      "{\"url\": \"http://x/\", \"query\": {\"appid\": \"a\"}, \"secret_query\": "
+      "{\"appid\": \"s3cr3t\"}}",
+      "sources[0].options.secret_query.appid", "is in query too");
 }
 
 Test(rest_config, auth_and_secrets_never_printed) {
