@@ -266,6 +266,12 @@ Test(request, reply_until_the_peer_closes_as_lines) {
   char *joined = sockt_data_join(recs);
   cr_assert_str_eq(joined, "uptime 5|load 0.1|last");
   free(joined);
+  /* meta says which target answered, and the line of its reply. */
+  json_t *meta = json_object_get(json_array_get(recs, 1), "meta");
+  char want[64];
+  snprintf(want, sizeof(want), "tcp://127.0.0.1:%d", s.port);
+  cr_assert_str_eq(json_string_value(json_object_get(meta, "address")), want);
+  cr_assert_eq(json_integer_value(json_object_get(meta, "line")), 2);
   json_decref(recs);
   tproc_free(&p);
   server_stop(&s);
