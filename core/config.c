@@ -408,15 +408,16 @@ static int only_blanks(const char *text, size_t len) {
  * mean: a comment from another format, a comma left out, a string
  * without its quotes. `at` is where jansson stopped reading. */
 static const char *syntax_hint(const char *text, size_t len, size_t at, const char *msg) {
-  /* jansson stops just past the first character of the bad token. */
-  size_t tok = at > 0 ? at - 1 : 0;
-  char c = tok < len ? text[tok] : '\0';
-  char next = tok + 1 < len ? text[tok + 1] : '\0';
-  if ((c == '/' && (next == '/' || next == '*')) || c == '#') {
-    return ": JSON has no comments; remove it";
-  }
+  /* The token jansson names ("near '...'"); only a token that starts
+   * with '/' or '#' can be a comment (not a '#' inside a string). */
   const char *near = strstr(msg, "near '");
   char first = near != NULL ? near[6] : '\0';
+  size_t tok = at > 0 ? at - 1 : 0; /* jansson stops just past its first byte */
+  char next = tok + 1 < len ? text[tok + 1] : '\0';
+  if ((first == '/' && tok < len && text[tok] == '/' && (next == '/' || next == '*')) ||
+      first == '#') {
+    return ": JSON has no comments; remove it";
+  }
   if ((strncmp(msg, "']' expected near", 17) == 0 || strncmp(msg, "'}' expected near", 17) == 0) &&
       strstr(msg, "end of file") == NULL) {
     /* Only when what follows starts a value or a key: "10s" is a string
@@ -426,7 +427,8 @@ static const char *syntax_hint(const char *text, size_t len, size_t at, const ch
       return ": is a ',' missing before it?";
     }
   }
-  if ((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '/') {
+  if (strncmp(msg, "end of file expected", 20) != 0 &&
+      ((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '/')) {
     return ": a string needs double quotes (true, false and null are JSON's only bare words)";
   }
   return "";

@@ -219,6 +219,7 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
   uv_mutex_lock(&o->lock);
   if (o->failed) {
     o->queued++;
+    atomic_store_explicit(&unwritten_hint, o->queued - o->written, memory_order_relaxed);
     uv_mutex_unlock(&o->lock);
     return -EPIPE;
   }

@@ -93,6 +93,11 @@ static int add_query(CURLU *u, const json_t *obj, const char *name, siphon_error
     if (text == NULL) {
       return fail(err, path, "expected a string, number or boolean, got %s", found(v));
     }
+    if (strchr(key, '=') != NULL) {
+      /* The server would read the name up to it, and the rest as value. */
+      free(text);
+      return fail(err, path, "a query parameter's name cannot hold '='");
+    }
     size_t n = strlen(key) + strlen(text) + 2;
     char *pair = malloc(n);
     if (pair == NULL) {

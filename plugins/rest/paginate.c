@@ -11,7 +11,8 @@
 #include "rest.h"
 
 /* Resolves `ref` against `base` into a malloc'd absolute URL. */
-static int resolve(const char *base, const char *ref, char **out, char *msg, size_t msg_len) {
+static int resolve(const rest_source *s, const char *base, const char *ref, char **out, char *msg,
+                   size_t msg_len) {
   CURLU *u = curl_url();
   if (u == NULL) {
     return -ENOMEM;
@@ -27,7 +28,7 @@ static int resolve(const char *base, const char *ref, char **out, char *msg, siz
   curl_url_cleanup(u);
   if (uc != CURLUE_OK) {
     char shown[208];
-    rest_url_mask(ref, shown, sizeof(shown));
+    rest_url_show(s, ref, shown, sizeof(shown));
     snprintf(msg, msg_len, "bad next page URL \"%s\": %s", shown, curl_url_strerror(uc));
     return -EPROTO;
   }
@@ -136,7 +137,7 @@ int rest_paginate_next(const rest_source *s, rest_xfer *x, const json_t *doc, ch
     if (ref == NULL) {
       return 0;
     }
-    int rc = resolve(base, ref, next, msg, msg_len);
+    int rc = resolve(s, base, ref, next, msg, msg_len);
     free(ref);
     return rc == 0 ? 1 : rc;
   }
@@ -149,7 +150,7 @@ int rest_paginate_next(const rest_source *s, rest_xfer *x, const json_t *doc, ch
       snprintf(msg, msg_len, "paginate: \"%s\" is not a URL string", s->page_next_ptr);
       return -EPROTO;
     }
-    int rc = resolve(base, json_string_value(v), next, msg, msg_len);
+    int rc = resolve(s, base, json_string_value(v), next, msg, msg_len);
     return rc == 0 ? 1 : rc;
   }
   if (s->page_type == REST_PAGE_CURSOR) {

@@ -21,12 +21,14 @@ static int status_accepted(const rest_source *s, long status) {
 }
 
 /* Where an HTML element's text is not the page's (CSS, scripts), the
- * index just past its closing tag; else i. */
+ * index of its closing tag (the caller skips that tag); else i. */
 static size_t skip_element(const rest_buf *b, size_t i) {
   static const char *const skipped[] = {"style", "script"};
   for (size_t k = 0; k < 2; k++) {
     size_t n = strlen(skipped[k]);
-    if (i + 1 + n <= b->len && strncasecmp(b->data + i + 1, skipped[k], n) == 0) {
+    /* "<style>" or "<style type=...>", not "<styles>". */
+    if (i + 1 + n < b->len && strncasecmp(b->data + i + 1, skipped[k], n) == 0 &&
+        strchr("> \t\r\n/", b->data[i + 1 + n]) != NULL) {
       char close[16];
       snprintf(close, sizeof(close), "</%s", skipped[k]);
       for (size_t j = i + 1; j + strlen(close) <= b->len; j++) {
@@ -204,9 +206,12 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
       char shown[1024];
       rest_url_show(s, to, shown, sizeof(shown));
       /* A signed redirect (S3, OAuth) carries its secret in the query. */
-      char *query = strchr(shown, '?');
-      if (query != NULL && (size_t)(query - shown) + 5 < sizeof(shown)) {
-        memcpy(query, "?...", 5);
+      size_t cut = strcspn(shown, "?#"); /* an OAuth token may ride in the fragment */
+      if (shown[cut] != '\0') {
+        if (cut + 5 > sizeof(shown)) {
+          cut = sizeof(shown) - 5;
+        }
+        memcpy(shown + cut, shown[cut] == '#' ? "#..." : "?...", 5);
       }
       snprintf(msg, msg_len,
                "HTTP %ld: redirected to %s; set follow_redirects to follow it, or accept_status "

@@ -47,7 +47,7 @@ static int name_is(const char *enc, size_t len, const char *name) {
       c = (char)(hex_value(enc[i + 1]) * 16 + hex_value(enc[i + 2]));
       i += 2;
     }
-    if (name[j] != c) {
+    if (name[j] == '\0' || name[j] != c) { /* a decoded %00 is no end of name */
       return 0;
     }
   }
@@ -55,21 +55,29 @@ static int name_is(const char *enc, size_t len, const char *name) {
 }
 
 void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_len) {
-  rest_url_mask(url, out, out_len);
+  if (out_len == 0) {
+    return;
+  }
   if (s == NULL || s->n_secret_keys == 0) {
+    rest_url_mask(url, out, out_len);
     return;
   }
-  char *q = strchr(out, '?');
-  if (q == NULL) {
+  /* Cut to 4 KiB first: a name cut short has no '=' and so no value to
+   * show, and a value cut short is still masked below. */
+  char masked[4096];
+  rest_url_mask(url, masked, sizeof(masked));
+  const char *q = strchr(masked, '?');
+  size_t n = q != NULL ? (size_t)(q + 1 - masked) : strlen(masked);
+  if (n >= out_len) {
+    n = out_len - 1; /* before any query: nothing secret left to mask */
+  }
+  memcpy(out, masked, n);
+  out[n] = '\0';
+  if (q == NULL || n < (size_t)(q + 1 - masked)) {
     return;
   }
-  /* Rebuilt into a copy: a masked value may be shorter or longer. */
-  char shown[4096];
-  size_t n = (size_t)(q + 1 - out);
-  if (n >= sizeof(shown)) {
-    return;
-  }
-  memcpy(shown, out, n);
+  /* Parameter by parameter, straight into out; one that does not fit
+   * ends the URL with "..." rather than show anything unmasked. */
   const char *p = q + 1;
   while (*p != '\0' && *p != '#') {
     size_t pair = strcspn(p, "&#");
@@ -79,20 +87,28 @@ void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_
       secret = secret || name_is(p, (size_t)(eq - p), s->secret_keys[k]);
     }
     size_t keep = secret ? (size_t)(eq + 1 - p) : pair;
-    const char *tail = secret ? "****" : "";
-    if (n + keep + strlen(tail) + 1 >= sizeof(shown)) {
-      return; /* too long to rebuild: the masked userinfo stands */
+    size_t need = keep + (secret ? 4 : 0) + (p[pair] == '&' ? 1 : 0);
+    if (n + need + 3 >= out_len) {
+      if (n + 3 < out_len) {
+        memcpy(out + n, "...", 4);
+      }
+      return;
     }
-    memcpy(shown + n, p, keep);
+    memcpy(out + n, p, keep);
     n += keep;
-    memcpy(shown + n, tail, strlen(tail));
-    n += strlen(tail);
+    if (secret) {
+      memcpy(out + n, "****", 4);
+      n += 4;
+    }
     p += pair;
     if (*p == '&') {
-      shown[n++] = '&';
+      out[n++] = '&';
       p++;
     }
+    out[n] = '\0';
   }
-  snprintf(shown + n, sizeof(shown) - n, "%s", p);
-  snprintf(out, out_len, "%s", shown);
+  /* The fragment, as it is (a browser's, never sent to the server). */
+  if (*p == '#' && n + strlen(p) < out_len) {
+    memcpy(out + n, p, strlen(p) + 1);
+  }
 }

@@ -98,7 +98,8 @@ static void say_dropped(sock_listener *l, const json_t *meta, uint64_t before, u
     l->dropped_said++;
     l->api->log(l->src, l->dropped_said <= 10 ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
                 "line from %s over max_line_bytes (%zu bytes): dropped%s",
-                json_string_value(json_object_get(meta, "peer")), l->inst->max_line_bytes,
+                meta != NULL ? json_string_value(json_object_get(meta, "peer")) : "?",
+                l->inst->max_line_bytes,
                 l->dropped_said == 10 ? "; further ones are logged at debug level" : "");
   }
 }

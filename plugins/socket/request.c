@@ -18,7 +18,6 @@ typedef struct request_round {
   int too_big;
   uint64_t deadline_ms;
   size_t records, invalid;
-  size_t line; /* lines of the reply so far, the skipped ones too */
 } request_round;
 
 static int on_data(sock_session *s, const char *buf, size_t n) {
@@ -62,7 +61,6 @@ static void on_line(void *arg, const char *line, size_t len) {
   request_round *r = arg;
   sock_instance *inst = r->inst;
   json_t *v;
-  r->line++;
   if (inst->framing == SOCK_FRAMING_JSON) {
     json_error_t jerr;
     v = sock_value_json(line, len, &jerr);
@@ -77,9 +75,10 @@ static void on_line(void *arg, const char *line, size_t len) {
       return;
     }
   }
-  /* Which target answered, and where in its reply: as listen's meta.peer
-   * says who sent a line. */
-  json_t *meta = json_pack("{sssI}", "address", inst->address, "line", (json_int_t)r->line);
+  /* Which target answered, and the record's place among the reply's
+   * records: as listen's meta.peer says who sent a line. */
+  json_t *meta =
+      json_pack("{sssI}", "address", inst->address, "index", (json_int_t)(r->records + 1));
   if (inst->api->round_emit(r->round, v, meta) == 0) {
     r->records++;
   }

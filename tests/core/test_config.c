@@ -240,6 +240,10 @@ Test(config_bad, commonest_slips_explained) {
           "t.json:1:26: invalid token near '/': a string needs double quotes");
   REFUSED("{\"sources\": [{\"name\": \"a\", \"plugin\": \"p\", \"interval\": 10s}]}",
           "near 's': a string needs double quotes");
+  /* A '#' inside a string is no comment. */
+  e = errors_of("{\"sources\": [{\"name\": \"a#\n\"}]}");
+  cr_expect_null(strstr(e, "comments"), "%s", e);
+  free(e);
   REFUSED("", "t.json: the file is empty: expected a JSON object");
   REFUSED(" \n\t\n", "t.json: the file is empty");
 }

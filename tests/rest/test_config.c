@@ -149,6 +149,8 @@ Test(rest_config, secret_query_given_once) {
       "{\"url\": \"http://x/\", \"query\": {\"appid\": \"a\"}, \"secret_query\": "
       "{\"appid\": \"s3cr3t\"}}",
       "sources[0].options.secret_query.appid", "is in query too");
+  expect("{\"url\": \"http://x/\", \"secret_query\": {\"a=b\": \"s3cr3t\"}}",
+         "sources[0].options.secret_query.a=b", "a query parameter's name cannot hold '='");
 }
 
 Test(rest_config, auth_and_secrets_never_printed) {
