@@ -445,7 +445,8 @@ int siphon__cli_run(siphon__cli *cli) {
         cli->generated ? siphon__config_load_string(cli->generated, CLI_CONFIG_NAME, &cfg, &d) : -1;
   } else if (cli->config != NULL) {
     export_config_dir(cli->config);
-    rc = siphon__config_load_file(cli->config, &cfg, &d);
+    siphon__config_opts opts = {.log_file_given = cli->log_file != NULL};
+    rc = siphon__config_load_file_opts(cli->config, &opts, &cfg, &d);
   } else {
     rc = 0;
   }

@@ -261,7 +261,7 @@ static void check_siphon(siphon__cfgctx *c, const json_t *root, siphon__config *
     cfg->log_json = format == 1;
   }
   const char *log_file;
-  if (siphon__cfg_string(c, sec, "siphon", "log_file", &log_file) > 0) {
+  if (siphon__cfg_string(c, sec, "siphon", "log_file", &log_file) > 0 && !c->opts->log_file_given) {
     char *where = siphon__asprintf("%s: siphon.log_file", c->file);
     char *resolved = resolve(cfg->dir, log_file);
     siphon__config_set_log_file(cfg, resolved, where, c->d);
@@ -321,12 +321,15 @@ static void set_defaults(siphon__config *cfg, const char *name) {
 }
 
 /* Checks a parsed tree; `root` is modified by substitution. */
-static int load_tree(json_t *root, siphon__config *cfg, siphon__diag *d) {
+static int load_tree(json_t *root, const siphon__config_opts *opts, siphon__config *cfg,
+                     siphon__diag *d) {
+  static const siphon__config_opts no_opts;
   size_t errors_before = d->count;
   siphon__cfgctx c;
   memset(&c, 0, sizeof(c));
   c.file = cfg->path;
   c.d = d;
+  c.opts = opts != NULL ? opts : &no_opts;
   if (!json_is_object(root)) {
     char *got = siphon__json_show(root);
     siphon__cfg_error(
@@ -447,7 +450,8 @@ char *siphon__json_syntax_error(const char *text, size_t len, const json_error_t
                           syntax_hint(text, len, (size_t)jerr->position, jerr->text));
 }
 
-static int parse_and_load(const char *text, size_t len, siphon__config *cfg, siphon__diag *d) {
+static int parse_and_load(const char *text, size_t len, const siphon__config_opts *opts,
+                          siphon__config *cfg, siphon__diag *d) {
   /* Some Windows editors start UTF-8 files with a byte order mark. */
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
     text += 3;
@@ -471,7 +475,7 @@ static int parse_and_load(const char *text, size_t len, siphon__config *cfg, sip
     free(msg);
     return -EINVAL;
   }
-  int rc = load_tree(root, cfg, d);
+  int rc = load_tree(root, opts, cfg, d);
   json_decref(root);
   return rc;
 }
@@ -508,6 +512,11 @@ static char *read_all(const char *path, size_t *len_out) {
 }
 
 int siphon__config_load_file(const char *path, siphon__config *out, siphon__diag *d) {
+  return siphon__config_load_file_opts(path, NULL, out, d);
+}
+
+int siphon__config_load_file_opts(const char *path, const siphon__config_opts *opts,
+                                  siphon__config *out, siphon__diag *d) {
   memset(out, 0, sizeof(*out));
   set_defaults(out, path);
   size_t len = 0;
@@ -516,7 +525,7 @@ int siphon__config_load_file(const char *path, siphon__config *out, siphon__diag
     siphon__diag_add(d, path, "cannot read: %s", strerror(errno != 0 ? errno : EIO));
     return -EINVAL;
   }
-  int rc = parse_and_load(text, len, out, d);
+  int rc = parse_and_load(text, len, opts, out, d);
   free(text);
   return rc;
 }
@@ -530,7 +539,7 @@ int siphon__config_load_string(const char *text, const char *name, siphon__confi
   out->dir = siphon__xstrdup(".");
   free(out->state_dir);
   out->state_dir = siphon__xstrdup(DEFAULT_STATE_DIR);
-  return parse_and_load(text, strlen(text), out, d);
+  return parse_and_load(text, strlen(text), NULL, out, d);
 }
 
 const char *const *siphon__config_keys(const char *section) {

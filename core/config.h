@@ -56,6 +56,14 @@ typedef struct siphon__config {
   size_t source_count;
 } siphon__config;
 
+/* What the command line changes in how a config is read. */
+typedef struct siphon__config_opts {
+  /* --log-file is given: the config's own siphon.log_file is checked for
+   * its type only (a path that is wrong on this host must not stop the
+   * override that fixes it). */
+  int log_file_given;
+} siphon__config_opts;
+
 /* Reads, substitutes and checks a config file. Every error found is added
  * to d (syntax errors stop at the first, with line:column). Returns 0 when
  * d gained no error; otherwise -EINVAL (out is then still freeable). */
@@ -65,6 +73,10 @@ int siphon__config_load_file(const char *path, siphon__config *out, siphon__diag
  * in messages. */
 int siphon__config_load_string(const char *text, const char *name, siphon__config *out,
                                siphon__diag *d);
+
+/* siphon__config_load_file with opts (may be NULL: none). */
+int siphon__config_load_file_opts(const char *path, const siphon__config_opts *opts,
+                                  siphon__config *out, siphon__diag *d);
 
 void siphon__config_free(siphon__config *c);
 

@@ -9,9 +9,10 @@
 #include "diag.h"
 
 typedef struct siphon__cfgctx {
-  const char *file;   /* the config's name in messages */
-  siphon__diag *d;    /* where errors go */
-  const json_t **bad; /* strings whose ${VAR} failed: already reported */
+  const char *file;                /* the config's name in messages */
+  siphon__diag *d;                 /* where errors go */
+  const siphon__config_opts *opts; /* never NULL */
+  const json_t **bad;              /* strings whose ${VAR} failed: already reported */
   size_t bad_count;
   size_t bad_cap;
 } siphon__cfgctx;

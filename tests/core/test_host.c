@@ -619,6 +619,38 @@ Test(host, log_file_flag_is_checked_as_the_key_is) {
   free(cfg);
 }
 
+Test(host, log_file_flag_gets_past_a_key_that_is_wrong_on_this_host) {
+  /* The config's log directory is the production host's; --log-file is
+   * how to run it elsewhere. Its type is still checked. */
+  char *dir = tmp_dir();
+  char flag[1100];
+  snprintf(flag, sizeof(flag), "%s/here.log", dir);
+  char *cfg = config("\"log_file\": \"/nonexistent-siphon-dir/siphon.log\"",
+                     "{\"name\": \"t\", \"plugin\": \"tick\"}");
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, "--check", "--log-file", flag, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  int st = tproc_finish(&p, 10000);
+  cr_expect_eq(st, 0, "exit %d: %s", st, p.err);
+  tproc_free(&p);
+  const char *without[] = {SIPHON_BIN, "-c", cfg, "--check", NULL};
+  cr_assert_eq(tproc_start(&p, without, NULL), 0);
+  st = tproc_finish(&p, 10000);
+  cr_expect_eq(st, 2, "without the flag, the key's directory is checked: %s", p.err);
+  tproc_free(&p);
+  free(cfg);
+  cfg = config("\"log_file\": 5", "{\"name\": \"t\", \"plugin\": \"tick\"}");
+  const char *typed[] = {SIPHON_BIN, "-c", cfg, "--check", "--log-file", flag, NULL};
+  cr_assert_eq(tproc_start(&p, typed, NULL), 0);
+  st = tproc_finish(&p, 10000);
+  cr_expect_eq(st, 2, "a wrong type is still wrong: %s", p.err);
+  cr_expect(strstr(p.err, "siphon.log_file: expected") != NULL, "%s", p.err);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
 Test(host, log_file_that_cannot_be_opened_stops_with_its_reason) {
   char *dir = tmp_dir();
   char extra[1024];
