@@ -506,12 +506,8 @@ Test(listen, two_sources_on_one_address_are_refused_by_check) {
 
 Test(listen, a_schedule_on_a_listener_is_refused) {
   /* A listener has no rounds: an interval there would silently do nothing. */
-  char *cfg = tmp_write("siphon.json",
-                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": ["
-                        "{\"name\": \"l\", \"plugin\": \"socket\", \"interval\": \"1s\", "
-                        "\"jitter\": \"100ms\", \"options\": {\"mode\": \"listen\", "
-                        "\"address\": \"tcp://127.0.0.1:0\"}}]}",
-                        SIPHON_PLUGIN_DIR);
+  char *cfg = sockt_config("\"interval\": \"1s\", \"jitter\": \"100ms\", ",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}");
   tproc p;
   int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
@@ -524,11 +520,8 @@ Test(listen, a_schedule_on_a_listener_is_refused) {
 
 Test(listen, unix_socket_in_a_missing_directory_is_named_by_check) {
   /* bind() itself would say only "permission denied". */
-  char *cfg = tmp_write("siphon.json",
-                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": ["
-                        "{\"name\": \"u\", \"plugin\": \"socket\", \"options\": {\"mode\": "
-                        "\"listen\", \"address\": \"unix:///nonexistent-siphon-dir/x.sock\"}}]}",
-                        SIPHON_PLUGIN_DIR);
+  char *cfg = sockt_config(
+      "", "{\"mode\": \"listen\", \"address\": \"unix:///nonexistent-siphon-dir/x.sock\"}");
   tproc p;
   int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
   cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
