@@ -26,6 +26,11 @@ uint64_t siphon__output_unwritten_hint(void) {
   return atomic_load(&unwritten_hint);
 }
 
+/* Called with o->lock held, whenever queued or written moves. */
+static void note_unwritten(const siphon__output *o) {
+  atomic_store_explicit(&unwritten_hint, o->queued - o->written, memory_order_relaxed);
+}
+
 /* The output file as siphon opens it, at start and on SIGHUP: appended to,
  * created with mode 0640 (records may be private), not inherited. */
 static int open_append(const char *path) {
@@ -112,7 +117,7 @@ static void writer_main(void *arg) {
       return;
     }
     o->written += full_records;
-    atomic_store_explicit(&unwritten_hint, o->queued - o->written, memory_order_relaxed);
+    note_unwritten(o);
     int wake = o->over && o->len + o->writing <= o->limit / 2;
     uv_mutex_unlock(&o->lock);
     if (wake) {
@@ -219,7 +224,7 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
   uv_mutex_lock(&o->lock);
   if (o->failed) {
     o->queued++;
-    atomic_store_explicit(&unwritten_hint, o->queued - o->written, memory_order_relaxed);
+    note_unwritten(o);
     uv_mutex_unlock(&o->lock);
     return -EPIPE;
   }
@@ -237,7 +242,7 @@ int siphon__output_write(siphon__output *o, const char *line, size_t len) {
   o->len += len;
   o->buf_records++;
   o->queued++;
-  atomic_store_explicit(&unwritten_hint, o->queued - o->written, memory_order_relaxed);
+  note_unwritten(o);
   int over = o->len + o->writing >= o->limit;
   if (over) {
     o->over = 1;
