@@ -135,8 +135,10 @@ static int32_t driver_budget_ms(uint64_t timeout_ms) {
  * unreachable server), connect, and each socket read (a hung one). A
  * smaller value already in the URI is kept. */
 static void apply_timeouts(mongoc_uri_t *uri, int32_t budget_ms) {
+  /* waitQueueTimeoutMS too: with maxPoolSize reached, a pop would wait
+   * for a client as long as the sources holding them keep them. */
   const char *keys[] = {MONGOC_URI_SERVERSELECTIONTIMEOUTMS, MONGOC_URI_SOCKETTIMEOUTMS,
-                        MONGOC_URI_CONNECTTIMEOUTMS};
+                        MONGOC_URI_CONNECTTIMEOUTMS, MONGOC_URI_WAITQUEUETIMEOUTMS};
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
     int32_t cur = mongoc_uri_get_option_as_int32(uri, keys[i], 0);
     if (cur <= 0 || cur > budget_ms) {
@@ -375,6 +377,21 @@ static int mg_collect_blocking(void *instance, siphon_round *round, siphon_error
   }
   mongoc_client_pool_t *pool = mg_pool_get(s->pool);
   mongoc_client_t *client = mongoc_client_pool_pop(pool);
+  if (client == NULL) {
+    /* Every client of the pool is in use past waitQueueTimeoutMS: the
+     * URI's maxPoolSize is below the sources that share it. */
+    snprintf(err->text, sizeof(err->text),
+             "no client free in the pool within %d ms (waitQueueTimeoutMS): more sources "
+             "share this uri than its maxPoolSize allows",
+             (int)mongoc_uri_get_option_as_int32(s->uri, MONGOC_URI_WAITQUEUETIMEOUTMS, 0));
+    return -ETIMEDOUT;
+  }
+  if (api->round_cancelled(round)) {
+    /* Timed out while waiting for that client: the round is over. */
+    mongoc_client_pool_push(pool, client);
+    snprintf(err->text, sizeof(err->text), "%s", "cancelled while waiting for a client");
+    return -ECANCELED;
+  }
   mg_run run = {.api = api, .src = s->src, .round = round, .q = &s->q};
   /* The run owns the last value while it runs; it comes back below. */
   run.last = s->last;

@@ -50,13 +50,36 @@ void mg_pools_free(mg_pools *pools) {
   free(pools);
 }
 
-static mg_pool_ref *pool_open(const mongoc_uri_t *uri, siphon_error *err) {
+/* The key a pool is shared by: the URI's text and the timeouts that
+ * create() applied to it, which mongoc_uri_get_string() leaves out (it
+ * returns the text as parsed). Sources of one URI with different
+ * timeouts get pools of their own, each bounded by its own timeout.
+ * NULL on out of memory. */
+static char *pool_key(const mongoc_uri_t *uri) {
+  const char *text = mongoc_uri_get_string(uri);
+  const char *keys[] = {MONGOC_URI_SERVERSELECTIONTIMEOUTMS, MONGOC_URI_SOCKETTIMEOUTMS,
+                        MONGOC_URI_CONNECTTIMEOUTMS, MONGOC_URI_WAITQUEUETIMEOUTMS};
+  size_t len = strlen(text) + 4 * 12 + 1;
+  char *key = malloc(len);
+  if (key == NULL) {
+    return NULL;
+  }
+  size_t at = (size_t)snprintf(key, len, "%s", text);
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    at += (size_t)snprintf(key + at, len - at, " %d",
+                           (int)mongoc_uri_get_option_as_int32(uri, keys[i], 0));
+  }
+  return key;
+}
+
+static mg_pool_ref *pool_open(const mongoc_uri_t *uri, char *key, siphon_error *err) {
   mg_pool_ref *r = calloc(1, sizeof(*r));
   if (r == NULL) {
+    free(key);
     snprintf(err->text, sizeof(err->text), "out of memory");
     return NULL;
   }
-  r->key = strdup(mongoc_uri_get_string(uri));
+  r->key = key;
   bson_error_t berr;
   r->pool = mongoc_client_pool_new_with_error(uri, &berr);
   if (r->key == NULL || r->pool == NULL) {
@@ -79,30 +102,57 @@ static mg_pool_ref *pool_open(const mongoc_uri_t *uri, siphon_error *err) {
   return r;
 }
 
-int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out,
-                     siphon_error *err) {
-  const char *key = mongoc_uri_get_string(uri);
-  int rc = 0;
-  uv_mutex_lock(&pools->lock);
+static mg_pool_ref *pool_find(mg_pools *pools, const char *key) {
   mg_pool_ref *r = pools->head;
   while (r != NULL && strcmp(r->key, key) != 0) {
     r = r->next;
   }
-  if (r == NULL) {
-    r = pool_open(uri, err);
-    if (r != NULL) {
-      r->next = pools->head;
-      pools->head = r;
-    } else {
-      rc = -EINVAL;
-    }
+  return r;
+}
+
+int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out,
+                     siphon_error *err) {
+  char *key = pool_key(uri);
+  if (key == NULL) {
+    snprintf(err->text, sizeof(err->text), "out of memory");
+    return -ENOMEM;
   }
+  uv_mutex_lock(&pools->lock);
+  mg_pool_ref *r = pool_find(pools, key);
   if (r != NULL) {
     r->refs++;
-    *out = r;
   }
   uv_mutex_unlock(&pools->lock);
-  return rc;
+  if (r != NULL) {
+    free(key);
+    *out = r;
+    return 0;
+  }
+  /* Opened outside the lock: for mongodb+srv:// libmongoc resolves the
+   * SRV record here, and a slow DNS must not hold every other mongo
+   * source's round. Two sources that race open two pools; the loser's
+   * is closed. */
+  mg_pool_ref *mine = pool_open(uri, key, err);
+  if (mine == NULL) {
+    return -EINVAL;
+  }
+  uv_mutex_lock(&pools->lock);
+  r = pool_find(pools, mine->key);
+  if (r == NULL) {
+    r = mine;
+    r->next = pools->head;
+    pools->head = r;
+    mine = NULL;
+  }
+  r->refs++;
+  uv_mutex_unlock(&pools->lock);
+  if (mine != NULL) {
+    mongoc_client_pool_destroy(mine->pool);
+    free(mine->key);
+    free(mine);
+  }
+  *out = r;
+  return 0;
 }
 
 void mg_pools_release(mg_pools *pools, mg_pool_ref *ref) {

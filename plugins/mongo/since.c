@@ -15,20 +15,30 @@
 #define SINCE_MAX_BYTES (64 * 1024)
 
 char *mg_since_path(const char *dir, const char *source_name) {
+  /* Names hold letters, digits and "_ . : -" (the host checks), and ':'
+   * has no place in a portable file name. It becomes "%3A", and a leading
+   * '.' (a hidden file, or ".." climbing out of dir) "%2E": '%' is not a
+   * name's character, so no two names share a file, as "x:y" and "x_y"
+   * did when both became x_y. Anything else the host would refuse is
+   * escaped the same way. */
   size_t n = strlen(source_name);
-  char *safe = malloc(n + 1);
+  char *safe = malloc(3 * n + 1);
   if (safe == NULL) {
     return NULL;
   }
+  size_t at = 0;
   for (size_t i = 0; i < n; i++) {
-    char c = source_name[i];
+    unsigned char c = (unsigned char)source_name[i];
     int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '-' || c == '_' || c == '.';
-    /* A leading '.' would hide the file or, as "..", climb out of dir. */
-    safe[i] = ok && !(i == 0 && c == '.') ? c : '_';
+    if (ok && !(i == 0 && c == '.')) {
+      safe[at++] = (char)c;
+    } else {
+      at += (size_t)snprintf(safe + at, 4, "%%%02X", c);
+    }
   }
-  safe[n] = '\0';
-  size_t len = strlen(dir) + n + 32;
+  safe[at] = '\0';
+  size_t len = strlen(dir) + at + 32;
   char *path = malloc(len);
   if (path != NULL) {
     snprintf(path, len, "%s/%s.mongo-since.json", dir, safe);

@@ -339,3 +339,66 @@ Test(runtime, eight_sources_on_four_threads) {
   free(sources);
   free(db);
 }
+
+/* A source on a pool of one client that waits 200 ms for it. */
+static char *pool1_source(const char *name, int port) {
+  return mt_fmt(
+      "{\"name\": \"%s\", \"plugin\": \"mongo\", \"interval\": \"5s\", \"timeout\": \"1500ms\","
+      " \"options\": {\"uri\": \"mongodb://127.0.0.1:%d/?maxPoolSize=1&waitQueueTimeoutMS=200\","
+      " \"database\": \"d\", \"collection\": \"c\"}}",
+      name, port);
+}
+
+/* Two sources share a pool of one client (maxPoolSize=1) on a server
+ * that hangs: the second finds no client within waitQueueTimeoutMS. It
+ * fails with a message that says so; libmongoc was handed a NULL client
+ * and aborted siphon before. */
+Test(runtime, a_pool_with_no_client_free_fails_the_round_only) {
+  int hfd;
+  int hport = hung_port(&hfd);
+  char *a = pool1_source("a", hport);
+  char *b = pool1_source("b", hport);
+  char *sources = mt_fmt("%s, %s", a, b);
+  char *cfg = mt_config("\"threads\": 4", sources);
+  tproc p;
+  int st = mt_once(&p, cfg, 20000);
+  cr_expect_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect_eq(tproc_count(p.err, "collect failed"), 2, "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "collect failed: no client free in the pool within 200 ms"), 1,
+               "%s", p.err);
+  tproc_free(&p);
+  close(hfd);
+  free(cfg);
+  free(sources);
+  free(b);
+  free(a);
+}
+
+/* Sources of one URI with different timeouts: each is bounded by its
+ * own (the driver's error, in time), not by the timeouts of whichever
+ * source opened the pool first. */
+Test(runtime, one_uri_two_timeouts_two_pools) {
+  int hfd;
+  int hport = hung_port(&hfd);
+  char *sources = mt_fmt(
+      "{\"name\": \"fast\", \"plugin\": \"mongo\", \"interval\": \"10s\", \"timeout\": \"1s\","
+      " \"options\": {\"uri\": \"mongodb://127.0.0.1:%d\", \"database\": \"d\","
+      " \"collection\": \"c\"}},"
+      "{\"name\": \"slow\", \"plugin\": \"mongo\", \"interval\": \"10s\", \"timeout\": \"3s\","
+      " \"options\": {\"uri\": \"mongodb://127.0.0.1:%d\", \"database\": \"d\","
+      " \"collection\": \"c\"}}",
+      hport, hport);
+  char *cfg = mt_config("\"threads\": 4", sources);
+  tproc p;
+  int st = mt_once(&p, cfg, 20000);
+  cr_expect_eq(st, 1, "exit %d: %s", st, p.err);
+  /* The host's "collect timed out" would mean the driver waited past
+   * the source's timeout. */
+  cr_expect_eq(tproc_count(p.err, "timed out after"), 0, "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "[fast] collect failed"), 1, "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "[slow] collect failed"), 1, "%s", p.err);
+  tproc_free(&p);
+  close(hfd);
+  free(cfg);
+  free(sources);
+}

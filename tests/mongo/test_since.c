@@ -286,3 +286,58 @@ Test(since, unwritable_state_fails_the_round) {
   free(path);
   inc_teardown(&t);
 }
+
+/* Names "x:y" and "x_y" are both allowed; their state files must differ,
+ * or each source would read the other's last value and skip documents. */
+Test(since, names_that_differ_by_a_colon_keep_files_apart) {
+  char *db = mt_db();
+  char *dir = tmp_dir();
+  mt_insert_range(db, "a", 0, 50);
+  mt_insert_range(db, "b", 0, 5);
+  char *oa = mt_fmt("\"database\": \"%s\", \"collection\": \"a\", \"since\": \"i\"", db);
+  char *ob = mt_fmt("\"database\": \"%s\", \"collection\": \"b\", \"since\": \"i\"", db);
+  char *sa = mt_source("x:y", "\"interval\": \"1s\"", oa);
+  char *sb = mt_source("x_y", "\"interval\": \"1s\"", ob);
+  char *both = mt_fmt("%s, %s", sa, sb);
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", dir);
+  char *cfg = mt_config(sx, both);
+  tproc p;
+  int st = mt_once(&p, cfg, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  tproc_free(&p);
+
+  char *pa = mt_fmt("%s/x%%3Ay.mongo-since.json", dir);
+  char *pb = mt_fmt("%s/x_y.mongo-since.json", dir);
+  char *ta = tmp_read(pa, NULL);
+  char *tb = tmp_read(pb, NULL);
+  cr_assert_not_null(ta, "no %s", pa);
+  cr_assert_not_null(tb, "no %s", pb);
+  cr_expect_not_null(strstr(ta, "\"49\""), "%s", ta);
+  cr_expect_not_null(strstr(tb, "\"4\""), "%s", tb);
+
+  /* New documents in b are read by x_y, from its own last value. */
+  mt_insert_range(db, "b", 5, 3);
+  st = mt_once(&p, cfg, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  json_t *recs = mt_records(p.out);
+  json_t *data = mt_data(recs, "x_y");
+  cr_expect_eq(json_array_size(data), 3, "%s", p.out);
+  json_decref(data);
+  json_decref(recs);
+  tproc_free(&p);
+
+  free(ta);
+  free(tb);
+  free(pa);
+  free(pb);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+  free(sx);
+  free(both);
+  free(sa);
+  free(sb);
+  free(oa);
+  free(ob);
+  free(db);
+}
