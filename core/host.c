@@ -88,17 +88,29 @@ static void late_signal(int signum) {
   _exit(128 + signum);
 }
 
+/* Pool threads kept for libuv's own work (see pool_reserve()). */
+#define SIPHON__POOL_RESERVE 2u
+
 static unsigned choose_threads(const siphon__host *h) {
   if (h->config->threads > 0) {
     return h->config->threads;
   }
-  /* One thread per blocking source up to 64, never under libuv's 4. */
+  /* One thread per blocking source up to 64, and the reserve below on
+   * top, never under libuv's 4. */
   unsigned blocking = 0;
   for (size_t i = 0; i < h->source_count; i++) {
     const siphon_source *s = &h->sources[i];
     blocking += s->plugin != NULL && s->plugin->desc.capability == SIPHON_CAP_BLOCKING;
   }
-  return blocking < 4 ? 4 : blocking > 64 ? 64 : blocking;
+  unsigned n = (blocking > 64 ? 64 : blocking) + SIPHON__POOL_RESERVE;
+  return n < 4 ? 4 : n;
+}
+
+/* Threads no blocking plugin may take: libuv's pool also runs the name
+ * lookups of async plugins (uv_getaddrinfo) and any uv_fs call, and a
+ * plugin whose rounds all hang would hold them up too. */
+static unsigned pool_reserve(unsigned threads) {
+  return threads > SIPHON__POOL_RESERVE ? SIPHON__POOL_RESERVE : threads - 1;
 }
 
 static void setup_bulkheads(siphon__host *h) {
@@ -110,8 +122,10 @@ static void setup_bulkheads(siphon__host *h) {
   if (share <= 0.0) {
     share = plugins <= 1 ? 1.0 : 0.5;
   }
+  unsigned most = h->threads - pool_reserve(h->threads);
   for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
     unsigned n = (unsigned)((double)h->threads * share);
+    n = n > most ? most : n;
     p->max_busy = n < 1 ? 1 : n;
   }
 }

@@ -284,6 +284,46 @@ Test(host, backoff_resets_after_success) {
   free(cfg);
 }
 
+Test(host, hung_blocking_rounds_leave_threads_for_name_lookups) {
+  /* One blocking plugin whose four rounds hang would take every thread
+   * of a pool sized for them, and the socket probe's lookup of
+   * "localhost" (uv_getaddrinfo, on the same pool) would wait behind
+   * them past its timeout. Two threads are kept back for it. */
+  int port = 0;
+  int lfd = tnet_bind(SOCK_STREAM, &port);
+  cr_assert_eq(listen(lfd, 16), 0);
+  char sources[1024];
+  const char *sleeper =
+      "\"plugin\": \"sleeper\", \"interval\": \"10s\", \"timeout\": \"3s\","
+      " \"options\": {\"sleep\": \"2s\"}";
+  snprintf(sources, sizeof(sources),
+           "{\"name\": \"s0\", %s}, {\"name\": \"s1\", %s}, {\"name\": \"s2\", %s},"
+           " {\"name\": \"s3\", %s}, {\"name\": \"probe\", \"plugin\": \"socket\","
+           " \"interval\": \"10s\", \"timeout\": \"1s\", \"options\": {\"mode\": \"probe\","
+           " \"address\": \"tcp://localhost:%d\"}}",
+           sleeper, sleeper, sleeper, sleeper, port);
+  char *cfg = config("", sources);
+  tproc p;
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  json_t *recs = lines(p.out);
+  size_t i;
+  json_t *v;
+  int probes = 0;
+  json_array_foreach(recs, i, v) {
+    if (strcmp(json_string_value(json_object_get(v, "source")), "probe") == 0) {
+      probes++;
+      json_t *data = json_object_get(v, "data");
+      cr_expect_str_eq(json_string_value(json_object_get(data, "result")), "success", "%s", p.out);
+    }
+  }
+  cr_expect_eq(probes, 1, "%s", p.out);
+  json_decref(recs);
+  tproc_free(&p);
+  close(lfd);
+  free(cfg);
+}
+
 Test(host, bulkhead_leaves_threads_for_other_plugins) {
   /* 4 threads, each plugin at most half: four slow sleepers can hold only
    * two threads, so sleeper2 gets one at once and finishes first. */
