@@ -73,7 +73,7 @@ static void late_signal(int signum) {
   size_t n = strlen(msg);
   char digits[24];
   size_t k = 0;
-  uint64_t left = siphon__output_unwritten_hint();
+  uint64_t left = siphon__output_unwritten_hint() + siphon__round_held();
   do {
     digits[k++] = (char)('0' + left % 10);
     left /= 10;
@@ -514,6 +514,14 @@ static void on_hard_deadline(uv_timer_t *t) {
   h->ts_closed = 1;
   uv_mutex_unlock(&h->ts_lock);
   siphon__ts_drain(h);
+  /* What the hung blocking rounds emitted before they hung stays in
+   * them: their threads may still be appending to it. */
+  uint64_t held = siphon__round_held();
+  if (held > 0) {
+    siphon__log(SIPHON_LOG_ERROR, NULL,
+                "%llu record%s emitted by the collects still running %s not written",
+                (unsigned long long)held, held == 1 ? "" : "s", held == 1 ? "was" : "were");
+  }
   uint64_t lost = close_output(h);
   if (lost > 0) {
     siphon__log(SIPHON_LOG_ERROR, NULL, "%llu record%s not written", (unsigned long long)lost,
@@ -578,8 +586,9 @@ static void on_signal(uv_signal_t *sig, int signum) {
     siphon__host_begin_shutdown(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
     return;
   }
+  /* Records still held by blocking rounds in flight are lost too. */
   siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu records unwritten)",
-              (unsigned long long)siphon__output_lost(&h->output));
+              (unsigned long long)(siphon__output_lost(&h->output) + siphon__round_held()));
   _exit(128 + signum);
 }
 

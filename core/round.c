@@ -86,6 +86,16 @@ static void plugin_bug(const siphon_round *r, const char *what, const char *rule
               s->plugin->desc.name, what, rule);
 }
 
+static _Atomic uint64_t held_records;
+
+uint64_t siphon__round_held(void) {
+  return atomic_load_explicit(&held_records, memory_order_relaxed);
+}
+
+void siphon__round_unhold(uint64_t n) {
+  atomic_fetch_sub_explicit(&held_records, n, memory_order_relaxed);
+}
+
 int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
   siphon_source *s = r->src;
   if (atomic_load(&r->magic) != SIPHON__ROUND_LIVE || r->done) {
@@ -111,6 +121,7 @@ int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
     p->data = data;
     p->meta = meta;
     siphon__record_timestamp(p->ts);
+    atomic_fetch_add_explicit(&held_records, 1, memory_order_relaxed);
     return 0;
   }
   r->records++;
@@ -161,6 +172,9 @@ void siphon__round_report(siphon_round *r, siphon__round_status st, const char *
 void siphon__round_release(siphon_round *r) {
   siphon_source *s = r->src;
   if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    if (r->b->pending_len > r->b->delivered) {
+      siphon__round_unhold(r->b->pending_len - r->b->delivered);
+    }
     for (size_t i = 0; i < r->b->pending_len; i++) {
       json_decref(r->b->pending[i].data);
       json_decref(r->b->pending[i].meta);

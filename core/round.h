@@ -13,6 +13,15 @@ typedef struct siphon__pending_record {
   char ts[25];
 } siphon__pending_record;
 
+/* Records that blocking rounds emitted and the loop has not written yet:
+ * kept in their rounds until collect_blocking() returns. Read by the stop
+ * paths that cannot wait for those rounds, so that what they leave
+ * behind is counted (a signal handler too: a lock-free atomic load). */
+uint64_t siphon__round_held(void);
+
+/* n held records were written or dropped (runner_blocking.c). */
+void siphon__round_unhold(uint64_t n);
+
 /* Starts a round of s now. */
 void siphon__round_start(siphon_source *s);
 

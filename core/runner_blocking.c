@@ -42,6 +42,7 @@ static void deliver(siphon_round *r) {
     r->records++;
     siphon__record_write(s, pr->ts, pr->data, pr->meta);
   }
+  siphon__round_unhold(end - r->b->delivered);
   r->b->delivered = end;
   if (r->b->delivered < r->b->pending_len) {
     /* The round's deadline no longer matters: reuse its timer. */

@@ -428,6 +428,47 @@ Test(host, shutdown_waits_for_rounds_in_flight) {
   free(cfg);
 }
 
+/* A blocking collect that emitted and then hung past shutdown_grace:
+ * siphon exits without it, and says how many of its records are lost,
+ * since "every record emitted is written or counted". */
+Test(host, records_of_a_hung_blocking_collect_are_counted_at_exit) {
+  char *cfg = config("\"shutdown_grace\": \"200ms\"",
+                     "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"timeout\": \"300ms\","
+                     " \"options\": {\"sleep\": \"1m\", \"ignore_cancel\": true, \"count\": 3,"
+                     " \"emit_first\": true}}");
+  tproc p;
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect_eq(count_lines(p.out), 0, "%s", p.out);
+  cr_expect(
+      strstr(p.err, "3 records emitted by the collects still running were not written") != NULL,
+      "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* The same collect, and a second signal during the grace: the count is
+ * in siphon's last words too. */
+Test(host, second_signal_counts_the_records_a_hung_collect_holds) {
+  char *cfg =
+      config("\"shutdown_grace\": \"1m\"",
+             "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"interval\": \"2m\","
+             " \"timeout\": \"2m\", \"options\": {\"sleep\": \"1m\", \"ignore_cancel\": true,"
+             " \"count\": 2, \"emit_first\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  usleep(300 * 1000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert(tproc_wait_stderr(&p, "SIGTERM: stopping", 5000), "%s", p.err);
+  usleep(700 * 1000);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 5000), 128 + SIGTERM, "%s", p.err);
+  cr_expect(strstr(p.err, "second signal: exiting at once (2 records unwritten)") != NULL, "%s",
+            p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* A stop signal, then `second` after `gap_ms`, while a collect that
  * ignores cancellation holds the shutdown: siphon must exit at once. */
 static void expect_second_signal_exits(int second, unsigned gap_ms) {

@@ -1,6 +1,7 @@
 /* sleeper: a blocking polled test plugin. Each round sleeps `sleep` on a
  * threadpool thread, in 10 ms steps that look at the cancel flag unless
- * `ignore_cancel`, then emits `count` records; `fail` makes it fail. It
+ * `ignore_cancel`, then emits `count` records (before it sleeps with
+ * `emit_first`); `fail` makes it fail. It
  * records the most rounds it saw running at once, to show the bulkhead. */
 #include <errno.h>
 #include <stdatomic.h>
@@ -21,7 +22,7 @@ typedef struct sleeper {
   const siphon_host_api *api;
   siphon_source *src;
   json_int_t sleep_ms, count;
-  int fail, ignore_cancel;
+  int fail, ignore_cancel, emit_first;
   json_int_t seq;
 } sleeper;
 
@@ -30,6 +31,7 @@ static const siphon_option sleeper_options[] = {
     {"count", SIPHON_OPT_INT, 0, "1", NULL, "records per round"},
     {"fail", SIPHON_OPT_BOOL, 0, "false", NULL, "fail every round"},
     {"ignore_cancel", SIPHON_OPT_BOOL, 0, "false", NULL, "sleep on when cancelled"},
+    {"emit_first", SIPHON_OPT_BOOL, 0, "false", NULL, "emit before sleeping"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static int sleeper_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
@@ -44,6 +46,7 @@ static int sleeper_create(const siphon_host_api *api, siphon_source *src, const 
   s->count = json_integer_value(json_object_get(options, "count"));
   s->fail = json_is_true(json_object_get(options, "fail"));
   s->ignore_cancel = json_is_true(json_object_get(options, "ignore_cancel"));
+  s->emit_first = json_is_true(json_object_get(options, "emit_first"));
   *instance = s;
   return 0;
 }
@@ -55,6 +58,9 @@ static int sleeper_collect(void *instance, siphon_round *round, siphon_error *er
   while (now > p && !atomic_compare_exchange_weak(&peak, &p, now)) {
   }
   int rc = 0;
+  for (json_int_t i = 0; s->emit_first && i < s->count; i++) {
+    s->api->round_emit(round, json_pack("{sIsI}", "seq", s->seq++, "i", i), NULL);
+  }
   for (json_int_t slept = 0; slept < s->sleep_ms; slept += 10) {
     if (!s->ignore_cancel && s->api->round_cancelled(round)) {
       snprintf(err->text, sizeof(err->text), "cancelled after %lld ms", (long long)slept);
@@ -68,7 +74,7 @@ static int sleeper_collect(void *instance, siphon_round *round, siphon_error *er
     snprintf(err->text, sizeof(err->text), "sleeper: failing as configured");
     rc = -EIO;
   }
-  for (json_int_t i = 0; rc == 0 && i < s->count; i++) {
+  for (json_int_t i = 0; rc == 0 && !s->emit_first && i < s->count; i++) {
     s->api->round_emit(
         round, json_pack("{sIsIsi}", "seq", s->seq++, "i", i, "peak", atomic_load(&peak)), NULL);
   }
