@@ -527,7 +527,13 @@ int siphon__cli_run(siphon__cli *cli) {
     return 2;
   }
   if (mode == SIPHON__MODE_CHECK) {
-    printf("%s: ok: %zu source%s\n", cfg.path, cfg.source_count, cfg.source_count == 1 ? "" : "s");
+    if (cfg.disabled_count > 0) {
+      printf("%s: ok: %zu source%s, and %zu disabled\n", cfg.path, cfg.source_count,
+             cfg.source_count == 1 ? "" : "s", cfg.disabled_count);
+    } else {
+      printf("%s: ok: %zu source%s\n", cfg.path, cfg.source_count,
+             cfg.source_count == 1 ? "" : "s");
+    }
     for (size_t i = 0; i < host.source_count; i++) {
       const siphon_source *s = &host.sources[i];
       json_t *shown = siphon__options_redact(s->plugin->desc.options, s->conf->options);

@@ -572,13 +572,7 @@ void siphon__config_free(siphon__config *c) {
   free(c->log_file);
   free(c->state_dir);
   json_decref(c->tags);
-  for (size_t i = 0; i < c->source_count; i++) {
-    siphon__source_conf *s = &c->sources[i];
-    free(s->name);
-    free(s->plugin);
-    json_decref(s->tags);
-    json_decref(s->options);
-  }
-  free(c->sources);
+  siphon__source_confs_free(c->sources, c->source_count);
+  siphon__source_confs_free(c->disabled, c->disabled_count);
   memset(c, 0, sizeof(*c));
 }

@@ -34,6 +34,9 @@ typedef struct siphon__source_conf {
   json_t *options; /* object; not yet checked */
 } siphon__source_conf;
 
+/* Frees n source confs and the array. */
+void siphon__source_confs_free(siphon__source_conf *v, size_t n);
+
 typedef struct siphon__config {
   char *path;            /* the file as named, or "<string>" */
   char *dir;             /* its directory: base of relative paths */
@@ -54,6 +57,10 @@ typedef struct siphon__config {
   char *state_dir; /* default "state" beside the config? see config.c */
   siphon__source_conf *sources;
   size_t source_count;
+  /* Sources with "enabled": false: checked (keys, plugin, options
+   * against its table) but never created. */
+  siphon__source_conf *disabled;
+  size_t disabled_count;
 } siphon__config;
 
 /* What the command line changes in how a config is read. */

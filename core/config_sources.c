@@ -175,13 +175,14 @@ json_t *siphon__cfg_tags(siphon__cfgctx *c, const json_t *src, const char *path)
 }
 
 /* Fills sc from one entry of "sources"; returns 1 if the source is
- * enabled. Errors go to c. */
+ * enabled, 0 if it is disabled, -1 if it is not a source at all. Errors
+ * go to c. */
 static int check_source(siphon__cfgctx *c, json_t *src, json_t *seen, siphon__source_conf *sc) {
   char *path = siphon__path_index("sources", sc->index);
   siphon__cfg_substitute(c, src, path);
   if (siphon__cfg_is_bad(c, src)) {
     free(path);
-    return 0;
+    return -1;
   }
   if (!json_is_object(src)) {
     char *got = siphon__json_show(src);
@@ -190,7 +191,7 @@ static int check_source(siphon__cfgctx *c, json_t *src, json_t *seen, siphon__so
                       got);
     free(got);
     free(path);
-    return 0;
+    return -1;
   }
   siphon__cfg_unknown_keys(c, src, path, siphon__source_keys);
   check_identity(c, src, path, seen, sc);
@@ -211,6 +212,13 @@ static void source_conf_free(siphon__source_conf *sc) {
   json_decref(sc->tags);
   json_decref(sc->options);
   memset(sc, 0, sizeof(*sc));
+}
+
+void siphon__source_confs_free(siphon__source_conf *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    source_conf_free(&v[i]);
+  }
+  free(v);
 }
 
 void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *cfg) {
@@ -236,17 +244,21 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
     return;
   }
   cfg->sources = siphon__xcalloc(n, sizeof(siphon__source_conf));
+  cfg->disabled = siphon__xcalloc(n, sizeof(siphon__source_conf));
   size_t errors_before = c->d->count;
   json_t *seen = json_object();
   for (size_t i = 0; i < n; i++) {
-    siphon__source_conf *sc = &cfg->sources[cfg->source_count];
-    sc->index = i;
-    /* Disabled sources are checked too: enabling one later must not
-     * reveal errors that were there all along. */
-    if (check_source(c, json_array_get(sources, i), seen, sc)) {
-      cfg->source_count++;
+    siphon__source_conf sc = {.index = i};
+    /* Disabled sources are checked too (the host checks their plugin and
+     * options): enabling one later must not reveal errors that were
+     * there all along. */
+    int enabled = check_source(c, json_array_get(sources, i), seen, &sc);
+    if (enabled > 0) {
+      cfg->sources[cfg->source_count++] = sc;
+    } else if (enabled == 0) {
+      cfg->disabled[cfg->disabled_count++] = sc;
     } else {
-      source_conf_free(sc);
+      source_conf_free(&sc);
     }
   }
   json_decref(seen);

@@ -113,10 +113,21 @@ static unsigned pool_reserve(unsigned threads) {
   return threads > SIPHON__POOL_RESERVE ? SIPHON__POOL_RESERVE : threads - 1;
 }
 
+/* Whether an enabled source uses p (a disabled one's plugin is loaded
+ * only to be checked). */
+static int plugin_used(const siphon__host *h, const siphon__plugin *p) {
+  for (size_t i = 0; i < h->source_count; i++) {
+    if (h->sources[i].plugin == p) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static void setup_bulkheads(siphon__host *h) {
   unsigned plugins = 0;
   for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
-    plugins += p->desc.capability == SIPHON_CAP_BLOCKING;
+    plugins += p->desc.capability == SIPHON_CAP_BLOCKING && plugin_used(h, p);
   }
   double share = h->config->max_pool_share;
   if (share <= 0.0) {
@@ -151,6 +162,45 @@ static void release_parsed(siphon__config *cfg) {
   }
 }
 
+/* The plugin a source names, loaded (NULL, with the error in d, if it
+ * cannot be). A relative file is relative to the config, as plugin_path
+ * is. */
+static siphon__plugin *source_plugin(siphon__host *h, const siphon__source_conf *conf,
+                                     siphon__diag *d) {
+  const siphon__config *cfg = h->config;
+  char where[512];
+  snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, conf->index);
+  const char *ref = conf->plugin;
+  char *resolved = NULL;
+  if (siphon__plugin_ref_is_path(ref) && ref[0] != '/' && cfg->dir != NULL &&
+      strcmp(cfg->dir, ".") != 0) {
+    const char *rel = strncmp(ref, "./", 2) == 0 ? ref + 2 : ref;
+    resolved = siphon__asprintf("%s/%s", cfg->dir, rel);
+    ref = resolved;
+  }
+  siphon__plugin *p = siphon__registry_get(&h->registry, ref, where, d);
+  free(resolved);
+  return p;
+}
+
+/* A disabled source's plugin and options are checked as an enabled
+ * one's are, short of the plugin's own create(): enabling it later must
+ * not reveal errors that were there all along. */
+static void check_disabled(siphon__host *h, const siphon__source_conf *conf, siphon__diag *d) {
+  if (conf->plugin == NULL) {
+    return; /* the config's check said so */
+  }
+  siphon__plugin *p = source_plugin(h, conf, d);
+  if (p == NULL) {
+    return;
+  }
+  char where[512];
+  snprintf(where, sizeof(where), "%s: sources[%zu].options", h->config->path, conf->index);
+  json_t *validated = NULL;
+  siphon__options_validate(p->desc.options, conf->options, where, &validated, d);
+  json_decref(validated);
+}
+
 int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, siphon__diag *d) {
   memset(h, 0, sizeof(*h));
   h->config = cfg;
@@ -171,23 +221,15 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     s->host = h;
     s->conf = &cfg->sources[i];
     s->name = siphon__xstrdup(s->conf->name);
-    snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
-    /* A relative file is relative to the config, as plugin_path is. */
-    const char *ref = s->conf->plugin;
-    char *resolved = NULL;
-    if (siphon__plugin_ref_is_path(ref) && ref[0] != '/' && cfg->dir != NULL &&
-        strcmp(cfg->dir, ".") != 0) {
-      const char *rel = strncmp(ref, "./", 2) == 0 ? ref + 2 : ref;
-      resolved = siphon__asprintf("%s/%s", cfg->dir, rel);
-      ref = resolved;
-    }
-    s->plugin = siphon__registry_get(&h->registry, ref, where, d);
-    free(resolved);
+    s->plugin = source_plugin(h, s->conf, d);
     if (s->plugin == NULL) {
       continue;
     }
     snprintf(where, sizeof(where), "%s: sources[%zu].options", cfg->path, s->conf->index);
     siphon__options_validate(s->plugin->desc.options, s->conf->options, where, &validated[i], d);
+  }
+  for (size_t i = 0; i < cfg->disabled_count; i++) {
+    check_disabled(h, &cfg->disabled[i], d);
   }
 
   h->threads = choose_threads(h);

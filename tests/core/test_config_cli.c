@@ -212,6 +212,23 @@ Test(config_cli, plugin_option_errors_named_by_path) {
   remove_config(cfg);
 }
 
+/* "enabled": false keeps a source from running, not from being checked:
+ * its plugin must exist and its options fit the plugin's table. */
+Test(config_cli, disabled_sources_plugin_and_options_are_checked) {
+  char *cfg = config(
+      "{\"name\": \"a\", \"plugin\": \"tick\"},\n"
+      "{\"name\": \"b\", \"plugin\": \"tick\", \"enabled\": false, \"options\": {\"cont\": 1}},\n"
+      "{\"name\": \"c\", \"plugin\": \"nosuch\", \"enabled\": false}");
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 2, "stderr:\n%s", p.err);
+  expect_in(p.err, cfg, ": sources[1].options.cont: unknown option; did you mean \"count\"?");
+  expect_in(p.err, cfg, ": sources[2].plugin: unknown plugin \"nosuch\"");
+  expect_in(p.err, cfg, ": 2 errors");
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
 Test(config_cli, good_config_checks_ok) {
   char *cfg = config(
       "{\"name\": \"a\", \"plugin\": \"tick\", \"interval\": \"1m\", \"timeout\": "
@@ -220,7 +237,8 @@ Test(config_cli, good_config_checks_ok) {
   tproc p;
   int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
   cr_expect_eq(status, 0, "stderr:\n%s", p.err);
-  cr_expect_not_null(strstr(p.out, "ok: 1 source"), "a disabled source is not run:\n%s", p.out);
+  cr_expect_not_null(strstr(p.out, "ok: 1 source, and 1 disabled"),
+                     "a disabled source is not run:\n%s", p.out);
   cr_expect_not_null(strstr(p.out, "every 60.000 s, timeout 1.500 s"), "%s", p.out);
   cr_expect_not_null(strstr(p.out, "\"secret\":\"********\""), "%s", p.out);
   cr_expect_null(strstr(p.out, "s3cr3t"), "%s", p.out);

@@ -201,6 +201,9 @@ Test(config_load, disabled_sources_dropped_index_kept) {
   cr_expect_eq(c.sources[0].index, 1, "index is the position in the file, for messages");
   cr_expect_str_eq(c.sources[1].name, "c");
   cr_expect_eq(c.sources[1].index, 2);
+  cr_assert_eq(c.disabled_count, 1, "kept apart, to be checked");
+  cr_expect_str_eq(c.disabled[0].name, "a");
+  cr_expect_eq(c.disabled[0].index, 0);
   siphon__config_free(&c);
 }
 
