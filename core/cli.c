@@ -38,7 +38,8 @@ static void usage(FILE *f) {
       "      --options JSON    its options (with --plugin)\n"
       "      --name NAME       the source's name (with --plugin; default: REF's file\n"
       "                        name without .so, or the name given)\n"
-      "      --interval D      how often it runs (with --plugin; default 10s)\n"
+      "      --interval D      how often it runs, with a unit: 10s, 500ms, 1m (with\n"
+      "                        --plugin; default 10s)\n"
       "      --timeout D       how long a round may take (with --plugin; default: the\n"
       "                        interval)\n"
       "      --list-plugins    list the plugins found along the plugin path\n"
@@ -183,13 +184,12 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
 
 /* --plugin: a one-source config built from the command line, so the same
  * validation applies as for a file. */
-/* A duration on the command line, as the config would take it: "10s",
- * or digits alone for milliseconds, as the error for a bad one offers. */
+/* A duration on the command line is a string, and takes the config's
+ * rule for one: a unit is needed. Digits alone are refused, not taken
+ * as milliseconds: collectd's `Interval 10` is seconds, and `--interval
+ * 10` silently polling a hundred times a second would be the worse
+ * surprise. */
 static json_t *duration_arg(const char *text) {
-  size_t n = strlen(text);
-  if (n > 0 && n < 16 && strspn(text, "0123456789") == n) {
-    return json_integer(strtoll(text, NULL, 10));
-  }
   return json_string(text);
 }
 

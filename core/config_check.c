@@ -223,6 +223,19 @@ int siphon__cfg_duration(siphon__cfgctx *c, const json_t *obj, const char *paren
   if (siphon__duration_parse(v, out) != 0) {
     const char *expected =
         "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds";
+    const char *text = json_string_value(v);
+    size_t n = text != NULL ? strlen(text) : 0;
+    if (n > 0 && n < 20 && strspn(text, "0123456789") == n) {
+      /* "10": seconds to a collectd user, milliseconds as a JSON number
+       * here. Neither is guessed. */
+      char *p = siphon__path_key(parent, key);
+      siphon__cfg_error(c, p,
+                        "\"%s\" has no unit: write \"%ss\" for seconds or \"%sms\" for "
+                        "milliseconds",
+                        text, text, text);
+      free(p);
+      return -1;
+    }
     if (json_is_string(v) || json_is_number(v)) {
       value_error(c, parent, key, expected, v);
     } else {

@@ -150,7 +150,9 @@ Test(config_bad, duration_not_understood) {
 }
 
 Test(config_bad, duration_without_unit) {
-  REFUSED(SRC(", \"interval\": \"10\""), "sources[0].interval: expected a duration such as");
+  REFUSED(SRC(", \"interval\": \"10\""),
+          "sources[0].interval: \"10\" has no unit: write \"10s\" for seconds or \"10ms\" for "
+          "milliseconds");
 }
 
 Test(config_bad, duration_wrong_type) {

@@ -1430,8 +1430,9 @@ Test(host, size_options_take_units) {
   tproc_free(&p);
 }
 
-Test(host, interval_flag_takes_milliseconds_as_the_config_does) {
-  /* The error for a bad --interval offers "a number of milliseconds". */
+Test(host, interval_flag_needs_a_unit) {
+  /* `--interval 10` is seconds to a collectd user and would have been
+   * milliseconds here: it is refused, with both readings offered. */
   tproc p;
   const char *argv[] = {SIPHON_BIN,
                         "--plugin",
@@ -1439,12 +1440,27 @@ Test(host, interval_flag_takes_milliseconds_as_the_config_does) {
                         "--options",
                         "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:9\"}",
                         "--interval",
-                        "1500",
-                        "--timeout",
-                        "250",
+                        "10",
                         "--check",
                         NULL};
-  cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 0, "%s", p.err);
+  cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 2, "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "siphon: --interval: \"10\" has no unit: write \"10s\" for seconds or "
+                   "\"10ms\" for milliseconds") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  const char *units[] = {SIPHON_BIN,
+                         "--plugin",
+                         "socket",
+                         "--options",
+                         "{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:9\"}",
+                         "--interval",
+                         "1500ms",
+                         "--timeout",
+                         "250ms",
+                         "--check",
+                         NULL};
+  cr_assert_eq(tproc_run(&p, units, NULL, 10000), 0, "%s", p.err);
   cr_assert(strstr(p.out, "every 1.500 s, timeout 0.250 s") != NULL, "%s", p.out);
   tproc_free(&p);
 }
