@@ -310,6 +310,19 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     json_decref(tags);
   }
   free(validated);
+  if (mode == SIPHON__MODE_ONCE && d->count == 0) {
+    size_t polled = 0;
+    for (size_t i = 0; i < h->source_count; i++) {
+      polled += !h->sources[i].streaming;
+    }
+    if (polled == 0) {
+      /* It would print an empty round and exit 0, having done nothing. */
+      siphon__diag_add(d, "--once",
+                       "every source streams (plugin %s), and --once starts none: "
+                       "it runs each polled source once; run without --once",
+                       h->sources[0].plugin->name);
+    }
+  }
   if (mode != SIPHON__MODE_CHECK) {
     release_parsed(cfg);
   }
@@ -487,22 +500,24 @@ static void finish(siphon__host *h) {
      * count and this one disagree. */
     char stats[64] = "";
     if (h->stats_records > 0) {
-      snprintf(stats, sizeof(stats), ", and %llu stats records",
-               (unsigned long long)h->stats_records);
+      snprintf(stats, sizeof(stats), ", and %llu stats record%s",
+               (unsigned long long)h->stats_records, h->stats_records == 1 ? "" : "s");
     }
+    uint64_t written = records > lost ? records - lost : 0;
     siphon__log(SIPHON_LOG_INFO, NULL,
-                "stopped after %.3f s: %llu rounds (%llu ok, %llu failed, %llu timed out, %llu "
-                "skipped), %llu records written%s",
+                "stopped after %.3f s: %llu round%s (%llu ok, %llu failed, %llu timed out, %llu "
+                "skipped), %llu record%s written%s",
                 (double)(siphon__now_ms() - h->started_ms) / 1000.0, (unsigned long long)rounds,
-                (unsigned long long)ok, (unsigned long long)failed, (unsigned long long)timeouts,
-                (unsigned long long)skipped,
-                (unsigned long long)(records > lost ? records - lost : 0), stats);
+                rounds == 1 ? "" : "s", (unsigned long long)ok, (unsigned long long)failed,
+                (unsigned long long)timeouts, (unsigned long long)skipped,
+                (unsigned long long)written, written == 1 ? "" : "s", stats);
   }
   if (discarded > 0) {
     siphon__log(SIPHON_LOG_WARN, NULL,
-                "%llu records emitted after their round timed out, was cancelled or had "
-                "finished were discarded",
-                (unsigned long long)discarded);
+                "%llu record%s emitted after %s round timed out, was cancelled or had "
+                "finished %s discarded",
+                (unsigned long long)discarded, discarded == 1 ? "" : "s",
+                discarded == 1 ? "its" : "their", discarded == 1 ? "was" : "were");
   }
 }
 

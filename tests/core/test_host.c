@@ -1076,8 +1076,8 @@ Test(host, stats_record_counts_rounds_per_source) {
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   /* The stop line counts them apart from the sources' records. */
   char want[64];
-  snprintf(want, sizeof(want), ", and %zu stats records",
-           tproc_count(p.out, "\"source\":\"siphon\""));
+  size_t n_stats = tproc_count(p.out, "\"source\":\"siphon\"");
+  snprintf(want, sizeof(want), ", and %zu stats record%s", n_stats, n_stats == 1 ? "" : "s");
   cr_assert(strstr(p.err, want) != NULL, "want %s: %s", want, p.err);
   json_t *recs = lines(p.out);
   json_t *stats = NULL;
@@ -1427,6 +1427,25 @@ Test(host, size_options_take_units) {
   cr_assert_eq(tproc_run(&p, bad, NULL, 10000), 2, "%s", p.err);
   cr_assert(strstr(p.err, "--options: max_line_bytes: expected a size such as") != NULL, "%s",
             p.err);
+  tproc_free(&p);
+}
+
+Test(host, once_with_only_listeners_is_refused) {
+  /* --once starts no listener, so it would do nothing and exit 0. */
+  tproc p;
+  const char *argv[] = {SIPHON_BIN,
+                        "--plugin",
+                        "socket",
+                        "--options",
+                        "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}",
+                        "--once",
+                        NULL};
+  cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 2, "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "siphon: --once: every source streams (plugin socket), and --once "
+                   "starts none") != NULL,
+            "%s", p.err);
+  cr_expect_eq(p.out_len, 0, "%s", p.out);
   tproc_free(&p);
 }
 
