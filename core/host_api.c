@@ -58,11 +58,12 @@ static uint64_t api_source_interval_ms(const siphon_source *s) {
 }
 
 static const char *api_state_dir(const siphon_source *s) {
-  /* Created on first use, so that plugins that keep no state (and
-   * --check) leave no empty directory behind. */
+  /* Created on first use, so that plugins that keep no state leave no
+   * empty directory behind; never by --check, which writes nothing (run
+   * as root against /etc/siphon, it would leave /etc/siphon/siphon-state). */
   siphon__host *h = s->host;
   uv_mutex_lock(&h->state_lock);
-  if (!h->state_ready && h->config->state_dir != NULL) {
+  if (!h->state_ready && h->config->state_dir != NULL && h->mode != SIPHON__MODE_CHECK) {
     h->state_ready = 1;
     int rc = siphon__mkdir_p(h->config->state_dir);
     if (rc != 0) {

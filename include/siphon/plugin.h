@@ -237,7 +237,9 @@ typedef struct siphon_host_api {
   /* state_dir: a directory where the plugin may keep small state files
    * across restarts (siphon.state_dir). The host creates it the first
    * time a plugin asks for it (so plugins that keep no state leave no
-   * empty directory behind). Any thread. */
+   * empty directory behind), but not under --check, which writes nothing:
+   * there it may not exist, and a missing file reads as a first run.
+   * Any thread. */
   const char *(*state_dir)(const siphon_source *src);
 
   /* plugin_data: what plugin_init() stored, or NULL. Any thread. */

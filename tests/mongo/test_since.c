@@ -341,3 +341,37 @@ Test(since, names_that_differ_by_a_colon_keep_files_apart) {
   free(ob);
   free(db);
 }
+
+/* --check reads a since source's state but writes nothing: a state_dir
+ * that does not exist yet is not created by it (run as root against
+ * /etc/siphon, it would leave /etc/siphon/siphon-state). A run does. */
+Test(since, check_creates_no_state_dir) {
+  char *db = mt_db();
+  char *top = tmp_dir();
+  char *dir = mt_fmt("%s/state", top);
+  mt_insert_range(db, "c", 0, 2);
+  char *opts = mt_fmt("\"database\": \"%s\", \"collection\": \"c\", \"since\": \"i\"", db);
+  char *src = mt_source("inc", "\"interval\": \"1s\"", opts);
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", dir);
+  char *cfg = mt_config(sx, src);
+  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  int st = tproc_finish(&p, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  tproc_free(&p);
+  struct stat sb;
+  cr_expect_neq(stat(dir, &sb), 0, "--check created %s", dir);
+  st = mt_once(&p, cfg, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  tproc_free(&p);
+  cr_expect_eq(stat(dir, &sb), 0, "the run did not create %s", dir);
+  tmp_rmtree(top);
+  free(top);
+  free(dir);
+  free(cfg);
+  free(sx);
+  free(src);
+  free(opts);
+  free(db);
+}
