@@ -446,6 +446,28 @@ char *siphon__json_syntax_error(const char *text, size_t len, const json_error_t
   }
   *line = jerr->line;
   *column = jerr->column;
+  if (*line > 0 && *column < 1) {
+    /* jansson's end of file is column 0 of the line after the last
+     * newline; columns count from 1. Point just past the last character
+     * that is not white space, where the missing text would go. */
+    int l = 1, col = 1;
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < len; i++) {
+      if (text[i] == '\n') {
+        l++;
+        col = 1;
+        continue;
+      }
+      if ((text[i] & 0xC0) != 0x80) {
+        col++; /* a character, not a UTF-8 continuation byte */
+      }
+      if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r') {
+        *line = l;
+        *column = col;
+      }
+    }
+  }
   return siphon__asprintf("%s%s", jerr->text,
                           syntax_hint(text, len, (size_t)jerr->position, jerr->text));
 }

@@ -206,6 +206,13 @@ Test(config_bad, syntax_error_line_and_column) {
           "t.json:3:18: string or '}' expected near ','");
 }
 
+Test(config_bad, end_of_file_is_a_column_from_1) {
+  /* jansson says column 0 of the line after the last newline; the
+   * message points just past the last character, where '}' would go. */
+  REFUSED("{\"sources\": [\n  {\"name\": \"a\", \"plugin\": \"p\"}\n]\n\n",
+          "t.json:3:2: '}' expected near end of file");
+}
+
 Test(config_bad, trailing_comma_is_named_at_the_comma) {
   /* jansson points past it, at the bracket; the message points at it. */
   REFUSED("{\"sources\": [\n  {\"name\": \"a\", \"plugin\": \"p\"},\n]}\n",
@@ -252,7 +259,7 @@ Test(config_bad, commonest_slips_explained) {
 
 Test(config_bad, syntax_error_unterminated_at_end) {
   char *e = errors_of("{\"sources\": [\n");
-  cr_expect_not_null(strstr(e, "t.json:2:0: "), "%s", e);
+  cr_expect_not_null(strstr(e, "t.json:1:14: "), "just past the '[': %s", e);
   cr_expect_eq(lines_of(e), 1, "a syntax error stops at the first: %s", e);
   free(e);
 }
