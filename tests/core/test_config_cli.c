@@ -229,6 +229,36 @@ Test(config_cli, disabled_sources_plugin_and_options_are_checked) {
   remove_config(cfg);
 }
 
+/* One slip in a generated config repeats over every source: three of its
+ * errors are shown and the rest counted in one line, and an error with
+ * another message, after them, is not buried. */
+Test(config_cli, repeated_errors_are_folded) {
+  char sources[4096] = "";
+  size_t at = 0;
+  for (int i = 0; i < 8; i++) {
+    at += (size_t)snprintf(sources + at, sizeof(sources) - at,
+                           "%s{\"name\": \"s%d\", \"plugin\": \"tick\", \"interval\": \"1s\","
+                           " \"timeout\": \"2s\"%s}",
+                           i ? ",\n" : "", i, i == 6 ? ", \"intervall\": 1" : "");
+  }
+  char *cfg = config(sources);
+  tproc p;
+  int status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
+  cr_expect_eq(status, 2, "stderr:\n%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "is longer than the interval"), 3, "%s", p.err);
+  expect_in(p.err, cfg, ": sources[2].timeout: 2s is longer than the interval 1s");
+  char want[512];
+  snprintf(want, sizeof(want),
+           "siphon: and 5 more with that message, from %s: sources[3].timeout to "
+           "sources[7].timeout (not shown)\n",
+           cfg);
+  cr_expect_not_null(strstr(p.err, want), "want %s: %s", want, p.err);
+  expect_in(p.err, cfg, ": sources[6].intervall: unknown key");
+  expect_in(p.err, cfg, ": 9 errors");
+  tproc_free(&p);
+  remove_config(cfg);
+}
+
 Test(config_cli, good_config_checks_ok) {
   char *cfg = config(
       "{\"name\": \"a\", \"plugin\": \"tick\", \"interval\": \"1m\", \"timeout\": "
