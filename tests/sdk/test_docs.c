@@ -52,10 +52,10 @@ static char *build_example(const char *name) {
   char *src = fmt("%s/%s.c", dir, name);
   cr_assert_eq(tmp_write_at(src, start), 0);
 
-  char *cmd =
-      fmt("cd '%s' && " SIPHON_CC " -shared -fPIC -Wall -Werror -I'%s/include' $(" SIPHON_PKG_CONFIG
-          " --cflags libuv jansson) %s.c -o %s.so",
-          dir, SIPHON_SOURCE_DIR, name, name);
+  char *cmd = fmt("cd '%s' && " SIPHON_CC
+                  " -shared -fPIC -Wall -Wextra -Werror -I'%s/include' $(" SIPHON_PKG_CONFIG
+                  " --cflags libuv jansson) %s.c -o %s.so",
+                  dir, SIPHON_SOURCE_DIR, name, name);
   tproc p;
   int st = sdk_sh(&p, cmd, NULL, T_MS);
   cr_assert_eq(st, 0, "%s.c from the docs does not build (%d):\n%s%s", name, st, p.out, p.err);
