@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "options.h"
 #include "util.h"
 
 #ifndef SIPHON_PLUGIN_RELDIR
@@ -235,6 +236,12 @@ static const char *check_desc(const siphon_plugin_desc *d, char *buf, size_t siz
   if ((d->start == NULL) != (d->stop == NULL)) {
     return "start() and stop() go together";
   }
+  char *table = siphon__options_table_fault(d->options);
+  if (table != NULL) {
+    snprintf(buf, size, "its options table: %s", table);
+    free(table);
+    return buf;
+  }
   return NULL;
 }
 
@@ -318,7 +325,7 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
   uint32_t abi = head[0];
   uint32_t size = head[1];
   const char *fault = NULL;
-  char why[160]; /* fault's text, when check_desc writes one */
+  char why[512]; /* fault's text, when check_desc writes one */
   uint32_t minor = SIPHON_ABI_MINOR_OF(abi);
   /* A known minor's descriptor has exactly its size; a newer minor's
    * only appends, so it is at least this host's. */

@@ -188,6 +188,50 @@ static json_t *check_value(const siphon_option *o, const json_t *v, char **why) 
   return json_deep_copy(v);
 }
 
+char *siphon__options_table_fault(const siphon_option *table) {
+  for (size_t i = 0; table != NULL && table[i].key != NULL; i++) {
+    const siphon_option *o = &table[i];
+    if (o->key[0] == '\0') {
+      return siphon__asprintf("options[%zu] has an empty key", i);
+    }
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(table[j].key, o->key) == 0) {
+        return siphon__asprintf("options[%zu] and options[%zu] are both \"%s\"", j, i, o->key);
+      }
+    }
+    if (o->type < SIPHON_OPT_STRING || o->type > SIPHON_OPT_SIZE) {
+      return siphon__asprintf("option \"%s\" has type %d, which is no siphon_opt_type", o->key,
+                              (int)o->type);
+    }
+    if ((o->flags & ~(SIPHON_OPT_REQUIRED | SIPHON_OPT_SECRET)) != 0) {
+      return siphon__asprintf(
+          "option \"%s\" has flags 0x%x beyond SIPHON_OPT_REQUIRED and "
+          "SIPHON_OPT_SECRET",
+          o->key, o->flags);
+    }
+    if (o->default_json == NULL) {
+      continue;
+    }
+    json_error_t jerr;
+    json_t *def = json_loads(o->default_json, JSON_DECODE_ANY, &jerr);
+    if (def == NULL) {
+      return siphon__asprintf("option \"%s\" has the default '%s', which is not JSON (%s)", o->key,
+                              o->default_json, jerr.text);
+    }
+    char *why = NULL;
+    json_t *norm = check_value(o, def, &why);
+    json_decref(def);
+    if (norm == NULL) {
+      char *msg =
+          siphon__asprintf("option \"%s\" has the default '%s': %s", o->key, o->default_json, why);
+      free(why);
+      return msg;
+    }
+    json_decref(norm);
+  }
+  return NULL;
+}
+
 static const siphon_option *find_row(const siphon_option *table, const char *key) {
   for (const siphon_option *o = table; o != NULL && o->key != NULL; o++) {
     if (strcmp(o->key, key) == 0) {

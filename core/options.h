@@ -28,6 +28,13 @@ json_t *siphon__options_redact(const siphon_option *table, const json_t *options
  * object. */
 json_t *siphon__options_schema(const siphon_option *table);
 
+/* Checks a plugin's options table itself, when the plugin is loaded: a
+ * key in every row and none twice, a known type and flags, and a default
+ * that is JSON of its type. A fault found only when some source used the
+ * option would read as the user's error. Returns NULL when the table is
+ * fine, else a NEW message naming the row. */
+char *siphon__options_table_fault(const siphon_option *table);
+
 /* Human-readable name of an option type ("string", "duration", ...). */
 const char *siphon__opt_type_name(siphon_opt_type t);
 

@@ -149,6 +149,34 @@ Test(abi, a_descriptor_missing_a_callback_is_refused) {
   tproc_free(&p);
 }
 
+Test(abi, a_faulty_options_table_is_refused_at_load) {
+  static const struct {
+    const char *file, *says;
+  } cases[] = {
+      {"bad_options_1.so",
+       "invalid plugin descriptor: its options table: options[0] and "
+       "options[1] are both \"path\""},
+      {"bad_options_2.so",
+       "its options table: option \"mode\" has type 99, which is no "
+       "siphon_opt_type"},
+      {"bad_options_3.so",
+       "its options table: option \"min_bytes\" has the default 'one', "
+       "which is not JSON"},
+      {"bad_options_4.so",
+       "its options table: option \"every\" has the default '\"soon\"': "
+       "expected a duration"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", ABI_DIR, cases[i].file);
+    tproc p;
+    int st = run_plugin(&p, path);
+    cr_expect_eq(st, 2, "%s: exit %d: %s", cases[i].file, st, p.err);
+    assert_has(p.err, cases[i].says);
+    tproc_free(&p);
+  }
+}
+
 Test(abi, a_missing_file_is_named) {
   tproc p;
   int st = run_plugin(&p, "/nonexistent/dir/nope.so");
