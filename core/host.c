@@ -355,6 +355,9 @@ static void resume_sources(siphon__host *h) {
       s->plugin->desc.resume(s->instance);
     }
   }
+  if (!h->paused) {
+    siphon__blocking_resume(h);
+  }
   siphon__scheduler_resume(h);
 }
 
@@ -628,6 +631,7 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
   }
   h->grace.data = h;
   uv_timer_start(&h->grace, on_grace, h->config->shutdown_grace_ms, 0);
+  siphon__blocking_resume(h); /* a stop writes what waited for the output */
   siphon__host_maybe_finish(h);
 }
 

@@ -83,6 +83,7 @@ typedef struct siphon__blocking_part {
   struct siphon__pending_record *pending;
   size_t pending_len, pending_cap;
   size_t delivered; /* pending records already written */
+  int deferred;     /* delivery waits for the output to drain */
   int work_status;  /* uv_queue_work's status */
   uv_work_t work;
   int status;
@@ -171,6 +172,9 @@ void siphon__scheduler_resume(siphon__host *h);
 void siphon__run_async(siphon_source *s, siphon_round *r);
 void siphon__async_timeout(siphon_source *s, siphon_round *r);
 void siphon__run_blocking(siphon_source *s, siphon_round *r);
+/* The output drained, or siphon is stopping: blocking rounds whose
+ * records waited (over buffer_limit) go on writing them. */
+void siphon__blocking_resume(siphon__host *h);
 /* Drops a round still waiting for a bulkhead slot, reporting st/why. */
 void siphon__blocking_drop_queued(siphon_source *s, siphon_round *r, siphon__round_status st,
                                   const char *why);

@@ -32,19 +32,27 @@ static void on_deliver_more(uv_timer_t *t) {
 
 static void deliver(siphon_round *r) {
   siphon_source *s = r->src;
+  siphon__host *h = s->host;
   size_t end = r->b->delivered + SIPHON__DELIVER_CHUNK;
   if (end > r->b->pending_len) {
     end = r->b->pending_len;
   }
-  /* Records emitted before any timeout, in order. */
-  for (size_t i = r->b->delivered; i < end; i++) {
-    siphon__pending_record *pr = &r->b->pending[i];
+  /* Records emitted before any timeout, in order; while the output is
+   * over buffer_limit the rest wait, as a polled source's next round does
+   * (a stop writes everything). */
+  size_t i = r->b->delivered;
+  while (i < end && (!h->paused || h->stopping)) {
+    siphon__pending_record *pr = &r->b->pending[i++];
     r->records++;
     siphon__record_write(s, pr->ts, pr->data, pr->meta);
   }
-  siphon__round_unhold(end - r->b->delivered);
-  r->b->delivered = end;
+  siphon__round_unhold(i - r->b->delivered);
+  r->b->delivered = i;
   if (r->b->delivered < r->b->pending_len) {
+    if (h->paused && !h->stopping) {
+      r->b->deferred = 1; /* siphon__blocking_resume() goes on */
+      return;
+    }
     /* The round's deadline no longer matters: reuse its timer. */
     s->timeout.data = s;
     uv_timer_start(&s->timeout, on_deliver_more, 0, 0);
@@ -96,6 +104,18 @@ static void dispatch_waiting(siphon__plugin *p) {
     siphon_round *r = s->round;
     r->b->queued = 0;
     dispatch(s, r);
+  }
+}
+
+void siphon__blocking_resume(siphon__host *h) {
+  for (size_t i = 0; i < h->source_count; i++) {
+    siphon_source *s = &h->sources[i];
+    siphon_round *r = s->round;
+    if (r != NULL && s->plugin->desc.capability == SIPHON_CAP_BLOCKING && r->b->deferred) {
+      r->b->deferred = 0;
+      s->timeout.data = s;
+      uv_timer_start(&s->timeout, on_deliver_more, 0, 0);
+    }
   }
 }
 

@@ -1323,6 +1323,33 @@ Test(host, tiny_buffer_limit_still_drains) {
   free(cfg);
 }
 
+Test(host, a_blocking_round_waits_for_the_output_and_loses_nothing) {
+  /* Over buffer_limit, a blocking round's records wait for the output to
+   * drain, as a polled source's next round does, and then go on: all of
+   * them, in order, none twice. */
+  char *cfg = config("\"buffer_limit\": 2048",
+                     "{\"name\": \"big\", \"plugin\": \"sleeper\", \"options\": {\"count\": 3000}},"
+                     "{\"name\": \"t\", \"plugin\": \"tick\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 3001, "%zu", json_array_size(recs));
+  json_int_t next = 0;
+  size_t i;
+  json_t *v;
+  json_array_foreach(recs, i, v) {
+    if (strcmp(json_string_value(json_object_get(v, "source")), "big") == 0) {
+      cr_assert_eq(json_integer_value(json_object_get(json_object_get(v, "data"), "i")), next);
+      next++;
+    }
+  }
+  cr_assert_eq(next, 3000);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, huge_interval_does_not_wrap) {
   char *cfg = config("",
                      "{\"name\": \"rare\", \"plugin\": \"tick\","
