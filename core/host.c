@@ -255,9 +255,15 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     siphon__plugin *p = s->plugin;
     siphon_error err;
     memset(&err, 0, sizeof(err));
+    if (p->init_failed) {
+      /* Said once, for its first source; plugin_init runs once. */
+      json_decref(validated[i]);
+      continue;
+    }
     if (!p->initialized && p->desc.plugin_init != NULL) {
       rc = p->desc.plugin_init(&h->api, h->loop, &p->plugin_data, &err);
       if (rc != 0) {
+        p->init_failed = 1;
         snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
         siphon__diag_add(d, where, "plugin %s failed to start: %s", p->name,
                          err.text[0] ? err.text : uv_strerror(rc));
@@ -700,7 +706,14 @@ int siphon__host_run(siphon__host *h) {
     free(err);
     return 1;
   }
-  siphon__ts_init(h);
+  rc = siphon__ts_init(h);
+  if (rc != 0) {
+    /* Nothing ran: no record to flush. The output's handles close in
+     * teardown's walk. */
+    siphon__log(SIPHON_LOG_ERROR, NULL, "cannot set up the thread-safe emit: %s", uv_strerror(rc));
+    siphon__output_close(&h->output);
+    return 1;
+  }
   uv_signal_init(h->loop, &h->sigint);
   uv_signal_init(h->loop, &h->sigterm);
   h->sigint.data = h->sigterm.data = h;

@@ -18,6 +18,7 @@ typedef struct siphon__plugin {
   uint32_t abi_version;    /* what the plugin was built with */
   void *plugin_data;       /* from plugin_init */
   int initialized;         /* plugin_init ran and succeeded */
+  int init_failed;         /* plugin_init ran and failed: never again */
   /* Blocking plugins: the bulkhead. */
   unsigned busy;                 /* rounds on the threadpool now */
   unsigned max_busy;             /* at most this many at once */

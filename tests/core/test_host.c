@@ -1350,6 +1350,23 @@ Test(host, a_blocking_round_waits_for_the_output_and_loses_nothing) {
   free(cfg);
 }
 
+Test(host, a_failed_plugin_init_is_not_tried_again) {
+  /* plugin.h promises one plugin_init() a plugin: after a failure, the
+   * plugin's other sources are not set up with it either. */
+  char *cfg = config(
+      "", "{\"name\": \"a\", \"plugin\": \"tick\"}, {\"name\": \"b\", \"plugin\": \"tick\"}");
+  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+  const char *env[] = {"SIPHON_TEST_TICK_INIT_FAIL=1", NULL};
+  tproc p;
+  cr_assert_eq(tproc_run(&p, argv, env, 10000), 2, "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "plugin tick failed to start: failing as asked (call 1)"), 1,
+               "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "call 2"), 0, "%s", p.err);
+  cr_expect(strstr(p.err, ": 1 error\n") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, huge_interval_does_not_wrap) {
   char *cfg = config("",
                      "{\"name\": \"rare\", \"plugin\": \"tick\","

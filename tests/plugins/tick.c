@@ -7,6 +7,7 @@
  * kept blocks, below the heap's top, where only malloc_trim() gives them
  * back, as a round of thousands of transfers leaves them. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,10 +189,27 @@ static void tick_destroy(void *instance) {
   uv_close((uv_handle_t *)&t->timer, on_close);
 }
 
+/* With SIPHON_TEST_TICK_INIT_FAIL set, plugin_init fails, and says how
+ * often it was called: the host promises once. */
+static int tick_plugin_init(const siphon_host_api *api, uv_loop_t *loop, void **plugin_data,
+                            siphon_error *err) {
+  (void)api;
+  (void)loop;
+  (void)plugin_data;
+  static int calls;
+  calls++;
+  if (getenv("SIPHON_TEST_TICK_INIT_FAIL") != NULL) {
+    snprintf(err->text, sizeof(err->text), "failing as asked (call %d)", calls);
+    return -EIO;
+  }
+  return 0;
+}
+
 SIPHON_PLUGIN_DEFINE = {
     .abi_version = SIPHON_ABI_VERSION,
     .struct_size = sizeof(siphon_plugin_desc),
     .name = "tick",
+    .plugin_init = tick_plugin_init,
     .version = "1.0.0",
     .description = "test: async rounds on a timer",
     .capability = SIPHON_CAP_ASYNC,
