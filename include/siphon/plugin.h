@@ -192,8 +192,9 @@ typedef struct siphon_host_api {
 
   /*
    * round_cancelled: non-zero once the host wants the round to stop (its
-   * timeout passed, or the host is shutting down). Blocking collects poll
-   * it between steps. Any thread.
+   * timeout passed, or siphon is stopping and shutdown_grace has passed:
+   * rounds in flight get the grace to finish first). Blocking collects
+   * poll it between steps. Any thread.
    */
   int (*round_cancelled)(const siphon_round *round);
 
@@ -209,9 +210,11 @@ typedef struct siphon_host_api {
    * emit_threadsafe: a record from any thread the plugin owns (the C twin
    * of asyncio's run_coroutine_threadsafe). The record is queued and
    * written on the loop thread, in order per calling thread. data and meta
-   * are STOLEN. Returns 0, or -ECANCELED after the source was destroyed or
-   * the host has finished shutting down (the record is counted as lost).
-   * Any thread, including the loop.
+   * are STOLEN. Returns 0, or -ECANCELED once the host takes no more (it
+   * is leaving without waiting for the plugin, past shutdown_grace; the
+   * record is counted as discarded). Any thread, including the loop, but
+   * only until the source's destroy() returns: join your threads in
+   * stop() or destroy(), since the source may be freed after it.
    */
   int (*emit_threadsafe)(siphon_source *src, json_t *data, json_t *meta);
 
