@@ -200,7 +200,18 @@ int siphon__cfg_int(siphon__cfgctx *c, const json_t *obj, const char *parent, co
   }
   char *expected = siphon__asprintf("an integer from %lld to %lld", min, max);
   int rc = 1;
-  if (!json_is_integer(v)) {
+  const char *text = json_string_value(v);
+  size_t n = text != NULL ? strlen(text) : 0;
+  if (n > 0 && n < 20 && strspn(text, "0123456789") == n) {
+    /* "threads": "${N}" gives a string whatever N holds. */
+    char *p = siphon__path_key(parent, key);
+    siphon__cfg_error(c, p,
+                      "expected %s, got a string (\"%s\"): write %s without quotes (a ${VAR} "
+                      "in quotes is always a string)",
+                      expected, text, text);
+    free(p);
+    rc = -1;
+  } else if (!json_is_integer(v)) {
     type_error(c, parent, key, expected, v);
     rc = -1;
   } else if (json_integer_value(v) < min || json_integer_value(v) > max) {

@@ -92,9 +92,8 @@ static int expand_file(const char *body, size_t len, strbuf *out, char **err_out
   int fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    *err_out = fd < 0
-                   ? siphon__asprintf("cannot read the secret file %s: %s", full, strerror(errno))
-                   : siphon__asprintf("the secret file %s is not a file", full);
+    *err_out = fd < 0 ? siphon__asprintf("cannot read the file %s: %s", full, strerror(errno))
+                      : siphon__asprintf("%s is not a file", full);
     if (fd >= 0) {
       close(fd);
     }
@@ -116,19 +115,18 @@ static int expand_file(const char *body, size_t len, strbuf *out, char **err_out
     n += (size_t)r;
   }
   if (read_err != 0) {
-    *err_out = siphon__asprintf("cannot read the secret file %s: %s", full, strerror(read_err));
+    *err_out = siphon__asprintf("cannot read the file %s: %s", full, strerror(read_err));
   } else if (n > SECRET_FILE_MAX) {
-    *err_out =
-        siphon__asprintf("the secret file %s is over 64 KiB: it should hold one value", full);
+    *err_out = siphon__asprintf("the file %s is over 64 KiB: ${file:...} reads one value", full);
   } else if (memchr(buf, '\0', n) != NULL) {
-    *err_out = siphon__asprintf("the secret file %s holds a NUL byte: expected text", full);
+    *err_out = siphon__asprintf("the file %s holds a NUL byte: expected text", full);
   } else {
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
       n--;
     }
     if (n == 0) {
       /* As an unset ${VAR}: an empty password must not go out unnoticed. */
-      *err_out = siphon__asprintf("the secret file %s is empty", full);
+      *err_out = siphon__asprintf("the file %s is empty", full);
     } else {
       sb_add(out, buf, n);
       rc = 0;

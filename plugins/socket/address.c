@@ -77,7 +77,18 @@ static int parse_inet(const char *rest, sock_addr *out, char *why, size_t why_si
   memcpy(out->host, host, host_len);
   out->host[host_len] = '\0';
   if (parse_port(colon + 1, &out->port) != 0) {
-    return fail(why, why_size, "expected a port from 0 to 65535 after the host");
+    /* Shown when it is short, plain text: 99999, "http", "". */
+    const char *port = colon + 1;
+    size_t n = strlen(port);
+    int plain = n <= 16;
+    for (size_t i = 0; plain && i < n; i++) {
+      plain = port[i] > 0x20 && port[i] < 0x7f;
+    }
+    if (!plain) {
+      return fail(why, why_size, "expected a port from 0 to 65535 after the host");
+    }
+    snprintf(why, why_size, "expected a port from 0 to 65535 after the host, got \"%s\"", port);
+    return -EINVAL;
   }
   struct sockaddr_in6 a6;
   struct sockaddr_in a4;

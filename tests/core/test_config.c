@@ -339,7 +339,8 @@ Test(config_bad, threads_out_of_range) {
   REFUSED("{\"siphon\": {\"threads\": 5000}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
           "siphon.threads: expected an integer from 1 to 1024, got 5000");
   REFUSED("{\"siphon\": {\"threads\": \"8\"}, \"sources\": [{\"name\": \"a\", \"plugin\": \"p\"}]}",
-          "siphon.threads: expected an integer from 1 to 1024, got a string (\"8\")");
+          "siphon.threads: expected an integer from 1 to 1024, got a string (\"8\"): write 8 "
+          "without quotes (a ${VAR} in quotes is always a string)");
 }
 
 Test(config_bad, options_not_an_object) {

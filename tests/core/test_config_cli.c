@@ -157,7 +157,7 @@ Test(config_cli, secret_from_a_file_beside_the_config) {
   cr_assert_eq(unlink(token), 0);
   status = tproc_siphon(&p, RUN_MS, "--check", "-c", cfg, NULL);
   cr_expect_eq(status, 2);
-  expect_in(p.err, cfg, ": sources[0].options.secret: cannot read the secret file ");
+  expect_in(p.err, cfg, ": sources[0].options.secret: cannot read the file ");
   cr_expect(strstr(p.err, "/token: No such file or directory") != NULL, "%s", p.err);
   tproc_free(&p);
   remove_config(cfg);

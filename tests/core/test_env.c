@@ -107,7 +107,7 @@ Test(env, secret_file_errors) {
   char path[1024], in[1100], want[1200];
   unsetenv("SIPHON_CONFIG_DIR");
   SUB_ERR("${file:/nonexistent-siphon-dir/token}",
-          "cannot read the secret file /nonexistent-siphon-dir/token: No such file or directory");
+          "cannot read the file /nonexistent-siphon-dir/token: No such file or directory");
   SUB_ERR("${file:}", "\"${file:}\": expected a file's path after \"file:\"");
   SUB_ERR("${file:${SIPHON_E_UNSET}}", "environment variable SIPHON_E_UNSET is not set");
   snprintf(path, sizeof(path), "%s/big", dir);
@@ -117,22 +117,22 @@ Test(env, secret_file_errors) {
   cr_assert_eq(tmp_write_at(path, big), 0);
   free(big);
   snprintf(in, sizeof(in), "${file:%s}", path);
-  snprintf(want, sizeof(want), "the secret file %s is over 64 KiB: it should hold one value", path);
+  snprintf(want, sizeof(want), "the file %s is over 64 KiB: ${file:...} reads one value", path);
   SUB_ERR(in, want);
   snprintf(in, sizeof(in), "${file:%s}", dir);
-  snprintf(want, sizeof(want), "the secret file %s is not a file", dir);
+  snprintf(want, sizeof(want), "%s is not a file", dir);
   SUB_ERR(in, want);
   /* An empty secret is refused, as an unset ${VAR} is. */
   snprintf(path, sizeof(path), "%s/empty", dir);
   cr_assert_eq(tmp_write_at(path, "\n"), 0);
   snprintf(in, sizeof(in), "${file:%s}", path);
-  snprintf(want, sizeof(want), "the secret file %s is empty", path);
+  snprintf(want, sizeof(want), "the file %s is empty", path);
   SUB_ERR(in, want);
   /* A FIFO does not hold the check: it is no file. */
   snprintf(path, sizeof(path), "%s/fifo", dir);
   cr_assert_eq(mkfifo(path, 0600), 0);
   snprintf(in, sizeof(in), "${file:%s}", path);
-  snprintf(want, sizeof(want), "the secret file %s is not a file", path);
+  snprintf(want, sizeof(want), "%s is not a file", path);
   SUB_ERR(in, want);
   tmp_rmtree(dir);
   free(dir);

@@ -428,6 +428,8 @@ Test(listen, bad_options_named_with_their_path) {
        "options.expect"},
       {"{\"mode\": \"probe\", \"address\": \"udp://127.0.0.1:9\"}", "options.address"},
       {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1\"}", "options.address"},
+      {"{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:99999\"}",
+       "options.address: expected a port from 0 to 65535 after the host, got \"99999\""},
       {"{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:9\", \"until\": \"\"}",
        "options.until"},
       {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\", \"max_line_bytes\": 0}",
