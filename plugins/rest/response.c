@@ -118,6 +118,27 @@ static int push(json_t *records, json_t *data, json_t *meta) {
   return json_array_append_new(records, json_pack("[oo]", data, meta)) == 0 ? 0 : -ENOMEM;
 }
 
+/* Where the bad token starts, counted from 0: jansson's position is past
+ * it ("not json" is "near 'not'" at 3), so step back over the token it
+ * names when the body holds it there. */
+static int token_start(const char *data, const json_error_t *jerr) {
+  const char *near = strstr(jerr->text, "near '");
+  int pos = jerr->position;
+  if (near == NULL) {
+    return pos;
+  }
+  near += 6;
+  const char *end = strrchr(near, '\'');
+  if (end == NULL) {
+    return pos;
+  }
+  int len = (int)(end - near);
+  if (len > 0 && len <= pos && memcmp(data + pos - len, near, (size_t)len) == 0) {
+    return pos - len;
+  }
+  return pos;
+}
+
 static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, char *msg,
                       size_t msg_len) {
   if (s->head || status == 204 || (x->body.len == 0 && status >= 300)) {
@@ -136,7 +157,7 @@ static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, c
   json_error_t jerr;
   *doc = json_loadb(data, x->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   if (*doc == NULL) {
-    snprintf(msg, msg_len, "invalid JSON at byte %d: %s", jerr.position, jerr.text);
+    snprintf(msg, msg_len, "invalid JSON at byte %d: %s", token_start(data, &jerr), jerr.text);
     return -EBADMSG;
   }
   return 0;
