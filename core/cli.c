@@ -72,6 +72,17 @@ enum {
   OPT_SCHEMA
 };
 
+/* A flag that takes a value, given once: the second of two -c would
+ * otherwise win in silence. 0, or -1 having said so. */
+static int set_once(const char **slot, const char *flag, const char *value) {
+  if (*slot != NULL) {
+    fprintf(stderr, "siphon: %s given twice ('%s', then '%s'): give it once\n", flag, *slot, value);
+    return -1;
+  }
+  *slot = value;
+  return 0;
+}
+
 int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
   static const struct option longopts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -98,7 +109,9 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
     }
     switch (c) {
       case 'c':
-        cli->config = optarg;
+        if (set_once(&cli->config, "-c", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_ONCE:
         cli->once = 1;
@@ -113,28 +126,44 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
         cli->schema = 1;
         break;
       case OPT_HELP_PLUGIN:
-        cli->help_plugin = optarg;
+        if (set_once(&cli->help_plugin, "--help-plugin", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_PLUGIN:
-        cli->plugin = optarg;
+        if (set_once(&cli->plugin, "--plugin", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_OPTIONS:
-        cli->options = optarg;
+        if (set_once(&cli->options, "--options", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_NAME:
-        cli->name = optarg;
+        if (set_once(&cli->name, "--name", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_INTERVAL:
-        cli->interval = optarg;
+        if (set_once(&cli->interval, "--interval", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_TIMEOUT:
-        cli->timeout = optarg;
+        if (set_once(&cli->timeout, "--timeout", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_LOG_LEVEL:
-        cli->log_level = optarg;
+        if (set_once(&cli->log_level, "--log-level", optarg) != 0) {
+          return 2;
+        }
         break;
       case OPT_LOG_FILE:
-        cli->log_file = optarg;
+        if (set_once(&cli->log_file, "--log-file", optarg) != 0) {
+          return 2;
+        }
         break;
       case 'V':
         printf("siphon %s (plugin ABI %d.%d)\n", SIPHON_VERSION, SIPHON_ABI_MAJOR,
@@ -161,9 +190,25 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
     fputs("siphon: --log-file: expected a file name, got ''\n", stderr);
     return 2;
   }
-  if (cli->once && cli->check) {
-    fputs("siphon: --once and --check exclude each other\n", stderr);
-    return 2;
+  /* One thing to do: a second one would be ignored in silence. */
+  const char *doing = NULL;
+  const struct {
+    int on;
+    const char *flag;
+  } modes[] = {{cli->once, "--once"},
+               {cli->check, "--check"},
+               {cli->list_plugins, "--list-plugins"},
+               {cli->schema, "--schema"},
+               {cli->help_plugin != NULL, "--help-plugin"}};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+    if (!modes[i].on) {
+      continue;
+    }
+    if (doing != NULL) {
+      fprintf(stderr, "siphon: %s and %s exclude each other: give one\n", doing, modes[i].flag);
+      return 2;
+    }
+    doing = modes[i].flag;
   }
   if (cli->plugin != NULL && cli->config != NULL) {
     fputs("siphon: --plugin runs without a config: drop -c, or add the source to the config\n",

@@ -1493,6 +1493,32 @@ Test(host, once_with_only_listeners_is_refused) {
   tproc_free(&p);
 }
 
+Test(host, a_flag_twice_or_two_commands_are_refused) {
+  /* The second -c used to win in silence, and --schema ran without a word
+   * about the --once beside it. */
+  static const struct {
+    const char *argv[6];
+    const char *says;
+  } cases[] = {
+      {{"-c", "a.json", "-c", "b.json", NULL}, "siphon: -c given twice ('a.json', then 'b.json')"},
+      {{"--schema", "--once", NULL}, "siphon: --once and --schema exclude each other"},
+      {{"--list-plugins", "--check", "-c", "a.json", NULL},
+       "siphon: --check and --list-plugins exclude each other"},
+      {{"--plugin", "tick", "--interval", "1s", "--interval", "2s"},
+       "siphon: --interval given twice ('1s', then '2s')"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *argv[8] = {SIPHON_BIN};
+    for (size_t k = 0; k < 6 && cases[i].argv[k] != NULL; k++) {
+      argv[k + 1] = cases[i].argv[k];
+    }
+    tproc p;
+    cr_expect_eq(tproc_run(&p, argv, NULL, 10000), 2, "%s", p.err);
+    cr_expect(strstr(p.err, cases[i].says) != NULL, "want %s: %s", cases[i].says, p.err);
+    tproc_free(&p);
+  }
+}
+
 Test(host, interval_flag_needs_a_unit) {
   /* `--interval 10` is seconds to a collectd user and would have been
    * milliseconds here: it is refused, with both readings offered. */
