@@ -160,3 +160,13 @@ Test(config_schema, choices_take_env_strings, .init = load_schema, .fini = free_
                      "#/$defs/envString", "%s.%s", where[i][0], where[i][1]);
   }
 }
+
+/* The host refuses "siphon" as a source's name (its stats records use
+ * it): an editor must flag it too. */
+Test(config_schema, reserved_source_name, .init = load_schema, .fini = free_schema) {
+  json_t *name = json_object_get(props("sources[]"), "name");
+  json_t *plain = json_array_get(json_object_get(name, "anyOf"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(plain, "pattern")), "^[A-Za-z0-9_.:-]+$");
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(plain, "not"), "const")),
+                   "siphon", "the schema accepts the name \"siphon\", which the host refuses");
+}
