@@ -20,11 +20,12 @@ static int status_accepted(const rest_source *s, long status) {
   return 0;
 }
 
-/* Where an HTML element's text is not the page's (CSS, scripts), the
- * index of its closing tag (the caller skips that tag); else i. */
+/* Where an HTML element's text is not the page's (CSS, scripts, and the
+ * title, which error pages repeat as their heading), the index of its
+ * closing tag (the caller skips that tag); else i. */
 static size_t skip_element(const rest_buf *b, size_t i) {
-  static const char *const skipped[] = {"style", "script"};
-  for (size_t k = 0; k < 2; k++) {
+  static const char *const skipped[] = {"style", "script", "title"};
+  for (size_t k = 0; k < sizeof(skipped) / sizeof(skipped[0]); k++) {
     size_t n = strlen(skipped[k]);
     /* "<style>" or "<style type=...>", not "<styles>". */
     if (i + 1 + n < b->len && strncasecmp(b->data + i + 1, skipped[k], n) == 0 &&

@@ -290,10 +290,9 @@ Test(rest_basic, error_status_carries_first_200_bytes) {
   restt_run_free(&r);
   /* An HTML error page reads as its text, on one line. */
   r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/htmlerror\"}", port);
-  cr_assert_not_null(strstr(r.err,
-                            "HTTP 404: Error response Error response Error code: 404 "
-                            "Message: File not found."),
-                     "%s", r.err);
+  cr_assert_not_null(
+      strstr(r.err, "HTTP 404: Error response Error code: 404 Message: File not found."), "%s",
+      r.err);
   restt_run_free(&r);
 }
 
