@@ -1,5 +1,6 @@
 /* Async rounds run on the loop thread: collect() starts I/O and the
  * plugin calls round_done() later. */
+#include <stdio.h>
 #include <string.h>
 
 #include "host.h"
@@ -24,8 +25,11 @@ void siphon__run_async(siphon_source *s, siphon_round *r) {
     return;
   }
   if (rc != 0) {
-    /* A collect that fails never completes, so the round ends here. */
-    siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(rc));
+    /* A collect that fails never completes, so the round ends here. It
+     * has no message to give (its logs have one): say where it failed. */
+    char msg[128];
+    snprintf(msg, sizeof(msg), "collect() returned %s (%s)", uv_err_name(rc), uv_strerror(rc));
+    siphon__round_report(r, SIPHON__ROUND_FAILED, msg);
     siphon__round_release(r);
   }
 }

@@ -1276,6 +1276,20 @@ Test(host, round_done_after_collect_failed_is_caught) {
                            "emitted a record into a round that had already finished");
 }
 
+Test(host, a_collect_that_returns_an_error_is_named_in_the_round) {
+  /* An async collect() has no message to give back: the round says where
+   * it failed and which errno, not a bare "i/o error". */
+  char *cfg = config("",
+                     "{\"name\": \"f\", \"plugin\": \"tick\", \"options\": {\"bug\": "
+                     "\"fail_then_done\", \"delay\": \"5ms\"}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect(strstr(p.err, "collect() returned EIO (i/o error)") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, plugin_path_without_so_suggests_the_file) {
   /* As typed in the plugin's own directory: no doubled "./", and the
    * file that was meant. */
