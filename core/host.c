@@ -133,10 +133,12 @@ static void setup_bulkheads(siphon__host *h) {
   if (share <= 0.0) {
     share = plugins <= 1 ? 1.0 : 0.5;
   }
+  /* The reserve holds for all blocking plugins together (runner_blocking.c
+   * counts their rounds), and each one's share is of what is left. */
   unsigned most = h->threads - pool_reserve(h->threads);
+  h->blocking_max = most;
   for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
-    unsigned n = (unsigned)((double)h->threads * share);
-    n = n > most ? most : n;
+    unsigned n = (unsigned)((double)most * share);
     p->max_busy = n < 1 ? 1 : n;
   }
 }

@@ -84,6 +84,7 @@ typedef struct siphon__blocking_part {
   size_t pending_len, pending_cap;
   size_t delivered; /* pending records already written */
   int deferred;     /* delivery waits for the output to drain */
+  int returned;     /* collect_blocking() returned: its records are being written */
   int work_status;  /* uv_queue_work's status */
   uv_work_t work;
   int status;
@@ -112,6 +113,10 @@ struct siphon__host {
   siphon_source *sources;
   size_t source_count;
   unsigned threads;
+  /* Blocking rounds on the pool now, and the most there may be: the pool
+   * less the threads kept for libuv's own work (host.c pool_reserve()),
+   * whatever each plugin's share. */
+  unsigned blocking_busy, blocking_max;
 
   siphon__output output;
 

@@ -198,6 +198,10 @@ void siphon__round_release(siphon_round *r) {
   s->dead = r;
   if (h->stopping) {
     siphon__host_maybe_finish(h);
+  } else if (s->pending && !h->paused && s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
+    /* Its turn came while this round's records were being written. */
+    s->pending = 0;
+    siphon__round_start(s);
   }
 }
 

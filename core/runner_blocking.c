@@ -18,6 +18,22 @@ static void work_cb(uv_work_t *req) {
 
 static void dispatch_waiting(siphon__plugin *p);
 
+/* A slot freed: every plugin's waiting rounds may go, this one's first. */
+static void dispatch_all_waiting(siphon__host *h, siphon__plugin *first) {
+  dispatch_waiting(first);
+  for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
+    if (p != first) {
+      dispatch_waiting(p);
+    }
+  }
+}
+
+/* Whether a round of p may take a pool thread now: within p's share of
+ * the pool, and within the threads all blocking plugins may hold. */
+static int has_slot(const siphon__host *h, const siphon__plugin *p) {
+  return p->busy < p->max_busy && h->blocking_busy < h->blocking_max;
+}
+
 /* Records a blocking round brought back are written this many at a time,
  * with a loop turn between: 10,000 documents from one query must not
  * stall every other source for the tens of ms writing them takes. */
@@ -37,20 +53,23 @@ static void deliver(siphon_round *r) {
   if (end > r->b->pending_len) {
     end = r->b->pending_len;
   }
-  /* Records emitted before any timeout, in order; while the output is
-   * over buffer_limit the rest wait, as a polled source's next round does
-   * (a stop writes everything). */
-  size_t i = r->b->delivered;
-  while (i < end && (!h->paused || h->stopping)) {
-    siphon__pending_record *pr = &r->b->pending[i++];
+  /* Records emitted before any timeout, in order, a chunk at a time.
+   * While the output is over buffer_limit the next chunk waits, as a
+   * polled source's next round does (a stop writes everything). A whole
+   * chunk goes, pause or not: stopping within one would move a few
+   * records a writer cycle with a small buffer_limit. */
+  for (size_t i = r->b->delivered; i < end; i++) {
+    siphon__pending_record *pr = &r->b->pending[i];
     r->records++;
     siphon__record_write(s, pr->ts, pr->data, pr->meta);
   }
-  siphon__round_unhold(i - r->b->delivered);
-  r->b->delivered = i;
+  siphon__round_unhold(end - r->b->delivered);
+  r->b->delivered = end;
   if (r->b->delivered < r->b->pending_len) {
     if (h->paused && !h->stopping) {
       r->b->deferred = 1; /* siphon__blocking_resume() goes on */
+      siphon__log(SIPHON_LOG_DEBUG, s->name, "%zu records wait for the output to drain",
+                  r->b->pending_len - r->b->delivered);
       return;
     }
     /* The round's deadline no longer matters: reuse its timer. */
@@ -74,27 +93,32 @@ static void after_work_cb(uv_work_t *req, int status) {
   siphon_round *r = req->data;
   siphon_source *s = r->src;
   siphon__plugin *p = s->plugin;
+  siphon__host *h = s->host;
   p->busy--;
+  h->blocking_busy--;
   r->b->work_status = status;
+  r->b->returned = 1;
   uv_timer_stop(&s->timeout);
   deliver(r); /* may free r */
-  dispatch_waiting(p);
+  dispatch_all_waiting(h, p);
 }
 
 static void dispatch(siphon_source *s, siphon_round *r) {
   siphon__plugin *p = s->plugin;
   p->busy++;
+  s->host->blocking_busy++;
   r->b->work.data = r;
   int rc = uv_queue_work(s->host->loop, &r->b->work, work_cb, after_work_cb);
   if (rc != 0) {
     p->busy--;
+    s->host->blocking_busy--;
     siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(rc));
     siphon__round_release(r);
   }
 }
 
 static void dispatch_waiting(siphon__plugin *p) {
-  while (p->waiting != NULL && p->busy < p->max_busy) {
+  while (p->waiting != NULL && has_slot(p->waiting->host, p)) {
     siphon_source *s = p->waiting;
     p->waiting = s->next_waiting;
     if (p->waiting == NULL) {
@@ -121,7 +145,7 @@ void siphon__blocking_resume(siphon__host *h) {
 
 void siphon__run_blocking(siphon_source *s, siphon_round *r) {
   siphon__plugin *p = s->plugin;
-  if (p->busy < p->max_busy && p->waiting == NULL) {
+  if (has_slot(s->host, p) && p->waiting == NULL) {
     dispatch(s, r);
     return;
   }

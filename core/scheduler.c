@@ -54,6 +54,18 @@ static void on_tick(uv_timer_t *t) {
     }
     arm(s, sat_add(s->due_ms - now, jitter_ms(s)));
   }
+  if (s->round != NULL && s->plugin->desc.capability == SIPHON_CAP_BLOCKING &&
+      s->round->b->returned) {
+    /* Its collect is over and its records are being written, or wait for
+     * the output: this turn waits for them, as a turn waits for a paused
+     * output, and starts when the round is released. */
+    if (!s->pending) {
+      siphon__log(SIPHON_LOG_DEBUG, s->name,
+                  "turn due while the last round's records are written: it waits for them");
+    }
+    s->pending = 1;
+    return;
+  }
   if (s->round != NULL) {
     s->rounds_skipped++;
     /* Past its timeout (and cancel), a round still held is the plugin's
@@ -107,11 +119,11 @@ void siphon__scheduler_stop(siphon__host *h) {
 void siphon__scheduler_resume(siphon__host *h) {
   for (size_t i = 0; i < h->source_count && !h->paused && !h->stopping; i++) {
     siphon_source *s = &h->sources[i];
-    if (s->pending) {
+    /* One still writing its last round's records starts when that round
+     * is released (siphon__round_release). */
+    if (s->pending && s->round == NULL) {
       s->pending = 0;
-      if (s->round == NULL) {
-        siphon__round_start(s);
-      }
+      siphon__round_start(s);
     }
   }
 }

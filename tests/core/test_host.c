@@ -324,6 +324,32 @@ Test(host, hung_blocking_rounds_leave_threads_for_name_lookups) {
   free(cfg);
 }
 
+Test(host, two_hung_blocking_plugins_leave_threads_for_name_lookups) {
+  /* The two threads kept back hold for all blocking plugins together:
+   * two plugins at half each must not take the whole pool between them. */
+  int port = 0;
+  int lfd = tnet_bind(SOCK_STREAM, &port);
+  cr_assert_eq(listen(lfd, 16), 0);
+  char sources[1024];
+  const char *opts = "\"interval\": \"10s\", \"timeout\": \"3s\", \"options\": {\"sleep\": \"2s\"}";
+  snprintf(sources, sizeof(sources),
+           "{\"name\": \"a0\", \"plugin\": \"sleeper\", %s}, {\"name\": \"a1\", \"plugin\": "
+           "\"sleeper\", %s}, {\"name\": \"b0\", \"plugin\": \"sleeper2\", %s}, {\"name\": \"b1\","
+           " \"plugin\": \"sleeper2\", %s}, {\"name\": \"probe\", \"plugin\": \"socket\","
+           " \"interval\": \"10s\", \"timeout\": \"1s\", \"options\": {\"mode\": \"probe\","
+           " \"address\": \"tcp://localhost:%d\"}}",
+           opts, opts, opts, opts, port);
+  char *cfg = config("\"threads\": 4", sources);
+  tproc p;
+  /* Two threads for the four sleepers: two of them wait and time out. */
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect(strstr(p.out, "\"result\":\"success\"") != NULL, "%s", p.out);
+  tproc_free(&p);
+  close(lfd);
+  free(cfg);
+}
+
 Test(host, bulkhead_leaves_threads_for_other_plugins) {
   /* 4 threads, each plugin at most half: four slow sleepers can hold only
    * two threads, so sleeper2 gets one at once and finishes first. */
@@ -1341,12 +1367,14 @@ Test(host, a_blocking_round_waits_for_the_output_and_loses_nothing) {
   /* Over buffer_limit, a blocking round's records wait for the output to
    * drain, as a polled source's next round does, and then go on: all of
    * them, in order, none twice. */
-  char *cfg = config("\"buffer_limit\": 2048",
+  char *cfg = config("\"buffer_limit\": 2048, \"log_level\": \"debug\"",
                      "{\"name\": \"big\", \"plugin\": \"sleeper\", \"options\": {\"count\": 3000}},"
                      "{\"name\": \"t\", \"plugin\": \"tick\"}");
   tproc p;
   int st = run_once(&p, cfg, 20000);
   cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  /* A chunk of 1,024 went, and the next waited for the output. */
+  cr_expect(strstr(p.err, "[big] 1976 records wait for the output to drain") != NULL, "%s", p.err);
   json_t *recs = lines(p.out);
   cr_assert_eq(json_array_size(recs), 3001, "%zu", json_array_size(recs));
   json_int_t next = 0;
@@ -1377,6 +1405,29 @@ Test(host, a_failed_plugin_init_is_not_tried_again) {
                "%s", p.err);
   cr_expect_eq(tproc_count(p.err, "call 2"), 0, "%s", p.err);
   cr_expect(strstr(p.err, ": 1 error\n") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, a_turn_during_a_blocking_rounds_writing_waits_instead_of_skipping) {
+  /* The collect has returned and its records are being written, a chunk
+   * a loop turn, waiting for the output when it is full: the next turn
+   * waits for them rather than being skipped as "still running". */
+  char *cfg = config("\"buffer_limit\": 2048, \"log_level\": \"debug\"",
+                     "{\"name\": \"big\", \"plugin\": \"sleeper\", \"interval\": \"50ms\","
+                     " \"options\": {\"count\": 20000}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  /* Writing 20,000 records through a 2 KiB queue takes longer than the
+   * 50 ms interval, so turns come due meanwhile. (A turn that comes while
+   * collect_blocking() itself runs, 20 ms here, is still skipped.) */
+  cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"big\"", 80000, 20000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 20000), 0, "%s", p.err);
+  cr_expect(strstr(p.err,
+                   "[big] turn due while the last round's records are written: it waits "
+                   "for them") != NULL,
+            "%s", p.err);
   tproc_free(&p);
   free(cfg);
 }
