@@ -202,7 +202,7 @@ static size_t desc_size(uint32_t minor) {
 /* Checks what the descriptor promises before the host relies on it.
  * Returns NULL when fine, else a description of the fault: static, or
  * written into buf. */
-static const char *check_desc(const siphon_plugin_desc *d, char *buf, size_t size) {
+static const char *check_desc(const siphon_plugin_desc *d, uint32_t minor, char *buf, size_t size) {
   if (d->name == NULL || d->name[0] == '\0') {
     return "its name is missing (the descriptor's .name, what configs say in \"plugin\")";
   }
@@ -236,7 +236,7 @@ static const char *check_desc(const siphon_plugin_desc *d, char *buf, size_t siz
   if ((d->start == NULL) != (d->stop == NULL)) {
     return "start() and stop() go together";
   }
-  char *table = siphon__options_table_fault(d->options);
+  char *table = siphon__options_table_fault(d->options, minor > SIPHON_ABI_MINOR);
   if (table != NULL) {
     snprintf(buf, size, "its options table: %s", table);
     free(table);
@@ -351,7 +351,7 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
         path, size, SIPHON_ABI_MAJOR, minor, minor > SIPHON_ABI_MINOR ? "at least " : "", want);
   } else {
     memcpy(&p->desc, sym, size < sizeof(p->desc) ? size : sizeof(p->desc));
-    fault = check_desc(&p->desc, why, sizeof(why));
+    fault = check_desc(&p->desc, minor, why, sizeof(why));
     if (fault != NULL) {
       siphon__diag_add(d, where, "%s: invalid plugin descriptor: %s", path, fault);
     } else if (expect != NULL && strcmp(p->desc.name, expect) != 0) {

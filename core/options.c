@@ -188,7 +188,7 @@ static json_t *check_value(const siphon_option *o, const json_t *v, char **why) 
   return json_deep_copy(v);
 }
 
-char *siphon__options_table_fault(const siphon_option *table) {
+char *siphon__options_table_fault(const siphon_option *table, int newer) {
   for (size_t i = 0; table != NULL && table[i].key != NULL; i++) {
     const siphon_option *o = &table[i];
     if (o->key[0] == '\0') {
@@ -200,10 +200,16 @@ char *siphon__options_table_fault(const siphon_option *table) {
       }
     }
     if (o->type < SIPHON_OPT_STRING || o->type > SIPHON_OPT_SIZE) {
+      if (newer && o->type > SIPHON_OPT_SIZE) {
+        return siphon__asprintf(
+            "option \"%s\" has type %d, which this siphon (plugin ABI "
+            "%d.%d) does not know: the plugin needs a newer siphon",
+            o->key, (int)o->type, SIPHON_ABI_MAJOR, SIPHON_ABI_MINOR);
+      }
       return siphon__asprintf("option \"%s\" has type %d, which is no siphon_opt_type", o->key,
                               (int)o->type);
     }
-    if ((o->flags & ~(SIPHON_OPT_REQUIRED | SIPHON_OPT_SECRET)) != 0) {
+    if (!newer && (o->flags & ~(SIPHON_OPT_REQUIRED | SIPHON_OPT_SECRET)) != 0) {
       return siphon__asprintf(
           "option \"%s\" has flags 0x%x beyond SIPHON_OPT_REQUIRED and "
           "SIPHON_OPT_SECRET",

@@ -31,9 +31,12 @@ json_t *siphon__options_schema(const siphon_option *table);
 /* Checks a plugin's options table itself, when the plugin is loaded: a
  * key in every row and none twice, a known type and flags, and a default
  * that is JSON of its type. A fault found only when some source used the
- * option would read as the user's error. Returns NULL when the table is
- * fine, else a NEW message naming the row. */
-char *siphon__options_table_fault(const siphon_option *table);
+ * option would read as the user's error. `newer`: the plugin was built
+ * for a later ABI minor, whose flags this host may not know (ignored, as
+ * a minor promises) and whose types it cannot check (refused, saying it
+ * needs a newer siphon). Returns NULL when the table is fine, else a NEW
+ * message naming the row. */
+char *siphon__options_table_fault(const siphon_option *table, int newer);
 
 /* Human-readable name of an option type ("string", "duration", ...). */
 const char *siphon__opt_type_name(siphon_opt_type t);
