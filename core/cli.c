@@ -30,8 +30,9 @@ static void usage(FILE *f) {
       "Polls the sources in FILE at their intervals and writes one JSON record a line.\n"
       "\n"
       "  -c, --config FILE     the config (JSON); see docs/CONFIG.md\n"
-      "      --once            run one round over every source, print a summary on\n"
-      "                        stderr, exit 0 if all succeeded, 1 otherwise\n"
+      "      --once            run one round over every polled source (listeners are\n"
+      "                        not started), print a summary on stderr, exit 0 if\n"
+      "                        all succeeded, 1 otherwise\n"
       "      --check           validate the config, load plugins, create every source,\n"
       "                        then exit: 0 if all is well, 2 with every error found\n"
       "      --plugin REF      run one plugin alone, without a config file\n"
@@ -439,6 +440,15 @@ static void name_flags(siphon__diag *d) {
         free(w);
         break;
       }
+    }
+    /* A flag's value is a string, and digits alone are refused there: the
+     * config's third form does not apply. */
+    const char *ms = " or a number of milliseconds";
+    char *t = d->entries[i].text;
+    char *at = strstr(t, ms);
+    if (at != NULL && (strncmp(d->entries[i].where, "--interval", 10) == 0 ||
+                       strncmp(d->entries[i].where, "--timeout", 9) == 0)) {
+      memmove(at, at + strlen(ms), strlen(at + strlen(ms)) + 1);
     }
   }
 }

@@ -244,7 +244,7 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
     return;
   }
   cfg->sources = siphon__xcalloc(n, sizeof(siphon__source_conf));
-  cfg->disabled = siphon__xcalloc(n, sizeof(siphon__source_conf));
+  cfg->disabled = siphon__xcalloc(n, sizeof(siphon__source_conf)); /* trimmed below */
   size_t errors_before = c->d->count;
   json_t *seen = json_object();
   for (size_t i = 0; i < n; i++) {
@@ -262,6 +262,10 @@ void siphon__cfg_sources(siphon__cfgctx *c, const json_t *root, siphon__config *
     }
   }
   json_decref(seen);
+  if (cfg->disabled_count == 0) {
+    free(cfg->disabled);
+    cfg->disabled = NULL;
+  }
   if (cfg->source_count == 0 && c->d->count == errors_before) {
     /* Telegraf refuses a config with no input too: a run would idle. */
     siphon__cfg_error(c, "sources",

@@ -74,6 +74,7 @@ static void late_signal(int signum) {
   char digits[24];
   size_t k = 0;
   uint64_t left = siphon__output_unwritten_hint() + siphon__round_held();
+  const char *tail = left == 1 ? " record unwritten)\n" : " records unwritten)\n";
   do {
     digits[k++] = (char)('0' + left % 10);
     left /= 10;
@@ -81,7 +82,6 @@ static void late_signal(int signum) {
   while (k > 0) {
     msg[n++] = digits[--k];
   }
-  const char *tail = " records unwritten)\n";
   memcpy(msg + n, tail, strlen(tail));
   n += strlen(tail);
   siphon__log_raw(msg, n);
@@ -162,6 +162,10 @@ static void release_parsed(siphon__config *cfg) {
     json_decref(cfg->sources[i].tags);
     cfg->sources[i].tags = NULL;
   }
+  /* Checked, and never run: nothing of them is needed again. */
+  siphon__source_confs_free(cfg->disabled, cfg->disabled_count);
+  cfg->disabled = NULL;
+  cfg->disabled_count = 0;
 }
 
 /* The plugin a source names, loaded (NULL, with the error in d, if it
@@ -326,9 +330,9 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     if (polled == 0) {
       /* It would print an empty round and exit 0, having done nothing. */
       siphon__diag_add(d, "--once",
-                       "every source streams (plugin %s), and --once starts none: "
+                       "every source streams (%s), and --once starts none: "
                        "it runs each polled source once; run without --once",
-                       h->sources[0].plugin->name);
+                       h->source_count == 1 ? h->sources[0].plugin->name : "listeners");
     }
   }
   if (mode != SIPHON__MODE_CHECK) {
@@ -563,10 +567,12 @@ static void on_hard_deadline(uv_timer_t *t) {
       siphon__log(SIPHON_LOG_ERROR, s->name,
                   "still running after shutdown_grace and cancellation: plugin \"%s\" %s",
                   s->plugin->desc.name,
-                  s->plugin->desc.capability == SIPHON_CAP_BLOCKING
-                      ? "has not returned from collect_blocking() (it should poll "
-                        "round_cancelled())"
-                      : "has not called round_done()");
+                  s->plugin->desc.capability != SIPHON_CAP_BLOCKING ? "has not called round_done()"
+                  : s->round->b->returned
+                      ? "returned from collect_blocking(), and its records are still being "
+                        "written"
+                      : "has not returned from collect_blocking() (it should poll "
+                        "round_cancelled())");
     }
   }
   siphon__log(SIPHON_LOG_ERROR, NULL,
@@ -656,8 +662,9 @@ static void on_signal(uv_signal_t *sig, int signum) {
     return;
   }
   /* Records still held by blocking rounds in flight are lost too. */
-  siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu records unwritten)",
-              (unsigned long long)(siphon__output_lost(&h->output) + siphon__round_held()));
+  uint64_t left = siphon__output_lost(&h->output) + siphon__round_held();
+  siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu record%s unwritten)",
+              (unsigned long long)left, left == 1 ? "" : "s");
   _exit(128 + signum);
 }
 

@@ -483,7 +483,9 @@ Test(host, second_signal_counts_the_records_a_hung_collect_holds) {
              " \"count\": 2, \"emit_first\": true}}");
   tproc p;
   start(&p, NULL, cfg);
-  usleep(300 * 1000);
+  /* Its round starts with the run, and emits before it sleeps. */
+  cr_assert(tproc_wait_stderr(&p, "running 1 source", 5000), "%s", p.err);
+  usleep(200 * 1000);
   tproc_kill(&p, SIGTERM);
   cr_assert(tproc_wait_stderr(&p, "SIGTERM: stopping", 5000), "%s", p.err);
   usleep(700 * 1000);
@@ -1551,7 +1553,7 @@ Test(host, once_with_only_listeners_is_refused) {
                         NULL};
   cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 2, "%s", p.err);
   cr_assert(strstr(p.err,
-                   "siphon: --once: every source streams (plugin socket), and --once "
+                   "siphon: --once: every source streams (socket), and --once "
                    "starts none") != NULL,
             "%s", p.err);
   cr_expect_eq(p.out_len, 0, "%s", p.out);
@@ -1616,6 +1618,15 @@ Test(host, interval_flag_needs_a_unit) {
                          NULL};
   cr_assert_eq(tproc_run(&p, units, NULL, 10000), 0, "%s", p.err);
   cr_assert(strstr(p.out, "every 1.500 s, timeout 0.250 s") != NULL, "%s", p.out);
+  tproc_free(&p);
+  /* A bad one is not offered "a number of milliseconds", which a flag
+   * cannot be. */
+  const char *bad[] = {SIPHON_BIN, "--plugin", "tick", "--interval", "ten", "--check", NULL};
+  cr_assert_eq(tproc_run(&p, bad, NULL, 10000), 2, "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "siphon: --interval: expected a duration such as \"10s\", \"250ms\", "
+                   "\"1m\", got \"ten\"") != NULL,
+            "%s", p.err);
   tproc_free(&p);
 }
 

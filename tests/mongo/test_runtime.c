@@ -380,11 +380,13 @@ Test(runtime, a_pool_with_no_client_free_fails_the_round_only) {
 Test(runtime, one_uri_two_timeouts_two_pools) {
   int hfd;
   int hport = hung_port(&hfd);
+  /* "slow" first: it would open a shared pool first, and "fast" would
+   * then wait on slow's timeouts past its own. */
   char *sources = mt_fmt(
-      "{\"name\": \"fast\", \"plugin\": \"mongo\", \"interval\": \"10s\", \"timeout\": \"1s\","
+      "{\"name\": \"slow\", \"plugin\": \"mongo\", \"interval\": \"10s\", \"timeout\": \"3s\","
       " \"options\": {\"uri\": \"mongodb://127.0.0.1:%d\", \"database\": \"d\","
       " \"collection\": \"c\"}},"
-      "{\"name\": \"slow\", \"plugin\": \"mongo\", \"interval\": \"10s\", \"timeout\": \"3s\","
+      "{\"name\": \"fast\", \"plugin\": \"mongo\", \"interval\": \"10s\", \"timeout\": \"1s\","
       " \"options\": {\"uri\": \"mongodb://127.0.0.1:%d\", \"database\": \"d\","
       " \"collection\": \"c\"}}",
       hport, hport);
