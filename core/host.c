@@ -346,9 +346,26 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
 static void pause_sources(siphon__host *h) {
   h->paused = 1;
   h->pauses++;
-  siphon__log(SIPHON_LOG_INFO, NULL,
-              "output queue over %llu bytes: pausing sources until it drains",
-              (unsigned long long)h->output.limit);
+  /* A slow reader pauses siphon many times a second: the first pause is
+   * said, then at most one a minute with the count (each at debug). */
+  uint64_t now = siphon__now_ms();
+  h->pause_info = h->pauses == 1 || now - h->pause_said_ms >= 60000;
+  if (h->pause_info) {
+    uint64_t more = h->pauses - 1 - h->pauses_said;
+    char since[96] = "";
+    if (more > 0) {
+      snprintf(since, sizeof(since), " (%llu more pause%s since the last said)",
+               (unsigned long long)more, more == 1 ? "" : "s");
+    }
+    h->pause_said_ms = now;
+    h->pauses_said = h->pauses;
+    siphon__log(SIPHON_LOG_INFO, NULL,
+                "output queue over %llu bytes: pausing sources until it drains%s",
+                (unsigned long long)h->output.limit, since);
+  } else {
+    siphon__log(SIPHON_LOG_DEBUG, NULL, "output queue over %llu bytes: pausing sources",
+                (unsigned long long)h->output.limit);
+  }
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_source *s = &h->sources[i];
     if (s->started && s->plugin->desc.pause != NULL) {
@@ -359,7 +376,8 @@ static void pause_sources(siphon__host *h) {
 
 static void resume_sources(siphon__host *h) {
   h->paused = 0;
-  siphon__log(SIPHON_LOG_INFO, NULL, "output queue drained: resuming sources");
+  siphon__log(h->pause_info ? SIPHON_LOG_INFO : SIPHON_LOG_DEBUG, NULL,
+              "output queue drained: resuming sources");
   /* A resume() that emits at once may fill the queue again: stop there. */
   for (size_t i = 0; i < h->source_count && !h->paused; i++) {
     siphon_source *s = &h->sources[i];

@@ -138,8 +138,11 @@ struct siphon__host {
   int reported;          /* --once: summary printed */
   uv_mutex_t state_lock; /* state_dir is created on first use */
   int state_ready;
-  int stopping_pending; /* a listener failed to start */
-  uint64_t pauses;      /* times backpressure paused the sources */
+  int stopping_pending;   /* a listener failed to start */
+  uint64_t pauses;        /* times backpressure paused the sources */
+  uint64_t pause_said_ms; /* when a pause was last logged at info */
+  uint64_t pauses_said;   /* h->pauses then */
+  int pause_info;         /* this pause and its resume are logged at info */
   uv_timer_t stats_timer;
   int stats_on;
   uint64_t stats_records; /* stats records handed to the output */

@@ -1434,6 +1434,22 @@ Test(host, a_turn_during_a_blocking_rounds_writing_waits_instead_of_skipping) {
   free(cfg);
 }
 
+Test(host, many_pauses_are_said_once_a_minute) {
+  /* A slow reader pauses siphon many times a second: one info line, the
+   * rest at debug. */
+  char *cfg =
+      config("\"buffer_limit\": 2048, \"log_level\": \"debug\"",
+             "{\"name\": \"big\", \"plugin\": \"sleeper\", \"options\": {\"count\": 5000}}");
+  tproc p;
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_expect_eq(count_lines(p.out), 5000);
+  cr_expect_eq(tproc_count(p.err, "pausing sources until it drains"), 1, "%s", p.err);
+  cr_expect_gt(tproc_count(p.err, "pausing sources"), 1, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, huge_interval_does_not_wrap) {
   char *cfg = config("",
                      "{\"name\": \"rare\", \"plugin\": \"tick\","
