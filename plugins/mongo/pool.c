@@ -2,7 +2,9 @@
  * uses it: sources of one server then share its connections and its
  * monitoring thread. Rounds of different sources run on different pool
  * threads at once, so the registry is guarded by a mutex; a pool lives
- * while some source holds a reference to it. */
+ * while some source holds a reference to it. The first source to need a
+ * pool opens it, outside the mutex; sources that need it meanwhile wait
+ * for that one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +15,13 @@ struct mg_pool_ref {
   char *key; /* the URI's text, timeouts included */
   mongoc_client_pool_t *pool;
   unsigned refs;
+  int opening; /* a source is opening it, outside the lock */
   mg_pool_ref *next;
 };
 
 struct mg_pools {
   uv_mutex_t lock;
+  uv_cond_t opened; /* an opening ended, well or not */
   mg_pool_ref *head;
 };
 
@@ -27,6 +31,11 @@ mg_pools *mg_pools_new(void) {
     return NULL;
   }
   if (uv_mutex_init(&p->lock) != 0) {
+    free(p);
+    return NULL;
+  }
+  if (uv_cond_init(&p->opened) != 0) {
+    uv_mutex_destroy(&p->lock);
     free(p);
     return NULL;
   }
@@ -46,6 +55,7 @@ void mg_pools_free(mg_pools *pools) {
     free(r->key);
     free(r);
   }
+  uv_cond_destroy(&pools->opened);
   uv_mutex_destroy(&pools->lock);
   free(pools);
 }
@@ -72,34 +82,22 @@ static char *pool_key(const mongoc_uri_t *uri) {
   return key;
 }
 
-static mg_pool_ref *pool_open(const mongoc_uri_t *uri, char *key, siphon_error *err) {
-  mg_pool_ref *r = calloc(1, sizeof(*r));
-  if (r == NULL) {
-    free(key);
-    snprintf(err->text, sizeof(err->text), "out of memory");
-    return NULL;
-  }
-  r->key = key;
+/* A new client pool for uri, or NULL with err filled. */
+static mongoc_client_pool_t *open_pool(const mongoc_uri_t *uri, siphon_error *err) {
   bson_error_t berr;
-  r->pool = mongoc_client_pool_new_with_error(uri, &berr);
-  if (r->key == NULL || r->pool == NULL) {
+  mongoc_client_pool_t *pool = mongoc_client_pool_new_with_error(uri, &berr);
+  if (pool == NULL) {
     /* berr may name the TLS file that failed, never the credentials. */
-    snprintf(err->text, sizeof(err->text), "cannot create a client pool: %.200s",
-             r->pool == NULL ? berr.message : "out of memory");
-    if (r->pool != NULL) {
-      mongoc_client_pool_destroy(r->pool);
-    }
-    free(r->key);
-    free(r);
+    snprintf(err->text, sizeof(err->text), "cannot create a client pool: %.200s", berr.message);
     return NULL;
   }
   /* Errors as the server states them (error API 2), so a bad filter
    * reports the server's own code and message. */
-  mongoc_client_pool_set_error_api(r->pool, MONGOC_ERROR_API_VERSION_2);
+  mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
   if (mongoc_uri_get_appname(uri) == NULL) {
-    mongoc_client_pool_set_appname(r->pool, "siphon");
+    mongoc_client_pool_set_appname(pool, "siphon");
   }
-  return r;
+  return pool;
 }
 
 static mg_pool_ref *pool_find(mg_pools *pools, const char *key) {
@@ -119,37 +117,55 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
   }
   uv_mutex_lock(&pools->lock);
   mg_pool_ref *r = pool_find(pools, key);
+  /* Another source is opening this pool: wait for it rather than open a
+   * second (N sources whose first rounds start together would make N
+   * pools, and N SRV lookups for mongodb+srv://). */
+  while (r != NULL && r->opening) {
+    uv_cond_wait(&pools->opened, &pools->lock);
+    r = pool_find(pools, key);
+  }
   if (r != NULL) {
     r->refs++;
-  }
-  uv_mutex_unlock(&pools->lock);
-  if (r != NULL) {
+    uv_mutex_unlock(&pools->lock);
     free(key);
     *out = r;
     return 0;
   }
-  /* Opened outside the lock: for mongodb+srv:// libmongoc resolves the
-   * SRV record here, and a slow DNS must not hold every other mongo
-   * source's round. Two sources that race open two pools; the loser's
-   * is closed. */
-  mg_pool_ref *mine = pool_open(uri, key, err);
-  if (mine == NULL) {
-    return -EINVAL;
-  }
-  uv_mutex_lock(&pools->lock);
-  r = pool_find(pools, mine->key);
+  r = calloc(1, sizeof(*r));
   if (r == NULL) {
-    r = mine;
-    r->next = pools->head;
-    pools->head = r;
-    mine = NULL;
+    uv_mutex_unlock(&pools->lock);
+    free(key);
+    snprintf(err->text, sizeof(err->text), "out of memory");
+    return -ENOMEM;
   }
-  r->refs++;
+  r->key = key;
+  r->opening = 1;
+  r->next = pools->head;
+  pools->head = r;
   uv_mutex_unlock(&pools->lock);
-  if (mine != NULL) {
-    mongoc_client_pool_destroy(mine->pool);
-    free(mine->key);
-    free(mine);
+  /* Opened outside the lock: for mongodb+srv:// libmongoc resolves the
+   * SRV record here, and a slow DNS must not hold the rounds of sources
+   * whose pools are open. */
+  mongoc_client_pool_t *pool = open_pool(uri, err);
+  uv_mutex_lock(&pools->lock);
+  r->opening = 0;
+  if (pool == NULL) {
+    /* Out of the list: a source waiting for it tries again itself. */
+    mg_pool_ref **pp = &pools->head;
+    while (*pp != r) {
+      pp = &(*pp)->next;
+    }
+    *pp = r->next;
+  } else {
+    r->pool = pool;
+    r->refs++;
+  }
+  uv_cond_broadcast(&pools->opened);
+  uv_mutex_unlock(&pools->lock);
+  if (pool == NULL) {
+    free(r->key);
+    free(r);
+    return -EINVAL;
   }
   *out = r;
   return 0;
