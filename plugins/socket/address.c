@@ -124,6 +124,12 @@ int sock_addr_parse(const char *text, sock_addr *out, char *why, size_t why_size
   if (rest[0] == '\0') {
     return fail(why, why_size, "expected a socket file path after unix://");
   }
+  if (rest[0] != '/') {
+    /* Relative to whatever directory siphon was started in, which moves
+     * with the service manager: not a place to name. */
+    return fail(why, why_size,
+                "expected an absolute path, as in unix:///run/siphon.sock (three slashes)");
+  }
   if (strlen(rest) >= sizeof(out->path)) {
     return fail(why, why_size, "the socket path is longer than 107 bytes");
   }

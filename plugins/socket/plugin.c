@@ -2,6 +2,7 @@
  * dispatch to its three modes. listen instances are streaming (they call
  * set_streaming), probe and request instances are polled. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,12 +177,37 @@ static int check_mode_options(const sock_instance *inst, const json_t *options, 
  * already in use', blaming another program. Loop thread only. */
 static sock_instance *listeners;
 
+/* A unix socket's path with its directory resolved (symlinks, "..",
+ * "//"), so that two spellings of one file compare equal; as written
+ * when the directory does not resolve. */
+static void unix_canonical(const char *path, char *out, size_t size) {
+  const char *slash = strrchr(path, '/');
+  char dir[PATH_MAX];
+  char real[PATH_MAX];
+  size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+  if (slash == NULL || n >= sizeof(dir)) {
+    snprintf(out, size, "%s", path);
+    return;
+  }
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  if (realpath(n == 0 ? "/" : dir, real) == NULL) {
+    snprintf(out, size, "%s", path);
+    return;
+  }
+  snprintf(out, size, "%s/%s", strcmp(real, "/") == 0 ? "" : real, slash + 1);
+}
+
 static int same_address(const sock_addr *a, const sock_addr *b) {
   if (a->scheme != b->scheme) {
     return 0;
   }
   if (a->scheme == SOCK_UNIX) {
-    return strcmp(a->path, b->path) == 0;
+    char ca[PATH_MAX + 128];
+    char cb[PATH_MAX + 128];
+    unix_canonical(a->path, ca, sizeof(ca));
+    unix_canonical(b->path, cb, sizeof(cb));
+    return strcmp(ca, cb) == 0;
   }
   /* A wildcard address takes the port on every address of its family, and
    * Linux refuses the pair too: a clash like equal hosts. */

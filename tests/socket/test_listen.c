@@ -428,6 +428,8 @@ Test(listen, bad_options_named_with_their_path) {
        "options.expect"},
       {"{\"mode\": \"probe\", \"address\": \"udp://127.0.0.1:9\"}", "options.address"},
       {"{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1\"}", "options.address"},
+      {"{\"mode\": \"listen\", \"address\": \"unix://relative.sock\"}",
+       "options.address: expected an absolute path, as in unix:///run/siphon.sock"},
       {"{\"mode\": \"probe\", \"address\": \"tcp://127.0.0.1:99999\"}",
        "options.address: expected a port from 0 to 65535 after the host, got \"99999\""},
       {"{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:9\", \"until\": \"\"}",
@@ -465,6 +467,30 @@ Test(listen, bad_options_named_with_their_path) {
   cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
   tproc_free(&p);
   free(cfg);
+}
+
+Test(listen, one_unix_socket_spelled_two_ways_is_a_clash) {
+  /* "dir/../dir/z.sock" and "dir/z.sock" are one file: --check says so,
+   * where the second used to fail at start blaming another program. */
+  char *dir = tmp_dir();
+  char *base = strrchr(dir, '/') + 1;
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": ["
+                        "{\"name\": \"a\", \"plugin\": \"socket\", \"options\": {\"mode\": "
+                        "\"listen\", \"address\": \"unix://%s/../%s/z.sock\"}},"
+                        "{\"name\": \"b\", \"plugin\": \"socket\", \"options\": {\"mode\": "
+                        "\"listen\", \"address\": \"unix://%s//z.sock\"}}]}",
+                        SIPHON_PLUGIN_DIR, dir, base, dir);
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "sources[1].options.address: ") != NULL &&
+                strstr(p.err, "clashes with source \"a\"") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  tmp_discard(cfg);
+  tmp_rmtree(dir);
+  free(dir);
 }
 
 Test(listen, two_sources_on_one_address_are_refused_by_check) {
