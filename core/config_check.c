@@ -191,6 +191,14 @@ int siphon__cfg_bool(siphon__cfgctx *c, const json_t *obj, const char *parent, c
   return 1;
 }
 
+/* The text of a string of digits alone ("10", "8"), else NULL: a
+ * number written in quotes, or given by ${VAR}. */
+static const char *digits_string(const json_t *v) {
+  const char *text = json_string_value(v);
+  size_t n = text != NULL ? strlen(text) : 0;
+  return n > 0 && n < 20 && strspn(text, "0123456789") == n ? text : NULL;
+}
+
 int siphon__cfg_int(siphon__cfgctx *c, const json_t *obj, const char *parent, const char *key,
                     long long min, long long max, long long *out) {
   int bad;
@@ -200,9 +208,8 @@ int siphon__cfg_int(siphon__cfgctx *c, const json_t *obj, const char *parent, co
   }
   char *expected = siphon__asprintf("an integer from %lld to %lld", min, max);
   int rc = 1;
-  const char *text = json_string_value(v);
-  size_t n = text != NULL ? strlen(text) : 0;
-  if (n > 0 && n < 20 && strspn(text, "0123456789") == n) {
+  const char *text = digits_string(v);
+  if (text != NULL) {
     /* "threads": "${N}" gives a string whatever N holds. */
     char *p = siphon__path_key(parent, key);
     siphon__cfg_error(c, p,
@@ -234,9 +241,8 @@ int siphon__cfg_duration(siphon__cfgctx *c, const json_t *obj, const char *paren
   if (siphon__duration_parse(v, out) != 0) {
     const char *expected =
         "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds";
-    const char *text = json_string_value(v);
-    size_t n = text != NULL ? strlen(text) : 0;
-    if (n > 0 && n < 20 && strspn(text, "0123456789") == n) {
+    const char *text = digits_string(v);
+    if (text != NULL) {
       /* "10": seconds to a collectd user, milliseconds as a JSON number
        * here. Neither is guessed. */
       char *p = siphon__path_key(parent, key);
