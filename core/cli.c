@@ -449,6 +449,13 @@ static void name_flags(siphon__diag *d) {
     if (at != NULL && (strncmp(d->entries[i].where, "--interval", 10) == 0 ||
                        strncmp(d->entries[i].where, "--timeout", 9) == 0)) {
       memmove(at, at + strlen(ms), strlen(at + strlen(ms)) + 1);
+      /* ..."250ms", "1m", got... reads as a list cut short: join the last. */
+      char *last = strstr(t, ", \"1m\"");
+      if (last != NULL) {
+        *last = '\0';
+        d->entries[i].text = siphon__asprintf("%s or%s", t, last + 1);
+        free(t);
+      }
     }
   }
 }

@@ -4,6 +4,7 @@
  * within shutdown_grace, cancel the rest, destroy instances, flush the
  * output, close every handle. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +139,10 @@ static void setup_bulkheads(siphon__host *h) {
   unsigned most = h->threads - pool_reserve(h->threads);
   h->blocking_max = most;
   for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
-    unsigned n = (unsigned)((double)most * share);
+    /* Rounded up: the global bound keeps the reserve whatever the
+     * shares add up to. */
+    unsigned n = (unsigned)ceil((double)most * share);
+    n = n > most ? most : n;
     p->max_busy = n < 1 ? 1 : n;
   }
 }
@@ -330,9 +334,9 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     if (polled == 0) {
       /* It would print an empty round and exit 0, having done nothing. */
       siphon__diag_add(d, "--once",
-                       "every source streams (%s), and --once starts none: "
+                       "every source streams (plugin %s%s), and --once starts none: "
                        "it runs each polled source once; run without --once",
-                       h->source_count == 1 ? h->sources[0].plugin->name : "listeners");
+                       h->sources[0].plugin->name, h->source_count > 1 ? ", ..." : "");
     }
   }
   if (mode != SIPHON__MODE_CHECK) {
@@ -349,6 +353,7 @@ static void pause_sources(siphon__host *h) {
   /* A slow reader pauses siphon many times a second: the first pause is
    * said, then at most one a minute with the count (each at debug). */
   uint64_t now = siphon__now_ms();
+  h->paused_ms = now;
   h->pause_info = h->pauses == 1 || now - h->pause_said_ms >= 60000;
   if (h->pause_info) {
     uint64_t more = h->pauses - 1 - h->pauses_said;
@@ -376,8 +381,17 @@ static void pause_sources(siphon__host *h) {
 
 static void resume_sources(siphon__host *h) {
   h->paused = 0;
-  siphon__log(h->pause_info ? SIPHON_LOG_INFO : SIPHON_LOG_DEBUG, NULL,
-              "output queue drained: resuming sources");
+  /* A long pause is said even between the minutely ones: the last info
+   * line must not be a resume while the sources stood still. */
+  uint64_t took = siphon__now_ms() - h->paused_ms;
+  if (!h->pause_info && took >= 1000) {
+    siphon__log(SIPHON_LOG_INFO, NULL,
+                "output queue drained after a pause of %.3f s: resuming sources",
+                (double)took / 1000.0);
+  } else {
+    siphon__log(h->pause_info ? SIPHON_LOG_INFO : SIPHON_LOG_DEBUG, NULL,
+                "output queue drained: resuming sources");
+  }
   /* A resume() that emits at once may fill the queue again: stop there. */
   for (size_t i = 0; i < h->source_count && !h->paused; i++) {
     siphon_source *s = &h->sources[i];

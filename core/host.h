@@ -143,6 +143,7 @@ struct siphon__host {
   uint64_t pause_said_ms; /* when a pause was last logged at info */
   uint64_t pauses_said;   /* h->pauses then */
   int pause_info;         /* this pause and its resume are logged at info */
+  uint64_t paused_ms;     /* when this pause began */
   uv_timer_t stats_timer;
   int stats_on;
   uint64_t stats_records; /* stats records handed to the output */

@@ -18,10 +18,17 @@ static void on_timeout(uv_timer_t *t) {
   atomic_store(&r->cancelled, 1);
   int blocking = s->plugin->desc.capability == SIPHON_CAP_BLOCKING;
   if (blocking && r->b->queued) {
-    siphon__log(SIPHON_LOG_WARN, s->name,
-                "timed out after %.3f s waiting for a worker thread: plugin %s holds all %u "
-                "of its threads",
-                (double)s->conf->timeout_ms / 1000.0, s->plugin->name, s->plugin->max_busy);
+    if (s->plugin->busy >= s->plugin->max_busy) {
+      siphon__log(SIPHON_LOG_WARN, s->name,
+                  "timed out after %.3f s waiting for a worker thread: plugin %s holds all %u "
+                  "of its threads",
+                  (double)s->conf->timeout_ms / 1000.0, s->plugin->name, s->plugin->max_busy);
+    } else {
+      siphon__log(SIPHON_LOG_WARN, s->name,
+                  "timed out after %.3f s waiting for a worker thread: blocking rounds hold "
+                  "all %u threads they may have (siphon.threads less 2 kept for libuv)",
+                  (double)s->conf->timeout_ms / 1000.0, s->host->blocking_max);
+    }
     siphon__blocking_drop_queued(s, r, SIPHON__ROUND_TIMEOUT,
                                  "timed out waiting for a worker thread");
     return;

@@ -1,7 +1,8 @@
-/* Blocking rounds run on libuv's threadpool through uv_queue_work. Each
- * plugin may hold at most max_busy pool threads at once (a bulkhead), so
- * one hung plugin cannot starve the others; rounds over the bound wait in
- * the plugin's FIFO. */
+/* Blocking rounds run on libuv's threadpool through uv_queue_work. All
+ * of them together may hold the pool less its reserve (host.c), and each
+ * plugin at most max_busy threads at once (a bulkhead), so one hung
+ * plugin cannot starve the others; rounds over either bound wait in the
+ * plugin's FIFO, and freed threads go to the plugins' queues in turn. */
 #include <errno.h>
 #include <string.h>
 
@@ -16,22 +17,33 @@ static void work_cb(uv_work_t *req) {
   r->b->status = s->plugin->desc.collect_blocking(s->instance, r, &r->b->err);
 }
 
-static void dispatch_waiting(siphon__plugin *p);
-
-/* A slot freed: every plugin's waiting rounds may go, this one's first. */
-static void dispatch_all_waiting(siphon__host *h, siphon__plugin *first) {
-  dispatch_waiting(first);
-  for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
-    if (p != first) {
-      dispatch_waiting(p);
-    }
-  }
-}
-
 /* Whether a round of p may take a pool thread now: within p's share of
  * the pool, and within the threads all blocking plugins may hold. */
 static int has_slot(const siphon__host *h, const siphon__plugin *p) {
   return p->busy < p->max_busy && h->blocking_busy < h->blocking_max;
+}
+
+static void dispatch_one(siphon__plugin *p);
+
+/* A slot freed: the waiting rounds go, one plugin's at a time in turn,
+ * starting after `freed`'s, so that a plugin that always has rounds
+ * waiting cannot take back every slot it frees. */
+static void dispatch_all_waiting(siphon__host *h, siphon__plugin *freed) {
+  int moved = 1;
+  while (moved && h->blocking_busy < h->blocking_max) {
+    moved = 0;
+    siphon__plugin *p = freed != NULL && freed->next != NULL ? freed->next : h->registry.head;
+    for (siphon__plugin *stop = p; p != NULL;) {
+      if (p->waiting != NULL && has_slot(h, p)) {
+        dispatch_one(p);
+        moved = 1;
+      }
+      p = p->next != NULL ? p->next : h->registry.head;
+      if (p == stop) {
+        break;
+      }
+    }
+  }
 }
 
 /* Records a blocking round brought back are written this many at a time,
@@ -99,8 +111,10 @@ static void after_work_cb(uv_work_t *req, int status) {
   r->b->work_status = status;
   r->b->returned = 1;
   uv_timer_stop(&s->timeout);
-  deliver(r); /* may free r */
+  /* The slot goes to a waiting round first: delivering may start this
+   * source's next round, which would take it back before others. */
   dispatch_all_waiting(h, p);
+  deliver(r); /* may free r */
 }
 
 static void dispatch(siphon_source *s, siphon_round *r) {
@@ -117,18 +131,17 @@ static void dispatch(siphon_source *s, siphon_round *r) {
   }
 }
 
-static void dispatch_waiting(siphon__plugin *p) {
-  while (p->waiting != NULL && has_slot(p->waiting->host, p)) {
-    siphon_source *s = p->waiting;
-    p->waiting = s->next_waiting;
-    if (p->waiting == NULL) {
-      p->waiting_tail = NULL;
-    }
-    s->next_waiting = NULL;
-    siphon_round *r = s->round;
-    r->b->queued = 0;
-    dispatch(s, r);
+/* The round at the head of p's queue takes a slot. */
+static void dispatch_one(siphon__plugin *p) {
+  siphon_source *s = p->waiting;
+  p->waiting = s->next_waiting;
+  if (p->waiting == NULL) {
+    p->waiting_tail = NULL;
   }
+  s->next_waiting = NULL;
+  siphon_round *r = s->round;
+  r->b->queued = 0;
+  dispatch(s, r);
 }
 
 void siphon__blocking_resume(siphon__host *h) {
@@ -145,7 +158,11 @@ void siphon__blocking_resume(siphon__host *h) {
 
 void siphon__run_blocking(siphon_source *s, siphon_round *r) {
   siphon__plugin *p = s->plugin;
-  if (has_slot(s->host, p) && p->waiting == NULL) {
+  siphon__host *h = s->host;
+  /* A round of another plugin that waits is at its own plugin's bound:
+   * slots freed go to the queues before anything else can start
+   * (after_work_cb), so a free slot here is p's to take. */
+  if (has_slot(h, p) && p->waiting == NULL) {
     dispatch(s, r);
     return;
   }
@@ -157,8 +174,14 @@ void siphon__run_blocking(siphon_source *s, siphon_round *r) {
     p->waiting = s;
   }
   p->waiting_tail = s;
-  siphon__log(SIPHON_LOG_DEBUG, s->name, "waiting: plugin %s holds %u of its %u threads", p->name,
-              p->busy, p->max_busy);
+  if (p->busy >= p->max_busy) {
+    siphon__log(SIPHON_LOG_DEBUG, s->name, "waiting: plugin %s holds %u of its %u threads", p->name,
+                p->busy, p->max_busy);
+  } else {
+    siphon__log(SIPHON_LOG_DEBUG, s->name,
+                "waiting: blocking rounds hold %u of the %u threads they may have",
+                h->blocking_busy, h->blocking_max);
+  }
 }
 
 static void unqueue(siphon__plugin *p, siphon_source *s) {

@@ -1,7 +1,9 @@
 /* Every polled source runs on its own uv_timer_t at its interval, plus a
  * random jitter. The rhythm is kept from the due time, not from when a
  * round ended, so a slow round does not drift the schedule; a turn that
- * comes while the last round still runs is skipped and counted. A failing
+ * comes while the last round still runs is skipped and counted, but one
+ * that comes while a blocking round's records are being written waits for
+ * them (one such turn, however many come). A failing
  * source backs off exponentially from its interval up to max_backoff. */
 #include "host.h"
 #include "log.h"
@@ -176,6 +178,7 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
         uint64_t now = uv_now(h->loop);
         s->due_ms = sat_add(now, d);
         arm(s, d);
+        s->pending = 0; /* a turn that waited for this round yields to the backoff */
         siphon__log(SIPHON_LOG_INFO, s->name, "%u failure%s in a row: next try in %.3f s",
                     s->failures, s->failures == 1 ? "" : "s", (double)d / 1000.0);
       }

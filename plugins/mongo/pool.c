@@ -15,7 +15,10 @@ struct mg_pool_ref {
   char *key; /* the URI's text, timeouts included */
   mongoc_client_pool_t *pool;
   unsigned refs;
-  int opening; /* a source is opening it, outside the lock */
+  int opening;      /* a source is opening it, outside the lock */
+  unsigned waiters; /* sources waiting for that opening */
+  int failed;       /* the opening failed: out of the list, kept for its waiters */
+  char error[SIPHON_ERROR_TEXT_LENGTH];
   mg_pool_ref *next;
 };
 
@@ -119,10 +122,25 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
   mg_pool_ref *r = pool_find(pools, key);
   /* Another source is opening this pool: wait for it rather than open a
    * second (N sources whose first rounds start together would make N
-   * pools, and N SRV lookups for mongodb+srv://). */
-  while (r != NULL && r->opening) {
-    uv_cond_wait(&pools->opened, &pools->lock);
-    r = pool_find(pools, key);
+   * pools, and N SRV lookups for mongodb+srv://), and share its outcome:
+   * a failure too, rather than each trying again in turn. */
+  if (r != NULL && r->opening) {
+    r->waiters++;
+    while (r->opening) {
+      uv_cond_wait(&pools->opened, &pools->lock);
+    }
+    r->waiters--;
+    if (r->failed) {
+      snprintf(err->text, sizeof(err->text), "%s", r->error);
+      int last = r->waiters == 0;
+      uv_mutex_unlock(&pools->lock);
+      if (last) {
+        free(r->key);
+        free(r);
+      }
+      free(key);
+      return -EINVAL;
+    }
   }
   if (r != NULL) {
     r->refs++;
@@ -149,13 +167,18 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
   mongoc_client_pool_t *pool = open_pool(uri, err);
   uv_mutex_lock(&pools->lock);
   r->opening = 0;
+  int keep = 1;
   if (pool == NULL) {
-    /* Out of the list: a source waiting for it tries again itself. */
+    /* Out of the list, so the next round tries again; its waiters take
+     * the error, and the last of them frees it. */
     mg_pool_ref **pp = &pools->head;
     while (*pp != r) {
       pp = &(*pp)->next;
     }
     *pp = r->next;
+    r->failed = 1;
+    snprintf(r->error, sizeof(r->error), "%s", err->text);
+    keep = r->waiters > 0;
   } else {
     r->pool = pool;
     r->refs++;
@@ -163,8 +186,10 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
   uv_cond_broadcast(&pools->opened);
   uv_mutex_unlock(&pools->lock);
   if (pool == NULL) {
-    free(r->key);
-    free(r);
+    if (!keep) {
+      free(r->key);
+      free(r);
+    }
     return -EINVAL;
   }
   *out = r;

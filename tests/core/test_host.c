@@ -350,6 +350,49 @@ Test(host, two_hung_blocking_plugins_leave_threads_for_name_lookups) {
   free(cfg);
 }
 
+Test(host, a_busy_blocking_plugin_does_not_take_back_every_thread_it_frees) {
+  /* Four sleepers that always have a round waiting and one quick other
+   * plugin share the two threads blocking work may have: a freed thread
+   * goes to the other plugin's queue in turn, so its rounds do not time
+   * out waiting. */
+  char sources[2048];
+  const char *slow =
+      "\"plugin\": \"sleeper\", \"interval\": \"400ms\", \"timeout\": \"400ms\","
+      " \"options\": {\"sleep\": \"300ms\"}";
+  snprintf(sources, sizeof(sources),
+           "{\"name\": \"a0\", %s}, {\"name\": \"a1\", %s}, {\"name\": \"a2\", %s},"
+           " {\"name\": \"a3\", %s}, {\"name\": \"b0\", \"plugin\": \"sleeper2\","
+           " \"interval\": \"400ms\", \"timeout\": \"400ms\", \"options\": {\"sleep\": \"10ms\"}}",
+           slow, slow, slow, slow);
+  char *cfg = config("\"threads\": 4, \"max_pool_share\": 1.0", sources);
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout_count(&p, "\"source\":\"b0\"", 5, 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "[b0] collect timed out"), 0, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+Test(host, two_blocking_plugins_on_the_default_pool_run_every_source_at_once) {
+  /* Three sources of two plugins: a pool of 5, 3 of them for blocking
+   * work, and each plugin's half rounded up, so none waits. */
+  char *cfg = config("",
+                     "{\"name\": \"a0\", \"plugin\": \"sleeper\", \"timeout\": \"900ms\","
+                     " \"options\": {\"sleep\": \"500ms\"}},"
+                     "{\"name\": \"a1\", \"plugin\": \"sleeper\", \"timeout\": \"900ms\","
+                     " \"options\": {\"sleep\": \"500ms\"}},"
+                     "{\"name\": \"b0\", \"plugin\": \"sleeper2\", \"timeout\": \"900ms\","
+                     " \"options\": {\"sleep\": \"500ms\"}}");
+  tproc p;
+  int st = run_once(&p, cfg, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_expect_eq(count_lines(p.out), 3, "%s", p.out);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, bulkhead_leaves_threads_for_other_plugins) {
   /* 4 threads, each plugin at most half: four slow sleepers can hold only
    * two threads, so sleeper2 gets one at once and finishes first. */
@@ -1575,7 +1618,7 @@ Test(host, once_with_only_listeners_is_refused) {
                         NULL};
   cr_assert_eq(tproc_run(&p, argv, NULL, 10000), 2, "%s", p.err);
   cr_assert(strstr(p.err,
-                   "siphon: --once: every source streams (socket), and --once "
+                   "siphon: --once: every source streams (plugin socket), and --once "
                    "starts none") != NULL,
             "%s", p.err);
   cr_expect_eq(p.out_len, 0, "%s", p.out);
@@ -1646,7 +1689,7 @@ Test(host, interval_flag_needs_a_unit) {
   const char *bad[] = {SIPHON_BIN, "--plugin", "tick", "--interval", "ten", "--check", NULL};
   cr_assert_eq(tproc_run(&p, bad, NULL, 10000), 2, "%s", p.err);
   cr_assert(strstr(p.err,
-                   "siphon: --interval: expected a duration such as \"10s\", \"250ms\", "
+                   "siphon: --interval: expected a duration such as \"10s\", \"250ms\" or "
                    "\"1m\", got \"ten\"") != NULL,
             "%s", p.err);
   tproc_free(&p);
