@@ -141,7 +141,7 @@ static void setup_bulkheads(siphon__host *h) {
   for (siphon__plugin *p = h->registry.head; p != NULL; p = p->next) {
     /* Rounded up: the global bound keeps the reserve whatever the
      * shares add up to. */
-    unsigned n = (unsigned)ceil((double)most * share);
+    unsigned n = (unsigned)ceil((double)most * share - 1e-9); /* 0.28 x 25 is 7, not 8 */
     n = n > most ? most : n;
     p->max_busy = n < 1 ? 1 : n;
   }

@@ -117,6 +117,7 @@ struct siphon__host {
    * less the threads kept for libuv's own work (host.c pool_reserve()),
    * whatever each plugin's share. */
   unsigned blocking_busy, blocking_max;
+  struct siphon__plugin *blocking_turn; /* whose queue a freed thread tries first */
 
   siphon__output output;
 

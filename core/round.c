@@ -24,10 +24,12 @@ static void on_timeout(uv_timer_t *t) {
                   "of its threads",
                   (double)s->conf->timeout_ms / 1000.0, s->plugin->name, s->plugin->max_busy);
     } else {
+      unsigned kept = s->host->threads - s->host->blocking_max;
       siphon__log(SIPHON_LOG_WARN, s->name,
                   "timed out after %.3f s waiting for a worker thread: blocking rounds hold "
-                  "all %u threads they may have (siphon.threads less 2 kept for libuv)",
-                  (double)s->conf->timeout_ms / 1000.0, s->host->blocking_max);
+                  "all %u thread%s they may have (siphon.threads less %u kept for libuv)",
+                  (double)s->conf->timeout_ms / 1000.0, s->host->blocking_max,
+                  s->host->blocking_max == 1 ? "" : "s", kept);
     }
     siphon__blocking_drop_queued(s, r, SIPHON__ROUND_TIMEOUT,
                                  "timed out waiting for a worker thread");

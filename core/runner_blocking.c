@@ -25,20 +25,27 @@ static int has_slot(const siphon__host *h, const siphon__plugin *p) {
 
 static void dispatch_one(siphon__plugin *p);
 
-/* A slot freed: the waiting rounds go, one plugin's at a time in turn,
- * starting after `freed`'s, so that a plugin that always has rounds
- * waiting cannot take back every slot it frees. */
-static void dispatch_all_waiting(siphon__host *h, siphon__plugin *freed) {
+/* A slot freed: the waiting rounds go, one plugin's at a time in turn.
+ * The turn is kept across calls (h->blocking_turn, the plugin after the
+ * last one served), so that a plugin that always has rounds waiting
+ * takes back no more than its turn of the slots it frees, whatever the
+ * number of plugins. */
+static void dispatch_all_waiting(siphon__host *h) {
   int moved = 1;
   while (moved && h->blocking_busy < h->blocking_max) {
     moved = 0;
-    siphon__plugin *p = freed != NULL && freed->next != NULL ? freed->next : h->registry.head;
+    siphon__plugin *p = h->blocking_turn != NULL ? h->blocking_turn : h->registry.head;
     for (siphon__plugin *stop = p; p != NULL;) {
+      siphon__plugin *next = p->next != NULL ? p->next : h->registry.head;
       if (p->waiting != NULL && has_slot(h, p)) {
+        h->blocking_turn = next;
         dispatch_one(p);
         moved = 1;
+        if (h->blocking_busy >= h->blocking_max) {
+          return;
+        }
       }
-      p = p->next != NULL ? p->next : h->registry.head;
+      p = next;
       if (p == stop) {
         break;
       }
@@ -113,7 +120,7 @@ static void after_work_cb(uv_work_t *req, int status) {
   uv_timer_stop(&s->timeout);
   /* The slot goes to a waiting round first: delivering may start this
    * source's next round, which would take it back before others. */
-  dispatch_all_waiting(h, p);
+  dispatch_all_waiting(h);
   deliver(r); /* may free r */
 }
 
@@ -179,8 +186,8 @@ void siphon__run_blocking(siphon_source *s, siphon_round *r) {
                 p->busy, p->max_busy);
   } else {
     siphon__log(SIPHON_LOG_DEBUG, s->name,
-                "waiting: blocking rounds hold %u of the %u threads they may have",
-                h->blocking_busy, h->blocking_max);
+                "waiting: blocking rounds hold %u of the %u thread%s they may have",
+                h->blocking_busy, h->blocking_max, h->blocking_max == 1 ? "" : "s");
   }
 }
 

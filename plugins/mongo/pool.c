@@ -199,7 +199,9 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
 void mg_pools_release(mg_pools *pools, mg_pool_ref *ref) {
   mongoc_client_pool_t *dead = NULL;
   uv_mutex_lock(&pools->lock);
-  if (--ref->refs == 0) {
+  /* Sources waiting for its opening take references when they wake: it
+   * stays for them. */
+  if (--ref->refs == 0 && ref->waiters == 0) {
     mg_pool_ref **pp = &pools->head;
     while (*pp != ref) {
       pp = &(*pp)->next;
