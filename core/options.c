@@ -118,6 +118,22 @@ static const char *suggest_choice(const char *s, const char *choices, char *buf,
 
 /* Checks one value against its row. Returns a new normalized value, or
  * NULL after describing the problem in *why (a new string). */
+/* What a wrong value was, for a message: its type alone for a secret
+ * option (a token given as a number is still a token), else its text. */
+static char *got_text(const siphon_option *o, const json_t *v, int value_form) {
+  if (o->flags & SIPHON_OPT_SECRET) {
+    const char *type = json_is_object(v)   ? "an object"
+                       : json_is_array(v)  ? "an array"
+                       : json_is_string(v) ? "a string"
+                       : json_is_number(v) ? "a number"
+                       : json_is_null(v)   ? "null"
+                                           : "a boolean";
+    return siphon__asprintf("%s (not shown: the option is secret)", type);
+  }
+  return value_form && (json_is_string(v) || json_is_number(v)) ? siphon__json_value_text(v)
+                                                                : siphon__json_show(v);
+}
+
 static json_t *check_value(const siphon_option *o, const json_t *v, char **why) {
   int ok = 0;
   switch (o->type) {
@@ -147,8 +163,7 @@ static json_t *check_value(const siphon_option *o, const json_t *v, char **why) 
       if (siphon__size_parse(v, &bytes) == 0 && bytes <= (uint64_t)LLONG_MAX) {
         return json_integer((json_int_t)bytes);
       }
-      char *got = json_is_string(v) || json_is_number(v) ? siphon__json_value_text(v)
-                                                         : siphon__json_show(v);
+      char *got = got_text(o, v, 1);
       *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
       free(got);
       return NULL;
@@ -158,22 +173,21 @@ static json_t *check_value(const siphon_option *o, const json_t *v, char **why) 
       if (siphon__duration_parse(v, &ms) == 0 && ms <= (uint64_t)LLONG_MAX) {
         return json_integer((json_int_t)ms);
       }
-      char *got = json_is_string(v) || json_is_number(v) ? siphon__json_value_text(v)
-                                                         : siphon__json_show(v);
+      char *got = got_text(o, v, 1);
       *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
       free(got);
       return NULL;
     }
   }
   if (!ok) {
-    char *got = siphon__json_show(v);
+    char *got = got_text(o, v, 0);
     *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
     free(got);
     return NULL;
   }
   if (o->type == SIPHON_OPT_STRING && o->choices != NULL &&
       !in_choices(json_string_value(v), o->choices)) {
-    char *got = siphon__json_value_text(v);
+    char *got = got_text(o, v, 1);
     char buf[128];
     const char *near = suggest_choice(json_string_value(v), o->choices, buf, sizeof(buf));
     if (near != NULL) {

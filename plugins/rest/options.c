@@ -162,8 +162,11 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
     int vague = parsed == CURLUE_MALFORMED_INPUT || parsed == CURLUE_NO_SCHEME ||
                 parsed == CURLUE_BAD_SCHEME;
     const char *why = vague ? NULL : curl_url_strerror(parsed);
-    rc = fail(err, "url", "expected an absolute http://, https:// or file:// URL, got \"%s\"%s%s",
-              url, why != NULL ? ": " : "", why != NULL ? why : "");
+    char shown[SIPHON_ERROR_TEXT_LENGTH];
+    rest_url_mask(url, shown, sizeof(shown)); /* a password in it stays hidden */
+    rc = fail(err, "url",
+              "expected an absolute http://, https:// or file:// URL, got \"%.120s\"%s%s", shown,
+              why != NULL ? ": " : "", why != NULL ? why : "");
     goto out;
   }
   /* file:// reads a local file through the same path (format, select,
@@ -171,6 +174,14 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
   s->is_file = strcmp(scheme, "file") == 0;
   if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0 && !s->is_file) {
     rc = fail(err, "url", "expected an http, https or file URL, got scheme \"%s\"", scheme);
+    goto out;
+  }
+  char *user = NULL;
+  if (json_object_get(o, "basic") != NULL &&
+      curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+    /* libcurl would send basic's and show the URL's in meta.url. */
+    curl_free(user);
+    rc = fail(err, "url", "holds a user, and basic gives one too: keep one");
     goto out;
   }
   rc = add_query(u, json_object_get(o, "query"), "query", err);
@@ -214,6 +225,23 @@ static int build_headers_and_body(rest_source *s, const json_t *o, siphon_error 
     }
     if (key[0] == '\0' || strpbrk(key, ": \r\n") != NULL) {
       return fail(err, path, "\"%s\" is not a valid header name", key);
+    }
+    /* Names are case-insensitive: both would go on the wire. */
+    const char *other;
+    json_t *ov;
+    json_object_foreach((json_t *)json_object_get(o, "headers"), other, ov) {
+      if (other == key) {
+        break;
+      }
+      if (strcasecmp(other, key) == 0) {
+        return fail(err, path, "is headers.%s again (header names ignore case): give it once",
+                    other);
+      }
+    }
+    if (strcasecmp(key, "Authorization") == 0 &&
+        (json_object_get(o, "bearer") != NULL || json_object_get(o, "basic") != NULL)) {
+      return fail(err, path, "and %s both set the Authorization header: keep one",
+                  json_object_get(o, "bearer") != NULL ? "bearer" : "basic");
     }
     const char *val = json_string_value(v);
     if (strpbrk(val, "\r\n") != NULL) {
@@ -376,10 +404,22 @@ static int build_auth(rest_source *s, const json_t *o, siphon_error *err) {
         return fail(err, "basic", "unknown key \"%s\"; expected user and password", key);
       }
     }
-    if (!json_is_string(u)) {
-      return fail(err, "basic.user", "expected a string, got %s", u != NULL ? found(u) : "nothing");
+    if (u == NULL) {
+      return fail(err, "basic", "missing required key \"user\"");
     }
-    if (p != NULL && !json_is_string(p)) {
+    if (!json_is_string(u)) {
+      return fail(err, "basic.user", "expected a string, got %s", found(u));
+    }
+    if (strchr(json_string_value(u), ':') != NULL) {
+      /* RFC 7617: the first ':' ends the user. */
+      return fail(err, "basic.user", "cannot hold ':' (basic auth ends the user at the first one)");
+    }
+    if (p == NULL) {
+      return fail(err, "basic",
+                  "missing required key \"password\" (write \"\" for an API that "
+                  "takes the key as the user and no password)");
+    }
+    if (!json_is_string(p)) {
       return fail(err, "basic.password", "expected a string, got %s", found(p));
     }
     s->user = strdup(json_string_value(u));

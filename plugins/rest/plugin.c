@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rest.h"
 
@@ -79,6 +80,17 @@ static void rest_plugin_fini(void *plugin_data) {
   curl_global_cleanup();
 }
 
+/* Whether `word` (lower case) is in `name`, ignoring case. */
+static int has_word(const char *name, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = name; *p != '\0'; p++) {
+    if (strncasecmp(p, word, n) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int rest_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
                        void **instance, siphon_error *err) {
   rest_source *s = calloc(1, sizeof(*s));
@@ -98,7 +110,26 @@ static int rest_create(const siphon_host_api *api, siphon_source *src, const jso
   }
   if (s->insecure) {
     api->log(src, SIPHON_LOG_WARN,
-             "rest: insecure_skip_verify is on: the server's TLS certificate is not checked");
+             "insecure_skip_verify is on: the server's TLS certificate is not checked");
+  }
+  /* libcurl drops Authorization and Cookie when a redirect leaves the
+   * host, but sends every other header on: an API key in one of them
+   * goes to whatever host a redirect names. */
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(options, "headers"), key, v) {
+    static const char *const words[] = {"key",     "token",    "secret",    "auth",
+                                        "session", "password", "signature", "credential"};
+    for (size_t i = 0; s->follow_redirects && i < sizeof(words) / sizeof(words[0]); i++) {
+      if (has_word(key, words[i]) && strcasecmp(key, "Authorization") != 0) {
+        api->log(src, SIPHON_LOG_WARN,
+                 "headers.%s goes along every redirect this source follows, to whatever host "
+                 "it names (libcurl holds back only Authorization and Cookie): set "
+                 "follow_redirects to false, or carry the key in bearer, basic or secret_query",
+                 key);
+        break;
+      }
+    }
   }
   rest_engine_register(s->eng,
                        (long)json_integer_value(json_object_get(options, "max_connections")),

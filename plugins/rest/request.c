@@ -233,6 +233,12 @@ rest_xfer *rest_xfer_new(rest_source *s, const char *url, long timeout_ms) {
     return NULL;
   }
   x->s = s;
+  const char *q = strchr(url, '?');
+  x->asked_query = strndup(q != NULL ? q : "", q != NULL ? strcspn(q, "#") : 0);
+  if (x->asked_query == NULL) {
+    free(x);
+    return NULL;
+  }
   x->easy = curl_easy_init();
   if (x->easy == NULL || setup(x, url, timeout_ms) != 0) {
     rest_xfer_free(x);
@@ -250,5 +256,6 @@ void rest_xfer_free(rest_xfer *x) {
   }
   rest_buf_free(&x->body);
   rest_buf_free(&x->link);
+  free(x->asked_query);
   free(x);
 }

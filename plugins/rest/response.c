@@ -99,6 +99,18 @@ static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
   out[n] = '\0';
 }
 
+/* A signed redirect (S3, OAuth) carries its secret in the query, and an
+ * OAuth token may ride in the fragment: both are cut to "?..." ("#..."). */
+static void cut_query(char *shown, size_t size) {
+  size_t cut = strcspn(shown, "?#");
+  if (shown[cut] != '\0') {
+    if (cut + 5 > size) {
+      cut = size - 5;
+    }
+    memcpy(shown + cut, shown[cut] == '#' ? "#..." : "?...", 5);
+  }
+}
+
 static json_t *make_meta(rest_xfer *x, long status, int page) {
   char *url = NULL;
   if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL) {
@@ -106,6 +118,17 @@ static json_t *make_meta(rest_xfer *x, long status, int page) {
   }
   char shown[2048];
   rest_url_show(x->s, url, shown, sizeof(shown));
+  /* After a followed redirect the URL is the server's, not the config's:
+   * a query it added (a signed URL's) is not shown, as in the message of
+   * one not followed. One that kept the asked query (http to https) is. */
+  long redirects = 0;
+  const char *q = strchr(url, '?');
+  size_t qlen = q != NULL ? strcspn(q, "#") : 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK &&
+      redirects > 0 &&
+      (qlen != strlen(x->asked_query) || (q != NULL && strncmp(q, x->asked_query, qlen) != 0))) {
+    cut_query(shown, sizeof(shown));
+  }
   return json_pack("{sIsssfsfsi}", "status", (json_int_t)status, "url", shown, "elapsed_ms",
                    x->elapsed_ms, "wait_ms", x->wait_ms, "page", page);
 }
@@ -227,14 +250,7 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
         curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &to) == CURLE_OK && to != NULL) {
       char shown[1024];
       rest_url_show(s, to, shown, sizeof(shown));
-      /* A signed redirect (S3, OAuth) carries its secret in the query. */
-      size_t cut = strcspn(shown, "?#"); /* an OAuth token may ride in the fragment */
-      if (shown[cut] != '\0') {
-        if (cut + 5 > sizeof(shown)) {
-          cut = sizeof(shown) - 5;
-        }
-        memcpy(shown + cut, shown[cut] == '#' ? "#..." : "?...", 5);
-      }
+      cut_query(shown, sizeof(shown));
       snprintf(msg, msg_len,
                "HTTP %ld: redirected to %s; set follow_redirects to follow it, or accept_status "
                "to take the answer as it is",

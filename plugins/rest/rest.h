@@ -136,6 +136,7 @@ typedef struct rest_xfer {
    * libcurl (meta.elapsed_ms) and how long it waited in siphon before
    * that (meta.wait_ms). */
   uint64_t asked_ns;
+  char *asked_query; /* the query of the URL asked for ("" for none), to tell a redirect's */
   double elapsed_ms;
   double wait_ms;
   char errbuf[CURL_ERROR_SIZE];

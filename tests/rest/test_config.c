@@ -163,7 +163,7 @@ Test(rest_config, auth_and_secrets_never_printed) {
   cr_assert_null(strstr(err, "tok-zzz"), "%s", err);
   free(err);
   expect("{\"url\": \"http://x/\", \"basic\": {\"password\": \"hunter2\"}}",
-         "sources[0].options.basic.user", "expected a string, got nothing");
+         "sources[0].options.basic", "missing required key \"user\"");
   /* A wrong password says its type, never its value. */
   err = check("{\"url\": \"http://x/\", \"basic\": {\"user\": \"u\", \"password\": 12345678}}", 2);
   cr_assert_not_null(strstr(err, "basic.password: expected a string, got a number"), "%s", err);
@@ -172,5 +172,60 @@ Test(rest_config, auth_and_secrets_never_printed) {
   err =
       check("{\"url\": \"ftp://x/\", \"basic\": {\"user\": \"u\", \"password\": \"hunter2\"}}", 2);
   cr_assert_null(strstr(err, "hunter2"), "%s", err);
+  free(err);
+}
+
+/* A secret given with the wrong type: the message says its type, never
+ * the value (which is still the token). */
+Test(rest_config, a_secret_of_the_wrong_type_is_not_shown) {
+  char *err = check(
+      "{\"url\": \"http://x/\", \"headers\": \"X-Key: supersecret\", "
+      "\"bearer\": 123456, \"basic\": \"alice:s3cr3t\"}",
+      2);
+  cr_assert_not_null(
+      strstr(err, "headers: expected an object, got a string (not shown: the option is secret)"),
+      "%s", err);
+  cr_assert_not_null(strstr(err, "bearer: expected a string, got a number (not shown"), "%s", err);
+  cr_assert_null(strstr(err, "supersecret"), "%s", err);
+  cr_assert_null(strstr(err, "123456"), "%s", err);
+  cr_assert_null(strstr(err, "s3cr3t"), "%s", err);
+  free(err);
+  /* A URL that does not parse keeps its password hidden too. */
+  err = check("{\"url\": \"http://alice:PASSW0RD@127.0.0.1:99999/\"}", 2);
+  cr_assert_not_null(strstr(err, "got \"http://alice:****@127.0.0.1:99999/\""), "%s", err);
+  cr_assert_null(strstr(err, "PASSW0RD"), "%s", err);
+  free(err);
+}
+
+/* Credentials given twice are refused, rather than one silently winning. */
+Test(rest_config, credentials_given_twice_are_refused) {
+  expect(
+      "{\"url\": \"http://x/\", \"bearer\": \"t\", \"headers\": {\"Authorization\": \"Token a\"}}",
+      "sources[0].options.headers.Authorization",
+      "and bearer both set the Authorization header: keep one");
+  expect("{\"url\": \"http://bob:pw@x/\", \"basic\": {\"user\": \"a\", \"password\": \"b\"}}",
+         "sources[0].options.url", "holds a user, and basic gives one too: keep one");
+  expect("{\"url\": \"http://x/\", \"basic\": {\"user\": \"alice\"}}", "sources[0].options.basic",
+         "missing required key \"password\" (write \"\" for an API");
+  expect("{\"url\": \"http://x/\", \"basic\": {\"user\": \"a:b\", \"password\": \"\"}}",
+         "sources[0].options.basic.user", "cannot hold ':'");
+  expect(
+      "{\"url\": \"http://x/\", \"headers\": {\"Content-Type\": \"a\", \"content-type\": \"b\"}}",
+      "sources[0].options.headers.content-type",
+      "is headers.Content-Type again (header names ignore case)");
+}
+
+/* A key in a custom header goes along followed redirects: said at start. */
+Test(rest_config, a_key_header_with_redirects_followed_is_warned_about) {
+  char *err =
+      check("{\"url\": \"http://x/\", \"headers\": {\"X-Api-Key\": \"k\", \"Accept\": \"a\"}}", 0);
+  cr_assert_not_null(strstr(err, "[s] headers.X-Api-Key goes along every redirect"), "%s", err);
+  cr_assert_null(strstr(err, "headers.Accept goes"), "%s", err);
+  free(err);
+  err = check(
+      "{\"url\": \"http://x/\", \"follow_redirects\": false, \"headers\": {\"X-Api-Key\": "
+      "\"k\"}}",
+      0);
+  cr_assert_null(strstr(err, "goes along"), "%s", err);
   free(err);
 }
