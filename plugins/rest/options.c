@@ -358,6 +358,20 @@ static int build_paginate(rest_source *s, const json_t *o, siphon_error *err) {
   if (type == NULL) {
     return fail(err, "paginate.type", "required: \"link_header\", \"next_url\" or \"cursor\"");
   }
+  /* A key of another type would do nothing: said, not ignored. */
+  static const struct {
+    const char *key, *type;
+  } uses[] = {{"next_url", "next_url"}, {"cursor", "cursor"}, {"cursor_param", "cursor"}};
+  for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+    if (json_object_get(p, uses[i].key) != NULL && strcmp(type, uses[i].type) != 0 &&
+        (strcmp(type, "link_header") == 0 || strcmp(type, "next_url") == 0 ||
+         strcmp(type, "cursor") == 0)) {
+      char path[SIPHON_ERROR_PATH_LENGTH];
+      snprintf(path, sizeof(path), "paginate.%s", uses[i].key);
+      return fail(err, path, "is not used by type %s (only by type %s): remove it", type,
+                  uses[i].type);
+    }
+  }
   if (strcmp(type, "link_header") == 0) {
     s->page_type = REST_PAGE_LINK;
   } else if (strcmp(type, "next_url") == 0) {
@@ -485,6 +499,17 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   if (s->select != NULL && check_ptr(s->select, "select", err) != 0) {
     return -EINVAL;
   }
+  /* Options that could never take effect fail every round, or do
+   * nothing: said here instead. */
+  if (s->select != NULL && s->format_text) {
+    return fail(err, "select",
+                "picks from a JSON document, and format \"text\" gives a string: "
+                "remove one");
+  }
+  if (s->select != NULL && s->head) {
+    return fail(err, "select", "picks from the body, and method HEAD has none: remove one");
+  }
+
   if (s->client_key != NULL && s->client_cert == NULL) {
     return fail(err, "client_key", "needs client_cert too");
   }

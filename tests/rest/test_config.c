@@ -229,3 +229,21 @@ Test(rest_config, a_key_header_with_redirects_followed_is_warned_about) {
   cr_assert_null(strstr(err, "goes along"), "%s", err);
   free(err);
 }
+
+/* Options that could never take effect are refused at --check, where
+ * they used to fail every round or do nothing. */
+Test(rest_config, options_that_never_take_effect_are_refused) {
+  expect(
+      "{\"url\": \"http://x/\", \"paginate\": {\"type\": \"cursor\", \"cursor\": \"/c\", "
+      "\"next_url\": \"/n\"}}",
+      "sources[0].options.paginate.next_url",
+      "is not used by type cursor (only by type next_url): remove it");
+  expect(
+      "{\"url\": \"http://x/\", \"paginate\": {\"type\": \"link_header\", \"cursor_param\": "
+      "\"c\"}}",
+      "sources[0].options.paginate.cursor_param", "is not used by type link_header");
+  expect("{\"url\": \"http://x/\", \"format\": \"text\", \"select\": \"/a\"}",
+         "sources[0].options.select", "format \"text\" gives a string");
+  expect("{\"url\": \"http://x/\", \"method\": \"HEAD\", \"select\": \"/a\"}",
+         "sources[0].options.select", "method HEAD has none");
+}
