@@ -224,13 +224,14 @@ static void describe_miss(json_t *doc, const char *ptr, char *out, size_t out_le
     }
     snprintf(out, out_len, "%s is an object with %s%s", at, shown ? "keys " : "no keys", keys);
   } else if (json_is_array(v)) {
-    snprintf(out, out_len, "%s is an array of %zu elements", at, json_array_size(v));
+    snprintf(out, out_len, "%s is an array of %zu element%s", at, json_array_size(v),
+             json_array_size(v) == 1 ? "" : "s");
   } else {
-    snprintf(out, out_len, "%s is a %s, with nothing inside", at,
-             json_is_string(v)    ? "string"
+    snprintf(out, out_len, "%s is %s, with nothing inside", at,
+             json_is_string(v)    ? "a string"
              : json_is_null(v)    ? "null"
-             : json_is_boolean(v) ? "boolean"
-                                  : "number");
+             : json_is_boolean(v) ? "a boolean"
+                                  : "a number");
   }
 }
 
@@ -259,7 +260,13 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
     }
     char excerpt[201];
     body_excerpt(&x->body, excerpt, sizeof(excerpt));
-    snprintf(msg, msg_len, "HTTP %ld: %s", status, excerpt);
+    /* The page, past the first, as libcurl's errors say it. */
+    char where[24] = "";
+    if (page > 1) {
+      snprintf(where, sizeof(where), "page %d: ", page);
+    }
+    snprintf(msg, msg_len, "%sHTTP %ld: %s", where, status,
+             excerpt[0] != '\0' ? excerpt : "(an empty body)");
     return -EIO;
   }
   int rc = parse_body(s, x, status, doc, msg, msg_len);

@@ -146,7 +146,7 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
     if (!s->warned_max_pages) {
       s->warned_max_pages = 1;
       s->api->log(s->src, SIPHON_LOG_WARN,
-                  "rest: stopped at max_pages (%ld) with more pages left; raise max_pages to "
+                  "stopped at max_pages (%ld) with more pages left; raise max_pages to "
                   "read them",
                   s->max_pages);
     }

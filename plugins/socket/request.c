@@ -92,8 +92,8 @@ static void emit_reply(request_round *r) {
   sock_framer_feed(&fr, r->reply, len, on_line, r);
   sock_framer_finish(&fr, on_line, r);
   if (fr.dropped > 0) {
-    inst->api->log(inst->src, SIPHON_LOG_WARN, "%llu reply lines over max_line_bytes dropped",
-                   (unsigned long long)fr.dropped);
+    inst->api->log(inst->src, SIPHON_LOG_WARN, "%llu reply line%s over max_line_bytes dropped",
+                   (unsigned long long)fr.dropped, fr.dropped == 1 ? "" : "s");
   }
   sock_framer_free(&fr);
 }

@@ -285,6 +285,10 @@ Test(rest_basic, error_status_carries_first_200_bytes) {
   cr_assert_not_null(strstr(r.err, "HTTP 503: status 503 body: xxx"), "%s", r.err);
   cr_assert_null(strstr(r.err, "TAIL"), "only the first 200 bytes: %s", r.err);
   restt_run_free(&r);
+  /* An error without a body says so, rather than end at the colon. */
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/status?code=500&empty=1\"}", port);
+  cr_assert_not_null(strstr(r.err, "HTTP 500: (an empty body)"), "%s", r.err);
+  restt_run_free(&r);
   r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/nope\"}", port);
   cr_assert_not_null(strstr(r.err, "HTTP 404: {\"error\":\"no such route\"}"), "%s", r.err);
   restt_run_free(&r);

@@ -133,6 +133,19 @@ Test(rest_paginate, a_failing_page_fails_the_round) {
   restt_run_free(&r);
 }
 
+Test(rest_paginate, an_http_error_on_a_later_page_names_the_page) {
+  /* Page 2 answers 500: the round fails, says which page, and emits
+   * nothing of page 1. */
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/next?pages=3&fail=2\", "
+                           "\"paginate\": {\"type\": \"next_url\", \"next_url\": \"/links/next\"}}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_eq(json_array_size(r.records), 0, "nothing from page 1 either");
+  cr_assert_not_null(strstr(r.err, "page 2: HTTP 500: {\"error\":\"page failed\"}"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_paginate, timeout_bounds_all_pages) {
   /* Every page takes 250 ms, well inside the 700 ms timeout, but four of
    * them do not fit: the round fails and emits none of them. */
