@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "listen.h"
 #include "probe.h"
@@ -159,6 +160,16 @@ static int check_mode_options(const sock_instance *inst, const json_t *options, 
              "the directory %s does not exist: create it first (the socket file is made in it)",
              dir);
     return -ENOENT;
+  }
+  struct stat st;
+  if (inst->mode == SOCK_LISTEN && inst->addr.scheme == SOCK_UNIX &&
+      lstat(inst->addr.path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+    /* Found here, by --check, rather than at start: siphon never removes
+     * a file that is not a socket. */
+    snprintf(err->path, sizeof(err->path), "address");
+    snprintf(err->text, sizeof(err->text),
+             "%s exists and is not a socket: remove it or choose another path", inst->addr.path);
+    return -EEXIST;
   }
   if (inst->mode != SOCK_LISTEN && inst->addr.scheme == SOCK_UDP) {
     return bad(err, "address", "probe and request connect over tcp:// or unix://, not udp://");

@@ -319,6 +319,13 @@ Test(listen, unix_path_that_is_a_regular_file_is_left_alone) {
   cr_assert_str_eq(kept, "precious\n");
   free(kept);
   tproc_free(&p);
+  /* --check finds it too, rather than the start alone. */
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "sources[0].options.address: ") != NULL &&
+                strstr(p.err, "data.txt exists and is not a socket") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
   tmp_rmtree(dir);
   free(dir);
   free(cfg);
