@@ -18,6 +18,9 @@ typedef struct request_round {
   int too_big;
   uint64_t deadline_ms;
   size_t records, invalid;
+  size_t lines;                           /* reply lines seen */
+  size_t first_invalid;                   /* the first that was not JSON (1-based) */
+  char first_why[JSON_ERROR_TEXT_LENGTH]; /* and why */
 } request_round;
 
 static int on_data(sock_session *s, const char *buf, size_t n) {
@@ -61,12 +64,17 @@ static void on_line(void *arg, const char *line, size_t len) {
   request_round *r = arg;
   sock_instance *inst = r->inst;
   json_t *v;
+  r->lines++;
   if (inst->framing == SOCK_FRAMING_JSON) {
     json_error_t jerr;
     v = sock_value_json(line, len, &jerr);
     if (v == NULL) {
-      r->invalid++;
-      inst->api->log(inst->src, SIPHON_LOG_WARN, "reply line is not JSON (%s): skipped", jerr.text);
+      /* Said once for the reply, after it (emit_reply): a reply that is
+       * not JSON at all would log each of its lines, every round. */
+      if (r->invalid++ == 0) {
+        r->first_invalid = r->lines;
+        snprintf(r->first_why, sizeof(r->first_why), "%s", jerr.text);
+      }
       return;
     }
   } else {
@@ -94,6 +102,12 @@ static void emit_reply(request_round *r) {
   if (fr.dropped > 0) {
     inst->api->log(inst->src, SIPHON_LOG_WARN, "%llu reply line%s over max_line_bytes dropped",
                    (unsigned long long)fr.dropped, fr.dropped == 1 ? "" : "s");
+  }
+  if (r->invalid > 0) {
+    inst->api->log(inst->src, SIPHON_LOG_WARN,
+                   "%zu of %zu reply line%s %s not JSON, skipped (the first, line %zu: %s)",
+                   r->invalid, r->lines, r->lines == 1 ? "" : "s", r->invalid == 1 ? "was" : "were",
+                   r->first_invalid, r->first_why);
   }
   sock_framer_free(&fr);
 }

@@ -298,6 +298,26 @@ Test(request, reply_until_a_delimiter_as_json) {
   server_stop(&s);
 }
 
+Test(request, lines_that_are_not_json_are_said_once_a_reply) {
+  /* An HTTP answer to a JSON request: one warning for the reply, with the
+   * count and the first bad line, not one a line every round. */
+  server s = {.accept_calls = 1,
+              .reply = "HTTP/1.1 400 Bad Request\r\n{\"ok\": 1}\nServer: x\r\n\r\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"framing\": \"json\"}",
+                      s.port);
+  cr_assert_eq(json_array_size(recs), 1, "%s", p.out);
+  cr_expect_eq(tproc_count(p.err, "not JSON"), 1, "%s", p.err);
+  cr_expect(strstr(p.err, "2 of 3 reply lines were not JSON, skipped (the first, line 1: ") != NULL,
+            "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
 Test(request, refused_connection_fails_the_round) {
   int port = tnet_free_port(SOCK_STREAM);
   tproc p;
