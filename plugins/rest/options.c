@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -317,6 +318,9 @@ static int build_accept(rest_source *s, const json_t *o, siphon_error *err) {
         lo = hi = -1;
       }
     }
+    if (lo >= 100 && hi <= 599 && lo > hi) {
+      return fail(err, path, "the range runs backwards: write \"%ld-%ld\"", hi, lo);
+    }
     if (lo < 100 || hi > 599 || lo > hi) {
       return fail(err, path, "expected a status (404), a class (\"4xx\") or a range (\"400-404\")");
     }
@@ -396,6 +400,17 @@ static int build_paginate(rest_source *s, const json_t *o, siphon_error *err) {
     }
     return check_ptr(s->page_cursor_ptr, "paginate.cursor", err);
   } else {
+    /* "linkheader", "link-header", "next-url": the usual slips. */
+    const char *near = strncasecmp(type, "link", 4) == 0   ? "link_header"
+                       : strncasecmp(type, "next", 4) == 0 ? "next_url"
+                       : strncasecmp(type, "curs", 4) == 0 ? "cursor"
+                                                           : NULL;
+    if (near != NULL) {
+      return fail(err, "paginate.type",
+                  "expected \"link_header\", \"next_url\" or \"cursor\", got \"%s\"; did you "
+                  "mean \"%s\"?",
+                  type, near);
+    }
     return fail(err, "paginate.type",
                 "expected \"link_header\", \"next_url\" or \"cursor\", got \"%s\"", type);
   }

@@ -247,3 +247,10 @@ Test(rest_config, options_that_never_take_effect_are_refused) {
   expect("{\"url\": \"http://x/\", \"method\": \"HEAD\", \"select\": \"/a\"}",
          "sources[0].options.select", "method HEAD has none");
 }
+
+Test(rest_config, slips_get_a_pointed_message) {
+  expect("{\"url\": \"http://x/\", \"accept_status\": [\"404-400\"]}",
+         "sources[0].options.accept_status[0]", "the range runs backwards: write \"400-404\"");
+  expect("{\"url\": \"http://x/\", \"paginate\": {\"type\": \"linkheader\"}}",
+         "sources[0].options.paginate.type", "did you mean \"link_header\"?");
+}
