@@ -38,7 +38,19 @@ static size_t sessions_with_requests(const char *log, size_t *requests) {
   return distinct;
 }
 
-Test(rest_http2, sources_of_one_host_share_one_multiplexed_connection, .timeout = 60) {
+/* nghttpd's pid while it runs: a failed assertion leaves the test before
+ * its own kill, and the server would outlive the run. */
+static pid_t server_pid;
+
+static void stop_server(void) {
+  if (server_pid > 0) {
+    kill(server_pid, SIGKILL);
+    server_pid = 0;
+  }
+}
+
+Test(rest_http2, sources_of_one_host_share_one_multiplexed_connection, .timeout = 60,
+     .fini = stop_server) {
   cr_assert_eq(access(NGHTTPD, X_OK), 0, "nghttpd is not installed (make dev-deps installs it)");
   char *dir = restt_make_certs();
   char path[1024], key[512], cert[512], www[512], ca[512];
@@ -59,6 +71,7 @@ Test(rest_http2, sources_of_one_host_share_one_multiplexed_connection, .timeout 
   const char *argv[] = {NGHTTPD, "-a", "127.0.0.1", "-d", www, "-v", port_s, key, cert, NULL};
   tproc srv;
   cr_assert_eq(tproc_start(&srv, argv, NULL), 0);
+  server_pid = srv.pid;
   cr_assert(restt_wait_listening(port), "nghttpd did not start: %s", srv.err);
 
   char *sources = strdup("[");
@@ -90,6 +103,7 @@ Test(rest_http2, sources_of_one_host_share_one_multiplexed_connection, .timeout 
 
   tproc_kill(&srv, SIGTERM);
   tproc_finish(&srv, 5000);
+  server_pid = 0;
   size_t requests = 0;
   size_t sessions = sessions_with_requests(srv.out, &requests);
   cr_assert_eq(requests, 10, "10 requests in nghttpd's log:\n%s", srv.out);
