@@ -349,6 +349,20 @@ static int load_tree(json_t *root, const siphon__config_opts *opts, siphon__conf
   return d->count > errors_before ? -EINVAL : 0;
 }
 
+/* The line and column (from 1, in characters) of byte `at` of text. */
+static void line_column(const char *text, size_t at, int *line, int *column) {
+  *line = 1;
+  *column = 1;
+  for (size_t k = 0; k < at; k++) {
+    if (text[k] == '\n') {
+      (*line)++;
+      *column = 1;
+    } else if (((unsigned char)text[k] & 0xC0) != 0x80) { /* not a UTF-8 continuation */
+      (*column)++;
+    }
+  }
+}
+
 /* jansson reports a trailing comma as the closing bracket after it
  * ("unexpected token near ']'"), past the mistake. The commonest slip in
  * a hand-edited config deserves its own words, at the comma itself.
@@ -383,16 +397,7 @@ static int trailing_comma(const char *text, size_t len, size_t position, int *li
   if (in_string) {
     return 0;
   }
-  *line = 1;
-  *column = 1;
-  for (size_t k = 0; k < comma; k++) {
-    if (text[k] == '\n') {
-      (*line)++;
-      *column = 1;
-    } else if (((unsigned char)text[k] & 0xC0) != 0x80) { /* not a UTF-8 continuation */
-      (*column)++;
-    }
-  }
+  line_column(text, comma, line, column);
   *closer = c;
   return 1;
 }
@@ -450,23 +455,11 @@ char *siphon__json_syntax_error(const char *text, size_t len, const json_error_t
     /* jansson's end of file is column 0 of the line after the last
      * newline; columns count from 1. Point just past the last character
      * that is not white space, where the missing text would go. */
-    int l = 1, col = 1;
-    *line = 1;
-    *column = 1;
-    for (size_t i = 0; i < len; i++) {
-      if (text[i] == '\n') {
-        l++;
-        col = 1;
-        continue;
-      }
-      if ((text[i] & 0xC0) != 0x80) {
-        col++; /* a character, not a UTF-8 continuation byte */
-      }
-      if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r') {
-        *line = l;
-        *column = col;
-      }
+    size_t end = len;
+    while (end > 0 && strchr(" \t\r\n", text[end - 1]) != NULL) {
+      end--;
     }
+    line_column(text, end, line, column);
   }
   return siphon__asprintf("%s%s", jerr->text,
                           syntax_hint(text, len, (size_t)jerr->position, jerr->text));
