@@ -442,20 +442,15 @@ static void name_flags(siphon__diag *d) {
       }
     }
     /* A flag's value is a string, and digits alone are refused there: the
-     * config's third form does not apply. */
-    const char *ms = " or a number of milliseconds";
+     * config's third form of a duration does not apply. */
     char *t = d->entries[i].text;
-    char *at = strstr(t, ms);
+    char *at = strstr(t, SIPHON__DURATION_EXPECTED);
     if (at != NULL && (strncmp(d->entries[i].where, "--interval", 10) == 0 ||
                        strncmp(d->entries[i].where, "--timeout", 9) == 0)) {
-      memmove(at, at + strlen(ms), strlen(at + strlen(ms)) + 1);
-      /* ..."250ms", "1m", got... reads as a list cut short: join the last. */
-      char *last = strstr(t, ", \"1m\"");
-      if (last != NULL) {
-        *last = '\0';
-        d->entries[i].text = siphon__asprintf("%s or%s", t, last + 1);
-        free(t);
-      }
+      *at = '\0';
+      d->entries[i].text = siphon__asprintf("%s%s%s", t, SIPHON__DURATION_EXPECTED_FLAG,
+                                            at + strlen(SIPHON__DURATION_EXPECTED));
+      free(t);
     }
   }
 }

@@ -111,6 +111,12 @@ extern const char siphon__schema_text[];
  * unknown section. Lets tests keep config/siphon.schema.json in step. */
 const char *const *siphon__config_keys(const char *section);
 
+/* What a duration may be, for messages: in a config, and on the command
+ * line, where a value is a string and digits alone are refused. */
+#define SIPHON__DURATION_EXPECTED \
+  "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds"
+#define SIPHON__DURATION_EXPECTED_FLAG "a duration such as \"10s\", \"250ms\" or \"1m\""
+
 /* Parses a duration: a JSON integer of ms, or a string "250ms", "10s",
  * "1.5s", "1m", "2h". Returns 0 or -EINVAL. */
 int siphon__duration_parse(const json_t *v, uint64_t *ms_out);

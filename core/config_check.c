@@ -239,8 +239,7 @@ int siphon__cfg_duration(siphon__cfgctx *c, const json_t *obj, const char *paren
     return bad ? -1 : 0;
   }
   if (siphon__duration_parse(v, out) != 0) {
-    const char *expected =
-        "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds";
+    const char *expected = SIPHON__DURATION_EXPECTED;
     const char *text = digits_string(v);
     if (text != NULL) {
       /* "10": seconds to a collectd user, milliseconds as a JSON number

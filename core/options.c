@@ -48,7 +48,7 @@ static const char *expectation(siphon_opt_type t) {
     case SIPHON_OPT_BOOL:
       return "true or false";
     case SIPHON_OPT_DURATION:
-      return "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds";
+      return SIPHON__DURATION_EXPECTED;
     case SIPHON_OPT_OBJECT:
       return "an object";
     case SIPHON_OPT_ARRAY:
@@ -116,8 +116,6 @@ static const char *suggest_choice(const char *s, const char *choices, char *buf,
   return out;
 }
 
-/* Checks one value against its row. Returns a new normalized value, or
- * NULL after describing the problem in *why (a new string). */
 /* What a wrong value was, for a message: its type alone for a secret
  * option (a token given as a number is still a token), else its text. */
 static char *got_text(const siphon_option *o, const json_t *v, int value_form) {
@@ -134,6 +132,8 @@ static char *got_text(const siphon_option *o, const json_t *v, int value_form) {
                                                                 : siphon__json_show(v);
 }
 
+/* Checks one value against its row. Returns a new normalized value, or
+ * NULL after describing the problem in *why (a new string). */
 static json_t *check_value(const siphon_option *o, const json_t *v, char **why) {
   int ok = 0;
   switch (o->type) {
