@@ -145,10 +145,13 @@ int siphon__size_parse_str(const char *s, uint64_t *bytes_out);
  * siphon__json_show: a value with its JSON type, for "wrong type" errors:
  * `a string ("ten")`, `a number (5)`, `an array`, `null`.
  * siphon__json_value_text: the value alone: `"ten"`, `5`, `true`.
+ * siphon__json_kind: its type alone, static: `a string`, `null` (for a
+ * value that must not be shown, a secret's).
  * siphon__path_key / siphon__path_index: JSON paths ("sources[3].options.url",
  * `tags["a.b"]`). All return new strings. */
 char *siphon__json_show(const json_t *v);
 char *siphon__json_value_text(const json_t *v);
+const char *siphon__json_kind(const json_t *v);
 char *siphon__path_key(const char *parent, const char *key);
 char *siphon__path_index(const char *parent, size_t index);
 

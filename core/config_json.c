@@ -43,32 +43,36 @@ char *siphon__json_value_text(const json_t *v) {
   return siphon__xstrdup("?");
 }
 
+const char *siphon__json_kind(const json_t *v) {
+  switch (json_typeof(v)) {
+    case JSON_OBJECT:
+      return "an object";
+    case JSON_ARRAY:
+      return "an array";
+    case JSON_STRING:
+      return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+      return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+      return "a boolean";
+    default:
+      return "null";
+  }
+}
+
 char *siphon__json_show(const json_t *v) {
   if (v == NULL) {
     return siphon__xstrdup("nothing");
   }
   char *text = siphon__json_value_text(v);
-  char *out;
-  switch (json_typeof(v)) {
-    case JSON_STRING:
-      out = siphon__asprintf("a string (%s)", text);
-      break;
-    case JSON_INTEGER:
-    case JSON_REAL:
-      out = siphon__asprintf("a number (%s)", text);
-      break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-      out = siphon__asprintf("a boolean (%s)", text);
-      break;
-    default:
-      /* null, "an array", "an object" already say their type */
-      out = text;
-      text = NULL;
-      break;
+  if (json_is_string(v) || json_is_number(v) || json_is_boolean(v)) {
+    char *out = siphon__asprintf("%s (%s)", siphon__json_kind(v), text);
+    free(text);
+    return out;
   }
-  free(text);
-  return out;
+  return text; /* null, "an array", "an object" already say their type */
 }
 
 static int plain_key(const char *key) {

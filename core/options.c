@@ -120,13 +120,7 @@ static const char *suggest_choice(const char *s, const char *choices, char *buf,
  * option (a token given as a number is still a token), else its text. */
 static char *got_text(const siphon_option *o, const json_t *v, int value_form) {
   if (o->flags & SIPHON_OPT_SECRET) {
-    const char *type = json_is_object(v)   ? "an object"
-                       : json_is_array(v)  ? "an array"
-                       : json_is_string(v) ? "a string"
-                       : json_is_number(v) ? "a number"
-                       : json_is_null(v)   ? "null"
-                                           : "a boolean";
-    return siphon__asprintf("%s (not shown: the option is secret)", type);
+    return siphon__asprintf("%s (not shown: the option is secret)", siphon__json_kind(v));
   }
   return value_form && (json_is_string(v) || json_is_number(v)) ? siphon__json_value_text(v)
                                                                 : siphon__json_show(v);
