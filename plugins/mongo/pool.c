@@ -45,6 +45,21 @@ mg_pools *mg_pools_new(void) {
   return p;
 }
 
+/* Takes r out of the registry's list (under the lock). */
+static void pool_unlink(mg_pools *pools, mg_pool_ref *r) {
+  mg_pool_ref **pp = &pools->head;
+  while (*pp != r) {
+    pp = &(*pp)->next;
+  }
+  *pp = r->next;
+}
+
+/* Frees an entry out of the list whose pool is closed or never was. */
+static void ref_free(mg_pool_ref *r) {
+  free(r->key);
+  free(r);
+}
+
 void mg_pools_free(mg_pools *pools) {
   if (pools == NULL) {
     return;
@@ -55,8 +70,7 @@ void mg_pools_free(mg_pools *pools) {
     mg_pool_ref *r = pools->head;
     pools->head = r->next;
     mongoc_client_pool_destroy(r->pool);
-    free(r->key);
-    free(r);
+    ref_free(r);
   }
   uv_cond_destroy(&pools->opened);
   uv_mutex_destroy(&pools->lock);
@@ -135,8 +149,7 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
       int last = r->waiters == 0;
       uv_mutex_unlock(&pools->lock);
       if (last) {
-        free(r->key);
-        free(r);
+        ref_free(r);
       }
       free(key);
       return -EINVAL;
@@ -171,11 +184,7 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
   if (pool == NULL) {
     /* Out of the list, so the next round tries again; its waiters take
      * the error, and the last of them frees it. */
-    mg_pool_ref **pp = &pools->head;
-    while (*pp != r) {
-      pp = &(*pp)->next;
-    }
-    *pp = r->next;
+    pool_unlink(pools, r);
     r->failed = 1;
     snprintf(r->error, sizeof(r->error), "%s", err->text);
     keep = r->waiters > 0;
@@ -187,8 +196,7 @@ int mg_pools_acquire(mg_pools *pools, const mongoc_uri_t *uri, mg_pool_ref **out
   uv_mutex_unlock(&pools->lock);
   if (pool == NULL) {
     if (!keep) {
-      free(r->key);
-      free(r);
+      ref_free(r);
     }
     return -EINVAL;
   }
@@ -202,19 +210,14 @@ void mg_pools_release(mg_pools *pools, mg_pool_ref *ref) {
   /* Sources waiting for its opening take references when they wake: it
    * stays for them. */
   if (--ref->refs == 0 && ref->waiters == 0) {
-    mg_pool_ref **pp = &pools->head;
-    while (*pp != ref) {
-      pp = &(*pp)->next;
-    }
-    *pp = ref->next;
+    pool_unlink(pools, ref);
     dead = ref->pool;
   }
   uv_mutex_unlock(&pools->lock);
   if (dead != NULL) {
     /* Outside the lock: destroying joins the pool's monitoring thread. */
     mongoc_client_pool_destroy(dead);
-    free(ref->key);
-    free(ref);
+    ref_free(ref);
   }
 }
 
