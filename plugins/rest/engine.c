@@ -66,20 +66,25 @@ static void shard_collect(rest_shard *sh) {
   CURLMsg *msg;
   int left = 0;
   size_t n = 0;
-  while ((msg = curl_multi_info_read(sh->multi, &left)) != NULL) {
-    if (msg->msg != CURLMSG_DONE) {
-      continue;
-    }
+  for (;;) {
+    /* Room first: a message read is off libcurl's queue. Out of memory,
+     * what we hold is finished and the rest stay queued for the next
+     * action. */
     if (n == e->done_cap) {
       size_t cap = e->done_cap ? e->done_cap * 2 : 64;
       rest_done *d = realloc(e->done, cap * sizeof(*d));
       if (d == NULL) {
-        /* Out of memory: finish what we hold; the rest stay queued for
-         * the next action. */
         break;
       }
       e->done = d;
       e->done_cap = cap;
+    }
+    msg = curl_multi_info_read(sh->multi, &left);
+    if (msg == NULL) {
+      break;
+    }
+    if (msg->msg != CURLMSG_DONE) {
+      continue;
     }
     e->done[n].easy = msg->easy_handle;
     e->done[n].result = msg->data.result;

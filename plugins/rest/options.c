@@ -489,13 +489,14 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   }
   const char *method = json_string_value(json_object_get(o, "method"));
   s->head = strcmp(method, "HEAD") == 0;
-  if (strcmp(method, "GET") != 0 && !s->head) {
+  s->post = strcmp(method, "POST") == 0;
+  if (strcmp(method, "GET") != 0 && !s->head && !s->post) {
     s->method = strdup(method);
     if (s->method == NULL) {
       return -ENOMEM;
     }
   }
-  if (s->body != NULL && (s->head || s->method == NULL)) {
+  if (s->body != NULL && !s->post && s->method == NULL) {
     return fail(err, "body", "a body needs method POST, PUT, PATCH or DELETE, not %s", method);
   }
   s->ca_file = dup_opt(o, "ca_file");

@@ -1,7 +1,8 @@
-/* Where the next page is: an RFC 8288 Link header with rel="next", a URL
- * inside the body, or a cursor inside the body sent back as a query
- * parameter of the source's URL. Relative URLs resolve against the URL
- * the page actually came from (after redirects). */
+/* Where the next page is: an RFC 8288 Link header with rel="next"
+ * (link.c), a URL inside the body, or a cursor inside the body sent back
+ * as a query parameter of the source's URL. Relative URLs resolve against
+ * the URL the page actually came from (after redirects); a page the
+ * server names must be on the source's origin. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,56 +38,173 @@ static int resolve(const rest_source *s, const char *base, const char *ref, char
   return *out != NULL ? 0 : -ENOMEM;
 }
 
-/* Does a link's parameter text [a, b) say rel="next" (rel may hold
- * several space-separated relation types)? */
-static int rel_is_next(const char *a, const char *b) {
-  for (const char *p = a; p + 4 <= b; p++) {
-    if (strncasecmp(p, "rel=", 4) != 0 || (p > a && p[-1] != ';' && p[-1] != ' ')) {
-      continue;
+/* One part of a URL, malloc'd by libcurl (curl_free), or NULL. */
+static char *url_part(CURLU *u, CURLUPart what) {
+  char *v = NULL;
+  if (curl_url_get(u, what, &v, what == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0) != CURLUE_OK) {
+    return NULL;
+  }
+  return v;
+}
+
+static int part_eq(CURLU *ua, CURLU *ub, CURLUPart what) {
+  char *pa = url_part(ua, what);
+  char *pb = url_part(ub, what);
+  /* file:// has no host and no port: both missing is the same. */
+  int eq = (pa == NULL && pb == NULL) || (pa != NULL && pb != NULL && strcasecmp(pa, pb) == 0);
+  curl_free(pa);
+  curl_free(pb);
+  return eq;
+}
+
+/* Whether `next` is on the origin of `own`: one host, and one scheme and
+ * port, or http:// moved to https:// (a server that upgrades). A next page
+ * comes from the server, and its request carries the source's credentials
+ * and headers (libcurl drops them only on the redirects it follows), so a
+ * page on another origin, or a file:// page named by a web server, is not
+ * fetched. */
+static int same_origin(const char *own, const char *next) {
+  CURLU *ua = curl_url();
+  CURLU *ub = curl_url();
+  int same = 0;
+  if (ua != NULL && ub != NULL && curl_url_set(ua, CURLUPART_URL, own, 0) == CURLUE_OK &&
+      curl_url_set(ub, CURLUPART_URL, next, 0) == CURLUE_OK && part_eq(ua, ub, CURLUPART_HOST)) {
+    if (part_eq(ua, ub, CURLUPART_SCHEME)) {
+      same = part_eq(ua, ub, CURLUPART_PORT);
+    } else {
+      char *sa = url_part(ua, CURLUPART_SCHEME);
+      char *sb = url_part(ub, CURLUPART_SCHEME);
+      same =
+          sa != NULL && sb != NULL && strcasecmp(sa, "http") == 0 && strcasecmp(sb, "https") == 0;
+      curl_free(sa);
+      curl_free(sb);
     }
-    const char *v = p + 4;
-    int quoted = v < b && *v == '"';
-    if (quoted) {
-      v++;
+  }
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
+}
+
+/* A next page from the server (a Link or a URL in the body) must be on
+ * the source's own origin. */
+static int check_origin(const rest_source *s, char **next, char *msg, size_t msg_len) {
+  if (same_origin(s->url, *next)) {
+    return 0;
+  }
+  char shown[208], own[208];
+  rest_url_show(s, *next, shown, sizeof(shown));
+  rest_url_show(s, s->url, own, sizeof(own));
+  snprintf(msg, msg_len,
+           "the next page \"%s\" is not on the source's host, scheme and port (%s): not "
+           "fetched, so that the source's credentials and headers go to its own host only",
+           shown, own);
+  free(*next);
+  *next = NULL;
+  return -EPERM;
+}
+
+/* Whether the query text q ("a=1&b=2") has a parameter named `name`. */
+static int query_has(const char *q, const char *name) {
+  const char *p = q;
+  while (*p != '\0') {
+    size_t seg = strcspn(p, "&");
+    size_t name_len = strcspn(p, "=&");
+    if (rest_query_name_is(p, name_len < seg ? name_len : seg, name)) {
+      return 1;
     }
-    while (v < b && *v != '"' && *v != ';' && *v != ',') {
-      while (v < b && *v == ' ') {
-        v++;
-      }
-      const char *w = v;
-      while (w < b && *w != ' ' && *w != '"' && *w != ';' && *w != ',') {
-        w++;
-      }
-      if (w - v == 4 && strncasecmp(v, "next", 4) == 0) {
-        return 1;
-      }
-      if (!quoted) {
-        break;
-      }
-      v = w;
+    p += seg;
+    if (*p == '&') {
+      p++;
     }
   }
   return 0;
 }
 
-/* The target of the first link with rel="next", malloc'd, or NULL. */
-static char *link_next(const char *h) {
-  const char *p = h;
-  while (p != NULL && (p = strchr(p, '<')) != NULL) {
-    const char *end = strchr(p, '>');
-    if (end == NULL) {
-      return NULL;
+/* Appends to nu each of the source's secret_query parameters (from the
+ * source's query text oq, as encoded there) that nq, nu's query, lacks.
+ * Returns how many, or -ENOMEM. */
+static int add_missing_secrets(const rest_source *s, const char *oq, const char *nq, CURLU *nu) {
+  int added = 0;
+  const char *p = oq;
+  while (*p != '\0') {
+    size_t seg = strcspn(p, "&");
+    size_t name_len = strcspn(p, "=&");
+    name_len = name_len < seg ? name_len : seg;
+    for (size_t k = 0; k < s->n_secret_keys; k++) {
+      const char *key = s->secret_keys[k];
+      if (rest_query_name_is(p, name_len, key) && (nq == NULL || !query_has(nq, key))) {
+        char *pair = strndup(p, seg);
+        if (pair == NULL) {
+          return -ENOMEM;
+        }
+        CURLUcode uc = curl_url_set(nu, CURLUPART_QUERY, pair, CURLU_APPENDQUERY);
+        free(pair);
+        if (uc != CURLUE_OK) {
+          return -ENOMEM;
+        }
+        added++;
+      }
     }
-    const char *params_end = strchr(end, '<');
-    if (params_end == NULL) {
-      params_end = end + strlen(end);
+    p += seg;
+    if (*p == '&') {
+      p++;
     }
-    if (rel_is_next(end + 1, params_end)) {
-      return strndup(p + 1, (size_t)(end - p - 1));
-    }
-    p = end;
   }
-  return NULL;
+  return added;
+}
+
+/* A next page the server names seldom repeats an API key that its URL
+ * had: the source's secret_query parameters go on to it, like its
+ * headers (it is on the source's origin: check_origin). */
+static int carry_secret_query(const rest_source *s, char **next) {
+  if (s->n_secret_keys == 0) {
+    return 0;
+  }
+  CURLU *own = curl_url();
+  CURLU *nu = curl_url();
+  char *oq = NULL, *nq = NULL, *full = NULL;
+  int rc = -ENOMEM;
+  if (own != NULL && nu != NULL && curl_url_set(own, CURLUPART_URL, s->url, 0) == CURLUE_OK &&
+      curl_url_set(nu, CURLUPART_URL, *next, 0) == CURLUE_OK) {
+    rc = 0;
+    if (curl_url_get(own, CURLUPART_QUERY, &oq, 0) == CURLUE_OK) {
+      if (curl_url_get(nu, CURLUPART_QUERY, &nq, 0) != CURLUE_OK) {
+        nq = NULL;
+      }
+      rc = add_missing_secrets(s, oq, nq, nu);
+    }
+    if (rc > 0) {
+      rc = -ENOMEM;
+      if (curl_url_get(nu, CURLUPART_URL, &full, 0) == CURLUE_OK) {
+        char *copy = strdup(full);
+        if (copy != NULL) {
+          free(*next);
+          *next = copy;
+          rc = 0;
+        }
+      }
+    }
+  }
+  curl_free(oq);
+  curl_free(nq);
+  curl_free(full);
+  curl_url_cleanup(own);
+  curl_url_cleanup(nu);
+  return rc < 0 ? rc : 0;
+}
+
+/* A next page from the server, checked and completed: on the source's
+ * origin, with its secret_query. On failure *next is freed. */
+static int server_next(const rest_source *s, char **next, char *msg, size_t msg_len) {
+  int rc = check_origin(s, next, msg, msg_len);
+  if (rc == 0) {
+    rc = carry_secret_query(s, next);
+    if (rc != 0) {
+      free(*next);
+      *next = NULL;
+    }
+  }
+  return rc;
 }
 
 static int cursor_url(const rest_source *s, const json_t *cur, char **out, char *msg,
@@ -133,12 +251,15 @@ int rest_paginate_next(const rest_source *s, rest_xfer *x, const json_t *doc, ch
   }
   *next = NULL;
   if (s->page_type == REST_PAGE_LINK) {
-    char *ref = x->link.data != NULL ? link_next(x->link.data) : NULL;
+    char *ref = x->link.data != NULL ? rest_link_next(x->link.data) : NULL;
     if (ref == NULL) {
       return 0;
     }
     int rc = resolve(s, base, ref, next, msg, msg_len);
     free(ref);
+    if (rc == 0) {
+      rc = server_next(s, next, msg, msg_len);
+    }
     return rc == 0 ? 1 : rc;
   }
   if (s->page_type == REST_PAGE_NEXT_URL) {
@@ -151,6 +272,9 @@ int rest_paginate_next(const rest_source *s, rest_xfer *x, const json_t *doc, ch
       return -EPROTO;
     }
     int rc = resolve(s, base, json_string_value(v), next, msg, msg_len);
+    if (rc == 0) {
+      rc = server_next(s, next, msg, msg_len);
+    }
     return rc == 0 ? 1 : rc;
   }
   if (s->page_type == REST_PAGE_CURSOR) {

@@ -57,6 +57,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
    * and so is what the last response said of its connection. HTTP/1.0
    * closes unless it says keep-alive. */
   if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+    /* libcurl 7.88 keeps a custom method on every redirect it follows,
+     * but drops the body: a 303's target, which wants a GET, would get a
+     * PUT without one. 301 and 302 keep the method and its body
+     * (CURLOPT_POSTREDIR), as browsers do. */
+    const char *sp = memchr(data, ' ', n);
+    if (x->s->method != NULL && x->s->follow_redirects && sp != NULL &&
+        (size_t)(sp - data) + 4 <= n && strncmp(sp + 1, "303", 3) == 0) {
+      x->see_other = 1;
+      return 0;
+    }
     x->link.len = 0;
     if (x->link.data != NULL) {
       x->link.data[0] = '\0';
@@ -89,6 +99,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
   }
   while (b > a && (data[b - 1] == '\r' || data[b - 1] == '\n' || data[b - 1] == ' ')) {
     b--;
+  }
+  /* libcurl 7.88 bounds each header line, not their number. */
+  if (x->link.len + 2 + (b - a) > REST_LINK_MAX) {
+    x->link_too_big = 1;
+    return 0;
   }
   if ((x->link.len > 0 && rest_buf_append(&x->link, ", ", 2) != 0) ||
       rest_buf_append(&x->link, data + a, b - a) != 0) {
@@ -125,7 +140,9 @@ static int setup(rest_xfer *x, const char *url, long timeout_ms) {
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, x);
   SET(CURLOPT_USERAGENT, "siphon-rest/1.0");
-  SET(CURLOPT_PROTOCOLS_STR, "http,https,file");
+  /* Only the source's own kind of URL: a next page named by a server
+   * is never a local file (paginate.c checks its origin too). */
+  SET(CURLOPT_PROTOCOLS_STR, s->is_file ? "file" : "http,https");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   /* Sources of one HTTPS host that start together wait for the first
    * connection's ALPN answer instead of each opening its own: on HTTP/2
@@ -138,18 +155,27 @@ static int setup(rest_xfer *x, const char *url, long timeout_ms) {
   /* "" offers every encoding this libcurl decodes (gzip, deflate, ...). */
   SET(CURLOPT_ACCEPT_ENCODING, "");
   SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_body);
   if (s->headers != NULL) {
     SET(CURLOPT_HTTPHEADER, s->headers);
   }
   if (s->head) {
+    /* No body comes, so a Content-Length over max_body_bytes is no
+     * reason to fail. */
     SET(CURLOPT_NOBODY, 1L);
-  } else if (s->method != NULL) {
-    SET(CURLOPT_CUSTOMREQUEST, s->method);
+  } else {
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_body);
   }
-  if (s->body != NULL) {
+  if (s->post || s->body != NULL) {
+    /* POST is libcurl's own method, not a custom one, so that a 301, 302
+     * or 303 after it is followed with a GET, as browsers do. A POST with
+     * no body sends an empty one (never the default read callback's
+     * stdin). */
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body_len);
-    SET(CURLOPT_POSTFIELDS, s->body);
+    SET(CURLOPT_POSTFIELDS, s->body != NULL ? s->body : "");
+  }
+  if (s->method != NULL) {
+    SET(CURLOPT_CUSTOMREQUEST, s->method);
+    SET(CURLOPT_POSTREDIR, (long)(CURL_REDIR_POST_301 | CURL_REDIR_POST_302));
   }
   if (s->user != NULL) {
     SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

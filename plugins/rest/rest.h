@@ -79,8 +79,9 @@ typedef struct rest_source {
   rest_engine *eng;
   rest_shard *shard; /* from the first round on */
   char *url;         /* with `query` applied */
-  char *method;      /* NULL for GET */
+  char *method;      /* PUT, PATCH or DELETE; NULL for the others */
   int head;
+  int post;
   int is_file;      /* file:// URL: no HTTP status */
   int warned_split; /* split met a non-array once (warned) */
   char *body;
@@ -121,6 +122,9 @@ typedef struct rest_buf {
   size_t len, cap;
 } rest_buf;
 
+/* The Link headers of one response, at most: past it the page fails. */
+#define REST_LINK_MAX (64 * 1024)
+
 typedef struct rest_xfer {
   rest_job job; /* first: CURLOPT_PRIVATE */
   CURL *easy;
@@ -129,7 +133,9 @@ typedef struct rest_xfer {
   rest_buf link; /* every Link header value, joined by ", " */
   int too_big;
   int oom;
-  int closes; /* the response said its connection ends (Connection: close, HTTP/1.0) */
+  int link_too_big; /* the Link headers passed REST_LINK_MAX */
+  int see_other;    /* a 303 to PUT, PATCH or DELETE, not followed */
+  int closes;       /* the response said its connection ends (Connection: close, HTTP/1.0) */
   /* When this page was asked for, in uv_hrtime() ns: the round's start
    * (the loop's time, uv_now) for the first page, the moment the previous
    * page was handled for the others; and, once it is done, its time in
@@ -186,6 +192,13 @@ void rest_url_mask(const char *url, char *out, size_t out_len);
  * as "****": how a source's URL is shown in records and messages. s may
  * be NULL (then only the userinfo). */
 void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_len);
+/* Whether a query parameter's name as a URL spells it, enc[0, len)
+ * (%XX, '+' for a space), is `name` as the config wrote it. */
+int rest_query_name_is(const char *enc, size_t len, const char *name);
+
+/* The target of the first link whose first rel holds "next", in h, the
+ * response's Link header values joined by ", "; malloc'd, or NULL. */
+char *rest_link_next(const char *h);
 
 /* ---- round.c: one round, page after page ---- */
 int rest_round_start(rest_source *s, siphon_round *round);

@@ -97,6 +97,19 @@ static int transfer_error(rest_run *r, rest_xfer *x, CURLcode result, char *msg,
     snprintf(msg, len, "out of memory reading the response");
     return -ENOMEM;
   }
+  if (x->link_too_big) {
+    snprintf(msg, len, "page %d: the response's Link headers are over %d KiB, aborted", r->page,
+             REST_LINK_MAX / 1024);
+    return -EFBIG;
+  }
+  if (x->see_other) {
+    snprintf(msg, len,
+             "page %d: HTTP 303 to a %s: not followed, since libcurl would send %s again "
+             "without its body where a GET is meant; point url at the target, or set "
+             "follow_redirects false and accept_status 303",
+             r->page, x->s->method, x->s->method);
+    return -EPROTO;
+  }
   const char *why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(result);
   snprintf(msg, len, "page %d: %s", r->page, why);
   if (result == CURLE_OPERATION_TIMEDOUT) {

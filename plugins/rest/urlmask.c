@@ -34,7 +34,7 @@ static int hex_value(char c) {
 
 /* A query name as the URL spells it, decoded (%XX, '+' for a space),
  * against a name as the config wrote it. */
-static int name_is(const char *enc, size_t len, const char *name) {
+int rest_query_name_is(const char *enc, size_t len, const char *name) {
   size_t j = 0;
   for (size_t i = 0; i < len; i++, j++) {
     char c = enc[i];
@@ -84,7 +84,7 @@ void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_
     const char *eq = memchr(p, '=', pair);
     int secret = 0;
     for (size_t k = 0; eq != NULL && k < s->n_secret_keys; k++) {
-      secret = secret || name_is(p, (size_t)(eq - p), s->secret_keys[k]);
+      secret = secret || rest_query_name_is(p, (size_t)(eq - p), s->secret_keys[k]);
     }
     size_t keep = secret ? (size_t)(eq + 1 - p) : pair;
     size_t need = keep + (secret ? 4 : 0) + (p[pair] == '&' ? 1 : 0);

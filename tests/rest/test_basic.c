@@ -210,6 +210,14 @@ Test(rest_basic, head_and_no_content_emit_null) {
       restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"method\": \"HEAD\"}", port);
   cr_assert(json_is_null(restt_only_data(&r)));
   restt_run_free(&r);
+  /* No body comes, so a length over max_body_bytes is no error. */
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/headbig\", \"method\": \"HEAD\", "
+                 "\"max_body_bytes\": \"1MiB\"}",
+                 port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(json_is_null(restt_only_data(&r)));
+  restt_run_free(&r);
   r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/empty\"}", port);
   cr_assert(json_is_null(restt_only_data(&r)));
   cr_assert_eq(json_integer_value(json_object_get(

@@ -189,3 +189,119 @@ Test(rest_paginate, a_next_page_waits_for_nothing_but_its_predecessor) {
   }
   restt_run_free(&r);
 }
+
+/* Link headers parsed as RFC 8288 writes them: each case's next page is
+ * case 0, whose data is 0; a parser that searches for rel=next stops at
+ * the first page, or follows /prev (a 404). */
+Test(rest_paginate, link_header_parsed_not_searched) {
+  const char *what[] = {
+      NULL,
+      "spaces around =",
+      "a tab before rel",
+      "rel=next inside a quoted title",
+      "a < and a comma inside a quoted value",
+      "a second rel, which does not count",
+  };
+  for (int k = 1; k <= 5; k++) {
+    restt_run r = restt_once("",
+                             "{\"url\": \"http://127.0.0.1:%d/linkcase?case=%d\", "
+                             "\"select\": \"/case\", \"paginate\": {\"type\": \"link_header\"}}",
+                             port, k);
+    cr_assert_eq(r.status, 0, "%s: %s", what[k], r.err);
+    char want[8];
+    snprintf(want, sizeof(want), "%d,0", k);
+    cr_assert_str_eq(joined(&r), want, "%s", what[k]);
+    restt_run_free(&r);
+  }
+}
+
+/* A next page from the server goes nowhere but the source's own host: its
+ * request would carry the source's credentials and headers. */
+Test(rest_paginate, a_next_page_on_another_host_is_not_fetched) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/linkcase?case=6\", "
+                           "\"bearer\": \"SEKRET\", \"select\": \"/case\", "
+                           "\"paginate\": {\"type\": \"link_header\"}}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_eq(json_array_size(r.records), 0, "a failed round emits nothing");
+  cr_assert_not_null(strstr(r.err,
+                            "the next page \"http://elsewhere.invalid/steal\" is not on "
+                            "the source's host"),
+                     "%s", r.err);
+  cr_assert_null(strstr(r.err, "SEKRET"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+/* Nor to a local file, by a Link or by a URL in the body: the error would
+ * show the file's first bytes. */
+Test(rest_paginate, a_next_page_is_never_a_local_file) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/linkcase?case=7\", "
+                           "\"paginate\": {\"type\": \"link_header\"}}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "the next page \"file:///etc/hostname\" is not on"), "%s",
+                     r.err);
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/linkcase?case=9\", "
+                 "\"paginate\": {\"type\": \"next_url\", \"next_url\": \"/next\"}}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "the next page \"file:///etc/hostname\" is not on"), "%s",
+                     r.err);
+  restt_run_free(&r);
+}
+
+/* http:// to https:// on the same host is an upgrade, and followed: here
+ * page 2 fails to connect to port 443, where nothing listens. */
+Test(rest_paginate, a_next_page_may_move_to_https_on_its_host) {
+  restt_run r = restt_once("\"timeout\": \"5s\", ",
+                           "{\"url\": \"http://127.0.0.1:%d/linkcase?case=8\", "
+                           "\"paginate\": {\"type\": \"link_header\"}}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "page 2: "), "%s", r.err);
+  cr_assert_null(strstr(r.err, "is not on the source's host"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+/* libcurl bounds each header, not their number: 100 KiB of Link headers
+ * fail the page instead of growing without end. */
+Test(rest_paginate, link_headers_are_bounded) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/manylinks\", "
+                           "\"paginate\": {\"type\": \"link_header\"}}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "page 1: the response's Link headers are over 64 KiB"), "%s",
+                     r.err);
+  restt_run_free(&r);
+  /* Without link_header pagination they are not kept, so not bounded. */
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/manylinks\"}", port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  restt_run_free(&r);
+}
+
+/* An API key in secret_query goes on to a next page whose link lacks it,
+ * and is not added twice to one that has it. */
+Test(rest_paginate, secret_query_goes_on_to_the_next_page) {
+  const char *want[] = {"page=2&appid=K1", "page=2&appid=theirs"};
+  for (int i = 0; i < 2; i++) {
+    restt_run r = restt_once("",
+                             "{\"url\": \"http://127.0.0.1:%d/linkcase?case=%d\", "
+                             "\"secret_query\": {\"appid\": \"K1\"}, "
+                             "\"paginate\": {\"type\": \"link_header\"}}",
+                             port, 10 + i);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(json_array_size(r.records), 2);
+    json_t *page2 = json_object_get(json_array_get(r.records, 1), "data");
+    cr_assert_str_eq(json_string_value(json_object_get(page2, "query")), want[i]);
+    /* And masked where siphon shows the URL. */
+    const char *url = json_string_value(
+        json_object_get(json_object_get(json_array_get(r.records, 1), "meta"), "url"));
+    cr_assert_null(strstr(url, "K1"), "%s", url);
+    restt_run_free(&r);
+  }
+}

@@ -99,6 +99,48 @@ Test(rest_transport, follow_redirects_off) {
   restt_run_free(&r);
 }
 
+static const char *str_at(json_t *o, const char *key) {
+  return json_string_value(json_object_get(o, key));
+}
+
+/* A POST answered 303 (or 302) goes on as a GET without its body, as
+ * browsers do; libcurl keeps a custom method instead. */
+Test(rest_transport, post_then_see_other_is_a_get) {
+  for (int i = 0; i < 2; i++) {
+    int code = i == 0 ? 303 : 302;
+    restt_run r =
+        restt_once("",
+                   "{\"url\": \"http://127.0.0.1:%d/redir?code=%d\", \"method\": \"POST\", "
+                   "\"body\": {\"q\": 1}}",
+                   port, code);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    json_t *d = restt_only_data(&r);
+    cr_assert_str_eq(str_at(d, "method"), "GET", "after a %d", code);
+    cr_assert_str_eq(str_at(d, "body"), "", "after a %d", code);
+    restt_run_free(&r);
+  }
+}
+
+/* PUT keeps its method and body through a 307; a 303 to it, whose target
+ * wants a GET that libcurl would send as a PUT without its body, fails. */
+Test(rest_transport, put_through_redirects) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/redir?code=307\", \"method\": \"PUT\", "
+                           "\"body\": \"x=1\"}",
+                           port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_str_eq(str_at(restt_only_data(&r), "method"), "PUT");
+  cr_assert_str_eq(str_at(restt_only_data(&r), "body"), "x=1");
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/redir?code=303\", \"method\": \"PUT\", "
+                 "\"body\": \"x=1\"}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "page 1: HTTP 303 to a PUT: not followed"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_transport, max_redirects) {
   restt_run r = restt_once("",
                            "{\"url\": \"http://127.0.0.1:%d/redirect?n=3\", "
