@@ -144,8 +144,20 @@ static void on_notify(uv_async_t *a) {
   }
 }
 
+static int stdout_closed;
+
+void siphon__output_stdout_was_closed(void) {
+  stdout_closed = 1;
+}
+
 int siphon__output_open(siphon__output *o, uv_loop_t *loop, const char *path, uint64_t limit,
                         siphon__output_cb cb, void *arg, char **err_out) {
+  if (path == NULL && stdout_closed) {
+    *err_out = siphon__asprintf(
+        "output stdout: standard output was closed when siphon started (as by >&-), so records "
+        "would go nowhere; give it a file or /dev/null, or set siphon.output to a file");
+    return -EBADF;
+  }
   memset(o, 0, sizeof(*o));
   o->next_fd = -1;
   o->limit = limit ? limit : 64u << 20;

@@ -57,6 +57,10 @@ uint64_t siphon__output_unwritten_hint(void);
  * *err_out set (caller frees); the old file is then kept. Loop thread. */
 int siphon__output_reopen(siphon__output *o, char **err_out);
 
+/* Says that stdout was closed when siphon started (main.c holds its
+ * number with /dev/null): opening the stdout output then fails. */
+void siphon__output_stdout_was_closed(void);
+
 /* Opens stdout (path == NULL) or appends to the file at path (created
  * 0640) and starts the writer thread. Returns 0, or a negative errno with
  * *err_out set to a new message. */

@@ -1717,3 +1717,27 @@ Test(host, a_large_blocking_round_is_delivered_whole_and_in_order) {
   tproc_free(&p);
   free(cfg);
 }
+
+/* Started with stdin closed, siphon runs as usual (libuv would take fd 0
+ * for its own and abort when it closes it); with stdout closed, it says
+ * the records have nowhere to go instead of writing them into whatever
+ * descriptor took number 1. */
+Test(host, closed_standard_descriptors) {
+  char *cfg = config("", "{\"name\": \"t\", \"plugin\": \"tick\", \"interval\": \"1s\"}");
+  tproc p;
+  const char *in_closed[] = {"/bin/sh",  "-c", "exec \"$0\" --once -c \"$1\" <&-",
+                             SIPHON_BIN, cfg,  NULL};
+  int status = tproc_run(&p, in_closed, NULL, 10000);
+  cr_assert_eq(status, 0, "stderr:\n%s", p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 1, "%s", p.out);
+  json_decref(recs);
+  tproc_free(&p);
+  const char *out_closed[] = {"/bin/sh",  "-c", "exec \"$0\" --once -c \"$1\" >&-",
+                              SIPHON_BIN, cfg,  NULL};
+  status = tproc_run(&p, out_closed, NULL, 10000);
+  cr_assert_eq(status, 1, "stderr:\n%s", p.err);
+  cr_assert_not_null(strstr(p.err, "output stdout: standard output was closed"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
