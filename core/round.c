@@ -52,6 +52,15 @@ static void on_timeout(uv_timer_t *t) {
   }
 }
 
+static void on_turn_waited(uv_timer_t *t) {
+  siphon_source *s = t->data;
+  siphon__host *h = s->host;
+  if (s->round == NULL && s->pending && !h->paused && !h->stopping) {
+    s->pending = 0;
+    siphon__round_start(s);
+  }
+}
+
 void siphon__round_start(siphon_source *s) {
   siphon__host *h = s->host;
   int blocking = s->plugin->desc.capability == SIPHON_CAP_BLOCKING;
@@ -207,10 +216,12 @@ void siphon__round_release(siphon_round *r) {
   s->dead = r;
   if (h->stopping) {
     siphon__host_maybe_finish(h);
-  } else if (s->pending && !h->paused && s->plugin->desc.capability == SIPHON_CAP_BLOCKING) {
-    /* Its turn came while this round's records were being written. */
-    s->pending = 0;
-    siphon__round_start(s);
+  } else if (s->pending && !h->paused) {
+    /* Its turn came while this round's records were being written, or
+     * with its timeout. It starts on the next loop turn: release may be
+     * a plugin's round_done() inside its own cancel(). */
+    s->timeout.data = s;
+    uv_timer_start(&s->timeout, on_turn_waited, 0, 0);
   }
 }
 

@@ -2,8 +2,9 @@
  * random jitter. The rhythm is kept from the due time, not from when a
  * round ended, so a slow round does not drift the schedule; a turn that
  * comes while the last round still runs is skipped and counted, but one
- * that comes while a blocking round's records are being written waits for
- * them (one such turn, however many come). A failing
+ * that comes while a blocking round's records are being written, or as
+ * the last round's timeout is due, waits for that (one such turn, however
+ * many come). A failing
  * source backs off exponentially from its interval up to max_backoff. */
 #include "host.h"
 #include "log.h"
@@ -64,6 +65,18 @@ static void on_tick(uv_timer_t *t) {
     if (!s->pending) {
       siphon__log(SIPHON_LOG_DEBUG, s->name,
                   "turn due while the last round's records are written: it waits for them");
+    }
+    s->pending = 1;
+    return;
+  }
+  if (s->round != NULL && !s->round->reported && uv_is_active((uv_handle_t *)&s->timeout)) {
+    /* A timeout is never longer than the interval, so this round's is due
+     * now, or as late as the round started after its own turn: the same
+     * loop pass or the next. Its turn waits for it rather than calling
+     * the round overdue: a round that times out is not also a skip. */
+    if (!s->pending) {
+      siphon__log(SIPHON_LOG_DEBUG, s->name,
+                  "turn due with the last round's timeout: it waits for the timeout");
     }
     s->pending = 1;
     return;

@@ -221,6 +221,28 @@ Test(host, overrun_turns_are_skipped_and_logged) {
   free(cfg);
 }
 
+/* With the timeout at its default, the interval, a round that times out
+ * does so as its next turn comes: that turn waits for the timeout and
+ * runs, instead of being skipped as "still running" in the same ms. */
+Test(host, a_round_timing_out_at_its_next_turn_is_no_skip) {
+  char *cfg = config("",
+                     "{\"name\": \"slow\", \"plugin\": \"tick\", \"interval\": \"100ms\","
+                     " \"max_backoff\": \"100ms\", \"options\": {\"hang\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  /* Bounded: 100 waits of 100 ms for 5 timeouts 100 ms apart. */
+  for (int i = 0; i < 100 && tproc_count(p.err, "collect timed out") < 5; i++) {
+    tproc_wait_stderr(&p, "a line never logged", 100);
+  }
+  cr_assert_geq(tproc_count(p.err, "collect timed out"), 5, "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_null(strstr(p.err, "skipping this turn"), "%s", p.err);
+  cr_assert_not_null(strstr(p.err, " 0 skipped)"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, a_failing_source_backs_off_up_to_max_backoff) {
   char *cfg = config("",
                      "{\"name\": \"down\", \"plugin\": \"tick\", \"interval\": \"50ms\","
