@@ -142,7 +142,21 @@ static char *missing_dir(const char *file) {
   return dir;
 }
 
+/* A file siphon appends to that names a directory (or ends in '/'):
+ * open() would fail with EISDIR at start. */
+static int names_a_dir(const char *file) {
+  size_t n = strlen(file);
+  struct stat st;
+  return (n > 0 && file[n - 1] == '/') || (stat(file, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+#define SIPHON__NAMES_A_DIR "%s is a directory: expected a file (siphon appends to it)"
+
 static void check_dir_of(siphon__cfgctx *c, const char *where, const char *file) {
+  if (names_a_dir(file)) {
+    siphon__cfg_error(c, where, SIPHON__NAMES_A_DIR, file);
+    return;
+  }
   char *dir = missing_dir(file);
   if (dir != NULL) {
     siphon__cfg_error(c, where, "the directory %s does not exist: create it first", dir);
@@ -180,11 +194,12 @@ static int is_the_config(const siphon__config *cfg, const char *path) {
 int siphon__config_set_log_file(siphon__config *cfg, const char *path, const char *where,
                                 siphon__diag *d) {
   size_t before = d->count;
-  size_t n = strlen(path);
-  if (n > 0 && path[n - 1] == '/') {
-    siphon__diag_add(d, where, "%s names a directory: expected a file in it", path);
+  char *dir = NULL;
+  if (names_a_dir(path)) {
+    siphon__diag_add(d, where, SIPHON__NAMES_A_DIR, path);
+  } else {
+    dir = missing_dir(path);
   }
-  char *dir = missing_dir(path);
   if (dir != NULL) {
     siphon__diag_add(d, where, "the directory %s does not exist: create it first", dir);
     free(dir);

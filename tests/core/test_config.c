@@ -575,7 +575,16 @@ Test(config_bad, log_file_that_names_a_directory) {
   REFUSED(
       "{\"siphon\": {\"log_file\": \"/tmp/\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "
       "\"p\"}]}",
-      "t.json: siphon.log_file: /tmp/ names a directory: expected a file in it");
+      "t.json: siphon.log_file: /tmp/ is a directory: expected a file (siphon appends to it)");
+  /* Without the slash, and for the output file, as the run would find. */
+  REFUSED(
+      "{\"siphon\": {\"log_file\": \"/tmp\"}, \"sources\": [{\"name\": \"a\", \"plugin\": "
+      "\"p\"}]}",
+      "t.json: siphon.log_file: /tmp is a directory: expected a file");
+  REFUSED(
+      "{\"siphon\": {\"output\": {\"type\": \"file\", \"path\": \"/tmp\"}}, \"sources\": "
+      "[{\"name\": \"a\", \"plugin\": \"p\"}]}",
+      "t.json: siphon.output.path: /tmp is a directory: expected a file");
 }
 
 Test(config_bad, every_source_disabled_is_said_beside_other_errors) {

@@ -827,15 +827,19 @@ Test(host, log_file_flag_gets_past_a_key_that_is_wrong_on_this_host) {
 
 Test(host, log_file_that_cannot_be_opened_stops_with_its_reason) {
   char *dir = tmp_dir();
-  char extra[1024];
-  /* A directory where the file should be: open() fails, --check cannot tell. */
-  snprintf(extra, sizeof(extra), "\"log_file\": \"%s\"", dir);
+  char extra[1024], link[512], target[512];
+  /* A symlink into a directory that is not there: its own directory
+   * exists, so --check cannot tell, and open() fails (even as root). */
+  snprintf(link, sizeof(link), "%s/siphon.log", dir);
+  snprintf(target, sizeof(target), "%s/gone/siphon.log", dir);
+  cr_assert_eq(symlink(target, link), 0);
+  snprintf(extra, sizeof(extra), "\"log_file\": \"%s\"", link);
   char *cfg = config(extra, "{\"name\": \"t\", \"plugin\": \"tick\"}");
   tproc p;
   int st = run_once(&p, cfg, 10000);
   cr_expect_eq(st, 1, "exit %d: %s", st, p.err);
   cr_expect(strstr(p.err, "siphon.log_file: cannot open the log file") != NULL, "%s", p.err);
-  cr_expect(strstr(p.err, "Is a directory") != NULL, "%s", p.err);
+  cr_expect(strstr(p.err, "No such file or directory") != NULL, "%s", p.err);
   tproc_free(&p);
   tmp_rmtree(dir);
   free(dir);
