@@ -1,5 +1,6 @@
 /* The "sources" array: one entry per collected source, with its schedule
  * checked against itself (timeout, jitter and backoff against interval). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +32,20 @@ static void check_name(siphon__cfgctx *c, const char *path, const char *name, js
   }
   json_t *first = json_object_get(seen, name);
   if (*p != '\0') {
+    /* The whole character (jansson's strings are valid UTF-8), or the
+     * code of one that does not print. */
+    unsigned char lead = (unsigned char)*p;
+    int len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    char shown[16];
+    if (lead < 0x20 || lead == 0x7f) {
+      snprintf(shown, sizeof(shown), "U+%04X", lead);
+    } else {
+      snprintf(shown, sizeof(shown), "'%.*s'", len, p);
+    }
     siphon__cfg_error(c, at,
-                      "\"%s\" has a character not allowed in names ('%c'); use letters, digits "
+                      "\"%s\" has a character not allowed in names (%s); use letters, digits "
                       "and _ . : -",
-                      name, *p);
+                      name, shown);
   } else if (strcmp(name, "siphon") == 0) {
     /* siphon.stats_interval writes records with this source name. */
     siphon__cfg_error(c, at,

@@ -223,6 +223,18 @@ char *siphon__options_table_fault(const siphon_option *table, int newer) {
           "SIPHON_OPT_SECRET",
           o->key, o->flags);
     }
+    if (o->choices != NULL && o->type != SIPHON_OPT_STRING) {
+      /* Only a string is checked against them: anything would pass. */
+      return siphon__asprintf(
+          "option \"%s\" has choices \"%s\", but choices are for SIPHON_OPT_STRING options only",
+          o->key, o->choices);
+    }
+    if (o->choices != NULL &&
+        (o->choices[0] == '\0' || o->choices[0] == '|' || strstr(o->choices, "||") != NULL ||
+         o->choices[strlen(o->choices) - 1] == '|')) {
+      return siphon__asprintf("option \"%s\" has choices \"%s\", with an empty one", o->key,
+                              o->choices);
+    }
     if (o->default_json == NULL) {
       continue;
     }

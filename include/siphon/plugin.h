@@ -126,7 +126,8 @@ typedef struct siphon_option {
   const char *default_json; /* default as JSON text ("16777216", "\"GET\""),
                              * or NULL for none */
   const char *choices;      /* for strings: allowed values separated by '|'
-                             * ("GET|POST"), or NULL for any */
+                             * ("GET|POST"), or NULL for any; on another
+                             * type, the loader refuses the plugin */
   const char *description;  /* one line, shown by --help-plugin */
 } siphon_option;
 

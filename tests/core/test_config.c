@@ -140,6 +140,11 @@ Test(config_bad, duplicate_names_name_both_indexes) {
 Test(config_bad, name_with_space) {
   REFUSED("{\"sources\": [{\"name\": \"my api\", \"plugin\": \"p\"}]}",
           "sources[0].name: \"my api\" has a character not allowed in names (' ')");
+  /* The whole character, not its first byte. */
+  REFUSED("{\"sources\": [{\"name\": \"caf\u00e9\", \"plugin\": \"p\"}]}",
+          "sources[0].name: \"caf\xc3\xa9\" has a character not allowed in names ('\xc3\xa9')");
+  REFUSED("{\"sources\": [{\"name\": \"a\\tb\", \"plugin\": \"p\"}]}",
+          "has a character not allowed in names (U+0009)");
 }
 
 Test(config_bad, duration_not_understood) {

@@ -165,6 +165,11 @@ Test(abi, a_faulty_options_table_is_refused_at_load) {
       {"bad_options_4.so",
        "its options table: option \"every\" has the default '\"soon\"': "
        "expected a duration"},
+      {"bad_options_5.so",
+       "its options table: option \"level\" has choices \"low|high\", but choices are for "
+       "SIPHON_OPT_STRING options only"},
+      {"bad_options_6.so",
+       "its options table: option \"mode\" has choices \"fast||slow\", with an empty one"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char path[512];

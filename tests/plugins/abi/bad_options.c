@@ -16,8 +16,12 @@ static const siphon_option bad_options[] = {
     {"mode", (siphon_opt_type)99, 0, NULL, NULL, "a type that does not exist"},
 #elif BAD_TABLE == 3
     {"min_bytes", SIPHON_OPT_SIZE, 0, "one", NULL, "a default that is not JSON"},
-#else
+#elif BAD_TABLE == 4
     {"every", SIPHON_OPT_DURATION, 0, "\"soon\"", NULL, "a default that is no duration"},
+#elif BAD_TABLE == 5
+    {"level", SIPHON_OPT_INT, 0, NULL, "low|high", "choices on a type they cannot check"},
+#else
+    {"mode", SIPHON_OPT_STRING, 0, NULL, "fast||slow", "an empty choice"},
 #endif
     {NULL, 0, 0, NULL, NULL, NULL}};
 
