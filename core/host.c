@@ -603,8 +603,9 @@ static void on_hard_deadline(uv_timer_t *t) {
                   : s->round->b->returned
                       ? "returned from collect_blocking(), and its records are still being "
                         "written"
-                      : "has not returned from collect_blocking() (it should poll "
-                        "round_cancelled())");
+                      : "has not returned from collect_blocking(): it is in a call that does "
+                        "not look at round_cancelled() (such as a driver's wait on a server), or "
+                        "it never looks");
     }
   }
   siphon__log(SIPHON_LOG_ERROR, NULL,
@@ -612,6 +613,8 @@ static void on_hard_deadline(uv_timer_t *t) {
               "without waiting for %s",
               h->rounds_in_flight, h->rounds_in_flight == 1 ? "" : "s",
               h->rounds_in_flight == 1 ? "it" : "them");
+  /* --once still owes its table: the held rounds show as running. */
+  once_report(h);
   /* Their worker threads still use plugin memory, so nothing can be
    * freed safely: flush what was emitted and leave. The loop is blocked
    * from here on, so its signal watchers would never run. */

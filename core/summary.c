@@ -45,7 +45,7 @@ void siphon__summary_print(const siphon__host *h) {
     int n = p != NULL ? (int)strlen(p->name) : 0;
     pw = n > pw ? n : pw;
   }
-  size_t ok = 0, bad = 0, timed_out = 0;
+  size_t ok = 0, bad = 0, timed_out = 0, running_n = 0;
   uint64_t records = 0;
   fprintf(out, "%-*s  %-*s  %-8s  %8s  %10s  %s\n", w, "SOURCE", pw, "PLUGIN", "STATUS", "RECORDS",
           "DURATION", "ERROR");
@@ -54,7 +54,11 @@ void siphon__summary_print(const siphon__host *h) {
     if (s->streaming) {
       continue;
     }
-    if (s->last_status == SIPHON__ROUND_OK) {
+    /* Still held at a hard stop: no outcome yet. */
+    int running = s->round != NULL && s->last_status == SIPHON__ROUND_NONE;
+    if (running) {
+      running_n++;
+    } else if (s->last_status == SIPHON__ROUND_OK) {
       ok++;
     } else if (s->last_status == SIPHON__ROUND_TIMEOUT) {
       timed_out++;
@@ -63,15 +67,22 @@ void siphon__summary_print(const siphon__host *h) {
     }
     records += s->last_records;
     fprintf(out, "%-*s  %-*s  %-8s  %8llu  %8.3f s  %s\n", w, s->name, pw, s->plugin->name,
-            siphon__round_status_name(s->last_status), (unsigned long long)s->last_records,
-            (double)s->last_ms / 1000.0, s->last_error ? s->last_error : "");
+            running ? "running" : siphon__round_status_name(s->last_status),
+            (unsigned long long)s->last_records,
+            running ? (double)(siphon__now_ms() - s->round->started_ms) / 1000.0
+                    : (double)s->last_ms / 1000.0,
+            s->last_error ? s->last_error : "");
   }
   /* Timeouts apart, as the table and the stop line count them. */
-  char timeouts[48] = "";
+  char timeouts[96] = "";
+  int at = 0;
   if (timed_out > 0) {
-    snprintf(timeouts, sizeof(timeouts), ", %zu timed out", timed_out);
+    at = snprintf(timeouts, sizeof(timeouts), ", %zu timed out", timed_out);
   }
-  size_t all = ok + bad + timed_out;
+  if (running_n > 0) {
+    snprintf(timeouts + at, sizeof(timeouts) - (size_t)at, ", %zu still running", running_n);
+  }
+  size_t all = ok + bad + timed_out + running_n;
   fprintf(out, "round: %zu source%s, %zu ok, %zu failed%s, %llu record%s in %.3f s\n", all,
           all == 1 ? "" : "s", ok, bad, timeouts, (unsigned long long)records,
           records == 1 ? "" : "s", (double)(siphon__now_ms() - h->started_ms) / 1000.0);

@@ -176,6 +176,32 @@ Test(host, a_round_held_past_its_timeout_is_blamed_on_the_plugin) {
   free(cfg);
 }
 
+/* A stop that a blocking round outlasts (it ignores the cancel flag, as a
+ * driver's wait on a dead server does) still prints --once's table, the
+ * round as running, and exits 1 naming it. */
+Test(host, once_prints_its_table_when_a_round_outlasts_the_stop) {
+  char *cfg = config("\"shutdown_grace\": \"200ms\"",
+                     "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"timeout\": \"20s\","
+                     " \"interval\": \"20s\","
+                     " \"options\": {\"sleep\": \"20s\", \"ignore_cancel\": true}},"
+                     "{\"name\": \"quick\", \"plugin\": \"tick\"}");
+  tproc p;
+  start(&p, "--once", cfg);
+  cr_assert(tproc_wait_stdout(&p, "\"quick\"", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err,
+                   "[stuck] still running after shutdown_grace and cancellation: plugin "
+                   "\"sleeper\" has not returned from collect_blocking()") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.err, "stuck   sleeper  running") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "round: 2 sources, 1 ok, 0 failed, 1 still running, 1 record") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, blocking_timeout_sets_cancel_flag) {
   char *cfg = config("",
                      "{\"name\": \"slowb\", \"plugin\": \"sleeper\", \"timeout\": \"300ms\","
