@@ -1,6 +1,7 @@
 /* The socket plugin's descriptor: options, create/destroy, and the
  * dispatch to its three modes. listen instances are streaming (they call
  * set_streaming), probe and request instances are polled. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -220,11 +221,33 @@ static int same_address(const sock_addr *a, const sock_addr *b) {
     unix_canonical(b->path, cb, sizeof(cb));
     return strcmp(ca, cb) == 0;
   }
-  /* A wildcard address takes the port on every address of its family, and
-   * Linux refuses the pair too: a clash like equal hosts. */
-  int wildcard = strcmp(a->host, "0.0.0.0") == 0 || strcmp(a->host, "::") == 0 ||
-                 strcmp(b->host, "0.0.0.0") == 0 || strcmp(b->host, "::") == 0;
-  return a->port != 0 && a->port == b->port && (wildcard || strcmp(a->host, b->host) == 0);
+  if (a->port == 0 || a->port != b->port) {
+    return 0;
+  }
+  /* Compared as addresses: "::1" and "0:0:0:0:0:0:0:1" are one. */
+  unsigned char ba[16], bb[16];
+  int fa = inet_pton(AF_INET, a->host, ba) == 1    ? AF_INET
+           : inet_pton(AF_INET6, a->host, ba) == 1 ? AF_INET6
+                                                   : 0;
+  int fb = inet_pton(AF_INET, b->host, bb) == 1    ? AF_INET
+           : inet_pton(AF_INET6, b->host, bb) == 1 ? AF_INET6
+                                                   : 0;
+  if (fa == 0 || fb == 0) {
+    return strcmp(a->host, b->host) == 0;
+  }
+  static const unsigned char zero[16];
+  int wa = memcmp(ba, zero, fa == AF_INET ? 4 : 16) == 0;
+  int wb = memcmp(bb, zero, fb == AF_INET ? 4 : 16) == 0;
+  /* A wildcard takes the port on every address of its family, and "::"
+   * on IPv4's too (libuv leaves IPV6_V6ONLY off): Linux refuses such a
+   * pair as it refuses equal addresses. 0.0.0.0 beside ::1 is no clash. */
+  if ((wa && fa == AF_INET6) || (wb && fb == AF_INET6)) {
+    return 1;
+  }
+  if (fa != fb) {
+    return 0;
+  }
+  return wa || wb || memcmp(ba, bb, fa == AF_INET ? 4 : 16) == 0;
 }
 
 static void unlist(sock_instance *inst) {

@@ -26,9 +26,14 @@ typedef struct request_round {
 static int on_data(sock_session *s, const char *buf, size_t n) {
   request_round *r = s->data;
   sock_instance *inst = r->inst;
-  if (r->len + n > inst->max_reply_bytes) {
-    r->too_big = 1;
-    return 1;
+  /* The reply is what comes before `until`: bytes after it in the same
+   * read (the peer's next message, padding) do not count against the
+   * limit, and neither does the delimiter itself. */
+  size_t m = inst->until != NULL ? strlen(inst->until) : 0;
+  size_t room = inst->max_reply_bytes + m - r->len;
+  int clipped = n > room;
+  if (clipped) {
+    n = room;
   }
   if (r->len + n > r->cap) {
     size_t cap = r->cap ? r->cap : 4096;
@@ -47,14 +52,15 @@ static int on_data(sock_session *s, const char *buf, size_t n) {
   size_t before = r->len;
   r->len += n;
   if (inst->until == NULL) {
-    return 0;
+    r->too_big = clipped;
+    return clipped;
   }
   /* Look again only where a delimiter split across reads could start. */
-  size_t m = strlen(inst->until);
   size_t from = before >= m ? before - m + 1 : 0;
-  size_t at = sock_find(r->reply + from, r->len - from, inst->until, m);
-  if (at == (size_t)-1) {
-    return 0;
+  size_t at = n > 0 ? sock_find(r->reply + from, r->len - from, inst->until, m) : (size_t)-1;
+  if (at == (size_t)-1 || from + at > inst->max_reply_bytes) {
+    r->too_big = clipped || r->len > inst->max_reply_bytes + m - 1;
+    return r->too_big;
   }
   r->until_at = from + at;
   return 1;

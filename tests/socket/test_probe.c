@@ -425,6 +425,37 @@ Test(request, over_a_unix_socket) {
   free(dir);
 }
 
+/* The reply ends at `until`: what the same read carries after it (here
+ * 200 bytes, over the limit) does not count against max_reply_bytes, and
+ * a reply before it of exactly the limit passes. */
+Test(request, bytes_after_until_are_not_the_reply) {
+  char reply[512];
+  snprintf(reply, sizeof(reply), "{\"a\": 1}\nEND\n%0200d", 0);
+  server s = {.accept_calls = 1, .reply = reply, .keep_open = 1};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"framing\": \"json\", \"until\": \"END\\n\", \"max_reply_bytes\": 9}",
+                      s.port);
+  cr_assert_eq(json_integer_value(json_object_get(data0(recs), "a")), 1, "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+  /* One byte less is too little. */
+  server s2 = {.accept_calls = 1, .reply = reply, .keep_open = 1};
+  server_start(&s2);
+  recs = once(&p, 1, "",
+              "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+              " \"framing\": \"json\", \"until\": \"END\\n\", \"max_reply_bytes\": 8}",
+              s2.port);
+  cr_assert_eq(json_array_size(recs), 0);
+  cr_assert_not_null(strstr(p.err, "longer than max_reply_bytes (8)"), "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s2);
+}
+
 Test(request, reply_over_max_reply_bytes_fails_the_round) {
   server s = {.accept_calls = 1, .reply = "0123456789\n0123456789\n0123456789\n"};
   server_start(&s);
