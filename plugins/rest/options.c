@@ -2,6 +2,7 @@
  * create(), so that a round only copies pointers into an easy handle.
  * The host has checked JSON types; this checks what a table cannot:
  * URLs, pointers, status ranges, the paginate object. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -82,6 +83,24 @@ static char *scalar_text(const json_t *v) {
   return NULL;
 }
 
+/* parent.key, or parent["key"] for a key that is not plain (a dot, a
+ * space), as the host writes paths (docs/CONFIG.md, "Errors"). */
+static void key_path(char *out, size_t size, const char *parent, const char *key) {
+  int plain = key[0] != '\0' && !isdigit((unsigned char)key[0]);
+  for (const char *c = key; *c != '\0' && plain; c++) {
+    plain = isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '$';
+  }
+  if (plain) {
+    snprintf(out, size, "%s.%s", parent, key);
+    return;
+  }
+  json_t *s = json_string(key);
+  char *quoted = s != NULL ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+  json_decref(s);
+  snprintf(out, size, "%s[%s]", parent, quoted != NULL ? quoted : "?");
+  free(quoted);
+}
+
 /* Appends each member of obj to u's query, URL-encoded; `name` is the
  * option, for the error's path. */
 static int add_query(CURLU *u, const json_t *obj, const char *name, siphon_error *err) {
@@ -90,7 +109,7 @@ static int add_query(CURLU *u, const json_t *obj, const char *name, siphon_error
   json_object_foreach((json_t *)obj, key, v) {
     char *text = scalar_text(v);
     char path[SIPHON_ERROR_PATH_LENGTH];
-    snprintf(path, sizeof(path), "%s.%s", name, key);
+    key_path(path, sizeof(path), name, key);
     if (text == NULL) {
       return fail(err, path, "expected a string, number or boolean, got %s", found(v));
     }
@@ -133,7 +152,7 @@ static int keep_secret_keys(rest_source *s, const json_t *o, siphon_error *err) 
     (void)v;
     if (json_object_get(json_object_get(o, "query"), key) != NULL) {
       char path[SIPHON_ERROR_PATH_LENGTH];
-      snprintf(path, sizeof(path), "secret_query.%s", key);
+      key_path(path, sizeof(path), "secret_query", key);
       return fail(err, path, "is in query too: give it once, here");
     }
     s->secret_keys[s->n_secret_keys] = strdup(key);
@@ -177,6 +196,17 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
     rc = fail(err, "url", "expected an http, https or file URL, got scheme \"%s\"", scheme);
     goto out;
   }
+  char *file_path = NULL;
+  struct stat st;
+  if (s->is_file && curl_url_get(u, CURLUPART_PATH, &file_path, CURLU_URLDECODE) == CURLUE_OK &&
+      stat(file_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    /* libcurl 7.88 reads a directory as an empty file. (One missing now
+     * may appear before the first round: not an error here.) */
+    rc = fail(err, "url", "%s is a directory: expected a file", file_path);
+    curl_free(file_path);
+    goto out;
+  }
+  curl_free(file_path);
   char *user = NULL;
   if (json_object_get(o, "basic") != NULL &&
       curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
@@ -220,7 +250,7 @@ static int build_headers_and_body(rest_source *s, const json_t *o, siphon_error 
   json_t *v;
   json_object_foreach((json_t *)json_object_get(o, "headers"), key, v) {
     char path[SIPHON_ERROR_PATH_LENGTH];
-    snprintf(path, sizeof(path), "headers.%s", key);
+    key_path(path, sizeof(path), "headers", key);
     if (!json_is_string(v)) {
       return fail(err, path, "expected a string header value, got %s", found(v));
     }

@@ -178,10 +178,14 @@ static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, c
     }
     return 0;
   }
+  /* A UTF-8 byte order mark, which RFC 8259 lets a parser ignore and
+   * some Windows servers send: jansson would call it an invalid token. */
+  size_t bom = x->body.len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
   json_error_t jerr;
-  *doc = json_loadb(data, x->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+  *doc = json_loadb(data + bom, x->body.len - bom, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   if (*doc == NULL) {
-    snprintf(msg, msg_len, "invalid JSON at byte %d: %s", token_start(data, &jerr), jerr.text);
+    snprintf(msg, msg_len, "invalid JSON at byte %d: %s", (int)bom + token_start(data + bom, &jerr),
+             jerr.text);
     return -EBADMSG;
   }
   return 0;

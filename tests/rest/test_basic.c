@@ -345,6 +345,32 @@ Test(rest_basic, file_url_goes_through_select_and_split) {
   free(path);
 }
 
+/* A UTF-8 byte order mark before the JSON is skipped (RFC 8259 lets a
+ * parser ignore it), and an error after it counts it in the offset. */
+Test(rest_basic, a_byte_order_mark_is_skipped) {
+  char *path = tmp_write("bom.json", "\xef\xbb\xbf{\"a\": 1}");
+  restt_run r = restt_once("", "{\"url\": \"file://%s\", \"select\": \"/a\"}", path);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(json_integer_value(restt_only_data(&r)), 1);
+  restt_run_free(&r);
+  *strrchr(path, '/') = '\0';
+  tmp_rmtree(path);
+  free(path);
+  path = tmp_write("bom.json", "\xef\xbb\xbf{\"a\": ,}");
+  r = restt_once("", "{\"url\": \"file://%s\"}", path);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "invalid JSON at byte 9"), "%s", r.err);
+  restt_run_free(&r);
+  /* A directory is no file: libcurl would read it as empty. */
+  *strrchr(path, '/') = '\0';
+  r = restt_once("", "{\"url\": \"file://%s\"}", path);
+  cr_assert_eq(r.status, 2);
+  cr_assert_not_null(strstr(r.err, "is a directory: expected a file"), "%s", r.err);
+  restt_run_free(&r);
+  tmp_rmtree(path);
+  free(path);
+}
+
 Test(rest_basic, split_of_a_non_array_warns_and_emits_it_whole) {
   char *path = tmp_write("data.json", "{\"count\": 3}");
   restt_run r =

@@ -57,9 +57,12 @@ Test(rest_config, headers_and_query) {
   expect("{\"url\": \"http://x/\", \"headers\": {\"X\": 1}}", "sources[0].options.headers.X",
          "expected a string header value, got a number");
   expect("{\"url\": \"http://x/\", \"headers\": {\"Bad Name\": \"v\"}}",
-         "sources[0].options.headers.Bad Name", "header name");
+         "sources[0].options.headers[\"Bad Name\"]", "header name");
   expect("{\"url\": \"http://x/\", \"query\": {\"q\": [1]}}", "sources[0].options.query.q",
          "expected a string, number or boolean, got an array");
+  /* A key with a dot is bracketed, as the host writes paths. */
+  expect("{\"url\": \"http://x/\", \"query\": {\"a.b\": [1]}}",
+         "sources[0].options.query[\"a.b\"]: expected a string", "");
 }
 
 Test(rest_config, pointers_and_statuses) {
@@ -150,7 +153,7 @@ Test(rest_config, secret_query_given_once) {
       "{\"appid\": \"s3cr3t\"}}",
       "sources[0].options.secret_query.appid", "is in query too");
   expect("{\"url\": \"http://x/\", \"secret_query\": {\"a=b\": \"s3cr3t\"}}",
-         "sources[0].options.secret_query.a=b", "a query parameter's name cannot hold '='");
+         "sources[0].options.secret_query[\"a=b\"]", "a query parameter's name cannot hold '='");
 }
 
 Test(rest_config, auth_and_secrets_never_printed) {
