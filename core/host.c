@@ -508,8 +508,22 @@ static void close_cb_noop(uv_handle_t *handle) {
   (void)handle;
 }
 
+static void close_leftover(uv_handle_t *handle, void *arg);
+
+/* The loop still runs a second after the stop: a plugin left an active
+ * handle. Close what is left, naming each, so that siphon exits. */
+static void on_leftover(uv_timer_t *t) {
+  uv_close((uv_handle_t *)t, close_cb_noop);
+  uv_walk(t->loop, close_leftover, NULL);
+}
+
 static void finish(siphon__host *h) {
   h->finished = 1;
+  if (uv_timer_init(h->loop, &h->leftover) == 0) {
+    h->leftover_armed = 1;
+    uv_timer_start(&h->leftover, on_leftover, 1000, 0);
+    uv_unref((uv_handle_t *)&h->leftover);
+  }
   uv_close((uv_handle_t *)&h->grace, close_cb_noop);
   uv_close((uv_handle_t *)&h->kick, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
@@ -822,6 +836,9 @@ int siphon__host_run(siphon__host *h) {
     siphon__host_maybe_finish(h);
   }
   uv_run(h->loop, UV_RUN_DEFAULT);
+  if (h->leftover_armed && !uv_is_closing((uv_handle_t *)&h->leftover)) {
+    uv_close((uv_handle_t *)&h->leftover, close_cb_noop); /* nothing was left */
+  }
   return h->exit_code;
 }
 

@@ -130,11 +130,15 @@ struct siphon__host {
   uv_signal_t sigint, sigterm, sighup;
   uv_timer_t grace;
   uv_timer_t kick; /* re-evaluates shutdown/--once progress outside callbacks */
-  int stopping;    /* no new rounds */
-  int signals;     /* how many stop signals arrived */
-  int paused;      /* backpressure: output queue over its limit */
-  int fatal;       /* the output failed: exit non-zero */
-  int finished;    /* instances destroyed, handles closing */
+  /* Unref'd, from finish(): a handle a plugin left active (a repeating
+   * timer) would keep the loop running after the stop line forever. */
+  uv_timer_t leftover;
+  int leftover_armed;
+  int stopping; /* no new rounds */
+  int signals;  /* how many stop signals arrived */
+  int paused;   /* backpressure: output queue over its limit */
+  int fatal;    /* the output failed: exit non-zero */
+  int finished; /* instances destroyed, handles closing */
   int kick_ready;
   int reported;          /* --once: summary printed */
   uv_mutex_t state_lock; /* state_dir is created on first use */

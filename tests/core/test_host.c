@@ -202,6 +202,21 @@ Test(host, once_prints_its_table_when_a_round_outlasts_the_stop) {
   free(cfg);
 }
 
+/* A handle a plugin leaves active kept the loop, and siphon, running
+ * after its stop line (and --once ignores a first signal then): siphon
+ * closes it a second after the stop, names it, and exits. */
+Test(host, a_handle_a_plugin_leaves_active_does_not_hang_the_exit) {
+  char *cfg = config("",
+                     "{\"name\": \"leaky\", \"plugin\": \"tick\", \"options\": "
+                     "{\"leak_timer\": true}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "a plugin left a timer handle open: closing it") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, blocking_timeout_sets_cancel_flag) {
   char *cfg = config("",
                      "{\"name\": \"slowb\", \"plugin\": \"sleeper\", \"timeout\": \"300ms\","

@@ -43,6 +43,8 @@ static const siphon_option tick_options[] = {
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
+    {"leak_timer", SIPHON_OPT_BOOL, 0, "false", NULL,
+     "start a repeating timer that destroy() never closes: a plugin bug the host must end"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static void free_kept(tick *t) {
@@ -108,6 +110,10 @@ static void on_timer(uv_timer_t *timer) {
   }
 }
 
+static void on_leaked_tick(uv_timer_t *timer) {
+  (void)timer;
+}
+
 static int tick_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
                        void **instance, siphon_error *err) {
   tick *t = calloc(1, sizeof(*t));
@@ -137,6 +143,12 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   }
   if (json_is_true(json_object_get(options, "claim_streaming"))) {
     api->set_streaming(src);
+  }
+  if (json_is_true(json_object_get(options, "leak_timer"))) {
+    /* Static: the host closes it, and nothing is left to free. */
+    static uv_timer_t leaked;
+    uv_timer_init(api->loop(src), &leaked);
+    uv_timer_start(&leaked, on_leaked_tick, 50, 50);
   }
   uv_timer_init(api->loop(src), &t->timer);
   t->timer.data = t;
