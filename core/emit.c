@@ -2,6 +2,8 @@
  * uv_async_t wakes the loop to write them, in order per thread (the C
  * twin of asyncio's run_coroutine_threadsafe). */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "host.h"
@@ -16,8 +18,55 @@ typedef struct siphon__ts_item {
   struct siphon__ts_item *next;
 } siphon__ts_item;
 
+/* Records a wake-up writes at most, with a loop turn between: a thread
+ * emitting millions must not hold off every timer and signal for the
+ * seconds writing them takes (as blocking rounds' deliveries are cut). */
+#define SIPHON__TS_CHUNK 1024
+
+/* Queued and not yet written, for the counts a hard exit gives. */
+static _Atomic uint64_t ts_queued;
+
+uint64_t siphon__ts_queued(void) {
+  return atomic_load(&ts_queued);
+}
+
+/* Writes up to max queued records (all for SIZE_MAX); 1 if some remain. */
+static int drain(siphon__host *h, size_t max) {
+  uv_mutex_lock(&h->ts_lock);
+  siphon__ts_item *it = h->ts_head;
+  siphon__ts_item *last = NULL;
+  size_t n = 0;
+  for (siphon__ts_item *p = it; p != NULL && n < max; p = p->next) {
+    last = p;
+    n++;
+  }
+  if (last != NULL) {
+    h->ts_head = last->next;
+    if (h->ts_head == NULL) {
+      h->ts_tail = NULL;
+    }
+    last->next = NULL;
+  }
+  int more = h->ts_head != NULL;
+  uv_mutex_unlock(&h->ts_lock);
+  if (last == NULL) {
+    it = NULL;
+  }
+  while (it != NULL) {
+    siphon__ts_item *next = it->next;
+    siphon__record_write(it->src, it->ts, it->data, it->meta);
+    atomic_fetch_sub(&ts_queued, 1);
+    free(it);
+    it = next;
+  }
+  return more;
+}
+
 static void on_ts_async(uv_async_t *a) {
-  siphon__ts_drain(a->data);
+  siphon__host *h = a->data;
+  if (drain(h, SIPHON__TS_CHUNK)) {
+    uv_async_send(a); /* the rest on the next turn, after timers and I/O */
+  }
 }
 
 int siphon__ts_init(siphon__host *h) {
@@ -60,6 +109,7 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
     h->ts_head = it;
   }
   h->ts_tail = it;
+  atomic_fetch_add(&ts_queued, 1);
   /* Sent under the lock so that ts_close cannot close the handle between
    * our check of ts_closed and the send. */
   uv_async_send(&h->ts_async);
@@ -68,16 +118,7 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
 }
 
 void siphon__ts_drain(siphon__host *h) {
-  uv_mutex_lock(&h->ts_lock);
-  siphon__ts_item *it = h->ts_head;
-  h->ts_head = h->ts_tail = NULL;
-  uv_mutex_unlock(&h->ts_lock);
-  while (it != NULL) {
-    siphon__ts_item *next = it->next;
-    siphon__record_write(it->src, it->ts, it->data, it->meta);
-    free(it);
-    it = next;
-  }
+  (void)drain(h, SIZE_MAX);
 }
 
 void siphon__ts_close(siphon__host *h) {

@@ -74,7 +74,7 @@ static void late_signal(int signum) {
   size_t n = strlen(msg);
   char digits[24];
   size_t k = 0;
-  uint64_t left = siphon__output_unwritten_hint() + siphon__round_held();
+  uint64_t left = siphon__output_unwritten_hint() + siphon__round_held() + siphon__ts_queued();
   const char *tail = left == 1 ? " record unwritten)\n" : " records unwritten)\n";
   do {
     digits[k++] = (char)('0' + left % 10);
@@ -711,7 +711,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
     return;
   }
   /* Records still held by blocking rounds in flight are lost too. */
-  uint64_t left = siphon__output_lost(&h->output) + siphon__round_held();
+  uint64_t left = siphon__output_lost(&h->output) + siphon__round_held() + siphon__ts_queued();
   siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu record%s unwritten)",
               (unsigned long long)left, left == 1 ? "" : "s");
   _exit(128 + signum);

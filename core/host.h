@@ -203,6 +203,8 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta);
 int siphon__ts_init(siphon__host *h);
 void siphon__ts_close(siphon__host *h);
 void siphon__ts_drain(siphon__host *h);
+/* Records emit_threadsafe() queued and the loop has not written yet. */
+uint64_t siphon__ts_queued(void);
 
 /* summary.c */
 void siphon__summary_print(const siphon__host *h);

@@ -59,6 +59,7 @@ json_t *siphon__stats_snapshot(siphon__host *h) {
   json_object_set_new(all, "records_written", json_integer(written));
   json_object_set_new(all, "records_discarded", json_integer(discarded));
   json_object_set_new(all, "output_queue_bytes", json_integer(queued_bytes));
+  json_object_set_new(all, "threadsafe_queued", json_integer((json_int_t)siphon__ts_queued()));
   json_object_set_new(all, "memory", memory);
   json_object_set_new(all, "per_source", per);
   return all;
