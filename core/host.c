@@ -371,7 +371,10 @@ static void pause_sources(siphon__host *h) {
     siphon__log(SIPHON_LOG_DEBUG, NULL, "output queue over %llu bytes: pausing sources",
                 (unsigned long long)h->output.limit);
   }
-  for (size_t i = 0; i < h->source_count; i++) {
+  /* Not while stopping: the queue fills from a source's own stop() (a
+   * flush), and a pause then would be a second callback inside it, with
+   * no resume() to follow. */
+  for (size_t i = 0; i < h->source_count && !h->stopping; i++) {
     siphon_source *s = &h->sources[i];
     if (s->started && s->plugin->desc.pause != NULL) {
       s->plugin->desc.pause(s->instance);
@@ -393,7 +396,7 @@ static void resume_sources(siphon__host *h) {
                 "output queue drained: resuming sources");
   }
   /* A resume() that emits at once may fill the queue again: stop there. */
-  for (size_t i = 0; i < h->source_count && !h->paused; i++) {
+  for (size_t i = 0; i < h->source_count && !h->paused && !h->stopping; i++) {
     siphon_source *s = &h->sources[i];
     if (s->started && s->plugin->desc.resume != NULL) {
       s->plugin->desc.resume(s->instance);

@@ -517,6 +517,27 @@ Test(host, threadsafe_emit_from_four_threads_loses_nothing) {
   free(cfg);
 }
 
+/* A stop() that flushes what it holds fills the output queue over its
+ * limit: the host pauses no source then (pause() inside stop(), with no
+ * resume() to follow), and writes every record. */
+Test(host, a_flush_in_stop_is_not_paused) {
+  char *cfg = config("\"buffer_limit\": 4096",
+                     "{\"name\": \"flusher\", \"plugin\": \"stream\","
+                     " \"options\": {\"every\": 1000, \"limit\": 1, \"flush\": 200, "
+                     "\"size\": 100}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stdout(&p, "\"seq\":0", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_null(strstr(p.err, "pause() called inside stop()"), "%s", p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 201, "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, backpressure_pauses_without_loss) {
   char *cfg = config("\"buffer_limit\": 65536",
                      "{\"name\": \"firehose\", \"plugin\": \"stream\","

@@ -12,7 +12,8 @@ typedef struct stream {
   const siphon_host_api *api;
   siphon_source *src;
   uv_timer_t timer;
-  json_int_t every, burst, size, limit;
+  json_int_t every, burst, size, limit, flush;
+  int in_stop;
   json_int_t seq;
   char *pad;
   int pauses;
@@ -23,6 +24,7 @@ static const siphon_option stream_options[] = {
     {"burst", SIPHON_OPT_INT, 0, "1", NULL, "records per burst"},
     {"size", SIPHON_OPT_INT, 0, "16", NULL, "padding bytes per record"},
     {"limit", SIPHON_OPT_INT, 0, "-1", NULL, "stop after this many records (-1: never)"},
+    {"flush", SIPHON_OPT_INT, 0, "0", NULL, "records stop() emits, as a flush of what is held"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static void on_timer(uv_timer_t *timer) {
@@ -49,6 +51,7 @@ static int stream_create(const siphon_host_api *api, siphon_source *src, const j
   s->burst = json_integer_value(json_object_get(options, "burst"));
   s->size = json_integer_value(json_object_get(options, "size"));
   s->limit = json_integer_value(json_object_get(options, "limit"));
+  s->flush = json_integer_value(json_object_get(options, "flush"));
   if (s->size < 0 || s->size > 1 << 20) {
     snprintf(err->path, sizeof(err->path), "size");
     snprintf(err->text, sizeof(err->text), "expected 0 to 1048576 bytes");
@@ -71,6 +74,9 @@ static int stream_start(void *instance, siphon_error *err) {
 
 static void stream_pause(void *instance) {
   stream *s = instance;
+  if (s->in_stop) {
+    s->api->log(s->src, SIPHON_LOG_ERROR, "pause() called inside stop()");
+  }
   s->pauses++;
   uv_timer_stop(&s->timer);
 }
@@ -83,6 +89,11 @@ static void stream_resume(void *instance) {
 static void stream_stop(void *instance) {
   stream *s = instance;
   uv_timer_stop(&s->timer);
+  s->in_stop = 1;
+  for (json_int_t i = 0; i < s->flush; i++) {
+    s->api->emit(s->src, json_pack("{sIss}", "seq", s->seq++, "pad", s->pad), NULL);
+  }
+  s->in_stop = 0;
   s->api->log(s->src, SIPHON_LOG_INFO, "stopped: emitted %lld records, paused %d times",
               (long long)s->seq, s->pauses);
 }
