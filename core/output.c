@@ -37,7 +37,9 @@ static int open_append(const char *path) {
   return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+/* *done: the bytes written, also when it fails part way. */
+static int write_all(int fd, const char *p, size_t n, size_t *done) {
+  *done = 0;
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
@@ -48,8 +50,20 @@ static int write_all(int fd, const char *p, size_t n) {
     }
     p += w;
     n -= (size_t)w;
+    *done += (size_t)w;
   }
   return 0;
+}
+
+/* Whole records in the first n bytes of a batch: one a line. */
+static uint64_t lines_in(const char *p, size_t n) {
+  uint64_t lines = 0;
+  const char *end = p + n;
+  for (const char *nl = memchr(p, '\n', n); nl != NULL;
+       nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1))) {
+    lines++;
+  }
+  return lines;
 }
 
 static void writer_main(void *arg) {
@@ -93,7 +107,11 @@ static void writer_main(void *arg) {
     if (old_fd >= 0) {
       close(old_fd); /* every byte before the reopen went to it */
     }
-    int rc = write_all(fd, full, full_len);
+    size_t done = 0;
+    int rc = write_all(fd, full, full_len, &done);
+    /* The reader took some of a batch that failed (`| head`): those
+     * records are written. Counted now: `full` may be freed below. */
+    uint64_t done_records = rc != 0 ? lines_in(full, done) : 0;
 
     uv_mutex_lock(&o->lock);
     mine = full;
@@ -107,6 +125,8 @@ static void writer_main(void *arg) {
     }
     o->writing = 0;
     if (rc != 0) {
+      o->written += done_records;
+      note_unwritten(o);
       o->failed = 1;
       o->err = -rc;
       o->exited = 1;

@@ -951,6 +951,29 @@ Test(host, closed_output_is_a_clear_error) {
   free(cfg);
 }
 
+/* `siphon | head -1`: head reads a first batch and leaves. The records
+ * it read are written, so fewer than all are counted as lost. */
+Test(host, records_a_reader_took_before_it_left_are_not_lost) {
+  char *cfg = config("",
+                     "{\"name\": \"many\", \"plugin\": \"sleeper\", \"options\": "
+                     "{\"count\": 200000}}");
+  tproc p;
+  const char *argv[] = {"/bin/sh",  "-c", "\"$0\" --once -c \"$1\" | head -1 > /dev/null",
+                        SIPHON_BIN, cfg,  NULL};
+  tproc_run(&p, argv, NULL, 20000);
+  const char *at = strstr(p.err, "records were not written");
+  cr_assert_not_null(at, "%s", p.err);
+  const char *line = at;
+  while (line > p.err && line[-1] != '\n') {
+    line--;
+  }
+  unsigned long long lost = 0;
+  cr_assert_eq(sscanf(strstr(line, "error ") + 6, "%llu", &lost), 1, "%s", line);
+  cr_assert(lost > 0 && lost < 200000, "head read some: %llu lost of 200000\n%s", lost, p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* Starts siphon on `sources` with a stdout nobody reads (a stuck pipe:
  * the writer waits in write() for as long as it likes), sends SIGTERM
  * once the queue is full, waits for `before_second` on stderr (or
