@@ -339,8 +339,9 @@ typedef struct siphon_plugin_desc {
   /*
    * start (streaming plugins, or instances that called set_streaming):
    * begin listening. Return 0, or a negative
-   * errno with err filled (the source is then reported and not run).
-   * Thread: loop.
+   * errno with err filled: the host logs it with the source's name and
+   * stops siphon (exit 1), as a listener that cannot listen is a broken
+   * deployment, not a round to retry. Thread: loop.
    */
   int (*start)(void *instance, siphon_error *err);
 
