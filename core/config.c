@@ -466,6 +466,18 @@ char *siphon__json_syntax_error(const char *text, size_t len, const json_error_t
   }
   *line = jerr->line;
   *column = jerr->column;
+  /* jansson's position is past the token it names ("near '\"plugin\"'"):
+   * point at the token's start, where the reader looks. */
+  const char *near = strstr(jerr->text, "near '");
+  const char *near_end = near != NULL ? strrchr(near + 6, '\'') : NULL;
+  size_t pos = (size_t)jerr->position;
+  if (*line > 0 && *column >= 1 && near_end != NULL) {
+    size_t tok_len = (size_t)(near_end - (near + 6));
+    if (tok_len > 0 && tok_len <= pos && pos <= len &&
+        memcmp(text + pos - tok_len, near + 6, tok_len) == 0) {
+      line_column(text, pos - tok_len, line, column);
+    }
+  }
   if (*line > 0 && *column < 1) {
     /* jansson's end of file is column 0 of the line after the last
      * newline; columns count from 1. Point just past the last character
