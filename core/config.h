@@ -117,8 +117,12 @@ const char *const *siphon__config_keys(const char *section);
   "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds"
 #define SIPHON__DURATION_EXPECTED_FLAG "a duration such as \"10s\", \"250ms\" or \"1m\""
 
+/* What siphon says of a duration too long to keep. */
+#define SIPHON__DURATION_TOO_LONG "too long: a duration must fit 64 bits of milliseconds"
+
 /* Parses a duration: a JSON integer of ms, or a string "250ms", "10s",
- * "1.5s", "1m", "2h". Returns 0 or -EINVAL. */
+ * "1.5s", "1m", "2h". Returns 0, -ERANGE when it is too long to keep, or
+ * -EINVAL. */
 int siphon__duration_parse(const json_t *v, uint64_t *ms_out);
 int siphon__duration_parse_str(const char *s, uint64_t *ms_out);
 

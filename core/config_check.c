@@ -1,5 +1,6 @@
 /* Typed getters for the config reader: each says where the bad value is,
  * what was expected and what was found. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,7 +239,17 @@ int siphon__cfg_duration(siphon__cfgctx *c, const json_t *obj, const char *paren
   if (v == NULL) {
     return bad ? -1 : 0;
   }
-  if (siphon__duration_parse(v, out) != 0) {
+  int rc = siphon__duration_parse(v, out);
+  if (rc == -ERANGE) {
+    char *p = siphon__path_key(parent, key);
+    char *got = json_is_string(v) ? siphon__asprintf("\"%s\"", json_string_value(v))
+                                  : json_dumps(v, JSON_ENCODE_ANY);
+    siphon__cfg_error(c, p, "%s is " SIPHON__DURATION_TOO_LONG, got != NULL ? got : "it");
+    free(got);
+    free(p);
+    return -1;
+  }
+  if (rc != 0) {
     const char *expected = SIPHON__DURATION_EXPECTED;
     const char *text = digits_string(v);
     if (text != NULL) {

@@ -91,7 +91,7 @@ int siphon__duration_parse_str(const char *s, uint64_t *ms_out) {
     uint64_t den;
     int rc = parse_decimal(&p, &whole, &num, &den);
     if (rc != 0) {
-      return -EINVAL;
+      return rc;
     }
     size_t i;
     size_t n_units = sizeof(duration_units) / sizeof(duration_units[0]);
@@ -111,7 +111,7 @@ int siphon__duration_parse_str(const char *s, uint64_t *ms_out) {
     p += strlen(duration_units[i].suffix);
     uint64_t part;
     if (scale(whole, num, den, duration_units[i].ms, &part) != 0 || total > UINT64_MAX - part) {
-      return -EINVAL;
+      return -ERANGE;
     }
     total += part;
   }
@@ -130,8 +130,11 @@ int siphon__duration_parse(const json_t *v, uint64_t *ms_out) {
   }
   if (json_is_real(v)) {
     double d = json_real_value(v);
-    if (!(d >= 0) || d != floor(d) || d > 9.0e18) {
+    if (!(d >= 0) || d != floor(d)) {
       return -EINVAL;
+    }
+    if (d > 9.0e18) {
+      return -ERANGE;
     }
     *ms_out = (uint64_t)d;
     return 0;

@@ -164,11 +164,16 @@ static json_t *check_value(const siphon_option *o, const json_t *v, char **why) 
     }
     case SIPHON_OPT_DURATION: {
       uint64_t ms;
-      if (siphon__duration_parse(v, &ms) == 0 && ms <= (uint64_t)LLONG_MAX) {
+      int rc = siphon__duration_parse(v, &ms);
+      if (rc == 0 && ms <= (uint64_t)LLONG_MAX) {
         return json_integer((json_int_t)ms);
       }
       char *got = got_text(o, v, 1);
-      *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
+      if (rc == 0 || rc == -ERANGE) {
+        *why = siphon__asprintf("%s is " SIPHON__DURATION_TOO_LONG, got);
+      } else {
+        *why = siphon__asprintf("expected %s, got %s", expectation(o->type), got);
+      }
       free(got);
       return NULL;
     }

@@ -152,6 +152,10 @@ Test(config_bad, duration_not_understood) {
       SRC(", \"interval\": \"ten\""),
       "t.json: sources[0].interval: expected a duration such as \"10s\", \"250ms\", \"1m\" or a "
       "number of milliseconds, got \"ten\"");
+  /* A duration that does not fit is said to be too long, not misread. */
+  REFUSED(SRC(", \"interval\": \"9999999999999999h\""),
+          "t.json: sources[0].interval: \"9999999999999999h\" is too long: a duration must fit "
+          "64 bits of milliseconds");
 }
 
 Test(config_bad, duration_without_unit) {

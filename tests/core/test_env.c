@@ -147,7 +147,12 @@ static uint64_t dur(const char *s) {
 static int dur_bad(const char *s) {
   uint64_t ms = 777;
   int rc = siphon__duration_parse_str(s, &ms);
-  return rc == -EINVAL && ms == 777;
+  return (rc == -EINVAL || rc == -ERANGE) && ms == 777;
+}
+
+static int dur_too_long(const char *s) {
+  uint64_t ms = 777;
+  return siphon__duration_parse_str(s, &ms) == -ERANGE && ms == 777;
 }
 
 Test(duration, accepted) {
@@ -185,6 +190,10 @@ Test(duration, refused) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     cr_expect(dur_bad(bad[i]), "\"%s\" was accepted", bad[i]);
   }
+  /* Told apart from a misspelling, so the message can say so. */
+  cr_expect(dur_too_long("99999999999999999999h"));
+  cr_expect(dur_too_long("6000000000000h"));
+  cr_expect(!dur_too_long("ten"));
 }
 
 Test(duration, json_values) {

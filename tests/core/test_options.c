@@ -171,6 +171,8 @@ Test(options, bad_duration) {
           "number of milliseconds, got \"fast\"");
   REFUSED(table, "{\"url\": \"u\", \"read_timeout\": -1}",
           WHERE ".read_timeout: expected a duration such as");
+  REFUSED(table, "{\"url\": \"u\", \"read_timeout\": \"9999999999999999h\"}",
+          WHERE ".read_timeout: \"9999999999999999h\" is too long");
   REFUSED(table, "{\"url\": \"u\", \"read_timeout\": false}", "got a boolean (false)");
 }
 
