@@ -65,10 +65,16 @@ void siphon__cfg_substitute(siphon__cfgctx *c, json_t *v, const char *path) {
       free(err);
       return;
     }
+    char *names = siphon__env_names(s); /* before s is replaced */
     if (json_string_set(v, out) != 0) {
       siphon__cfg_error(c, path, "the value after ${...} substitution is not valid UTF-8");
       siphon__cfg_mark_bad(c, v);
+    } else if (names != NULL) {
+      char *where = siphon__asprintf("%s: %s", c->file, path);
+      siphon__diag_note_origin(c->d, where, names);
+      free(where);
     }
+    free(names);
     free(out);
   } else if (json_is_object(v)) {
     const char *key;

@@ -131,6 +131,10 @@ int siphon__duration_parse_str(const char *s, uint64_t *ms_out);
  * to a new message (caller frees). */
 char *siphon__env_substitute(const char *in, char **err_out);
 
+/* The substitutions `in` makes, as the user wrote them but without
+ * defaults ("${API_HOST}, ${file:token}"), or NULL for none. New string. */
+char *siphon__env_names(const char *in);
+
 /* The known key closest to `key` by edit distance, or NULL if none is
  * close enough to be a likely typo. `known` ends with NULL. */
 const char *siphon__suggest(const char *key, const char *const *known);

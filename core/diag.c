@@ -1,5 +1,6 @@
 #include "diag.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,15 @@ void siphon__diag_free(siphon__diag *d) {
     free(d->entries[i].text);
   }
   free(d->entries);
+  json_decref(d->origins);
   memset(d, 0, sizeof(*d));
+}
+
+void siphon__diag_note_origin(siphon__diag *d, const char *where, const char *names) {
+  if (d->origins == NULL) {
+    d->origins = json_object();
+  }
+  json_object_set_new(d->origins, where, json_string(names));
 }
 
 void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...) {
@@ -30,6 +39,16 @@ void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...) 
   va_start(ap, fmt);
   char *text = siphon__vasprintf(fmt, ap);
   va_end(ap);
+  /* A value that came from the environment: the user fixes the variable,
+   * not the file, so name it (its names only: a default may be secret). */
+  const char *from = where != NULL && d->origins != NULL
+                         ? json_string_value(json_object_get(d->origins, where))
+                         : NULL;
+  if (from != NULL) {
+    char *with = siphon__asprintf("%s (the value came from %s)", text, from);
+    free(text);
+    text = with;
+  }
   d->entries[d->count].where = siphon__xstrdup(where ? where : "");
   d->entries[d->count].text = text;
   d->count++;

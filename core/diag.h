@@ -16,6 +16,10 @@ typedef struct siphon__diag {
   siphon__diag_entry *entries;
   size_t count;
   size_t cap;
+  /* where -> the ${...} its value came from, for values substituted from
+   * the environment or a file: an error there says so. A jansson object,
+   * or NULL. */
+  struct json_t *origins;
 } siphon__diag;
 
 void siphon__diag_init(siphon__diag *d);
@@ -24,6 +28,11 @@ void siphon__diag_free(siphon__diag *d);
 /* Adds an error. `where` and the formatted text are copied. */
 void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Notes that the value at `where` ("demo.json: sources[0].options.url")
+ * came from substitutions: `names` ("${API_PORT}") is added to every
+ * error there. Copied. */
+void siphon__diag_note_origin(siphon__diag *d, const char *where, const char *names);
 
 /* Prints every entry as "siphon: WHERE: TEXT\n" to stderr. */
 void siphon__diag_print(const siphon__diag *d);

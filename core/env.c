@@ -247,3 +247,31 @@ char *siphon__env_substitute(const char *in, char **err_out) {
   }
   return out.s;
 }
+
+char *siphon__env_names(const char *in) {
+  strbuf out = {NULL, 0, 0};
+  for (const char *p = in; *p != '\0'; p++) {
+    if (p[0] == '$' && p[1] == '$') {
+      p++;
+      continue;
+    }
+    if (p[0] != '$' || p[1] != '{') {
+      continue;
+    }
+    const char *body = p + 2;
+    const char *end = closing_brace(body);
+    if (end == NULL) {
+      break;
+    }
+    /* A file's path is no secret; a variable's default may be one. */
+    size_t n = strncmp(body, "file:", 5) == 0 ? (size_t)(end - body) : strcspn(body, ":}");
+    if (out.len > 0) {
+      sb_add(&out, ", ", 2);
+    }
+    sb_add(&out, "${", 2);
+    sb_add(&out, body, n);
+    sb_add(&out, "}", 1);
+    p = end;
+  }
+  return out.s;
+}

@@ -513,6 +513,16 @@ Test(config_file, syntax_error_in_file_has_line_and_column) {
   free(path);
 }
 
+/* A value from the environment is wrong in the environment: the error
+ * names the variable (its name only: a default may be a secret). */
+Test(config_bad, a_substituted_value_names_its_variable) {
+  setenv("SIPHON_TEST_IVL", "10", 1);
+  REFUSED(SRC(", \"interval\": \"${SIPHON_TEST_IVL:-hidden}\""),
+          "t.json: sources[0].interval: \"10\" has no unit: write \"10s\" for seconds or \"10ms\" "
+          "for milliseconds (the value came from ${SIPHON_TEST_IVL})");
+  unsetenv("SIPHON_TEST_IVL");
+}
+
 Test(config_bad, errors_in_file_order) {
   unsetenv("SIPHON_TEST_ORDER");
   char *e = errors_of(

@@ -48,6 +48,14 @@ Test(rest_config, url) {
   expect("{\"url\": \"not a url\"}", "sources[0].options.url", "absolute");
 }
 
+/* The plugin's own check of a substituted value names the variable. */
+Test(rest_config, a_url_from_the_environment_names_its_variable) {
+  setenv("SIPHON_TEST_PORT", "abc", 1);
+  expect("{\"url\": \"http://127.0.0.1:${SIPHON_TEST_PORT}/x\"}", "sources[0].options.url",
+         "(the value came from ${SIPHON_TEST_PORT})");
+  unsetenv("SIPHON_TEST_PORT");
+}
+
 Test(rest_config, method_choices) {
   expect("{\"url\": \"http://x/\", \"method\": \"GTE\"}", "sources[0].options.method", "GET");
   expect("{\"url\": \"http://x/\", \"body\": \"x\"}", "sources[0].options.body", "POST");
