@@ -591,9 +591,9 @@ static void on_kick(uv_timer_t *t) {
     return;
   }
   if (!h->stopping && h->mode == SIPHON__MODE_ONCE && h->once_left == 0) {
-    /* The round's outcome is known now, even if a plugin that ignores
-     * cancellation still holds a round: report before shutting down. */
-    once_report(h);
+    /* Every outcome is known; the table waits for the stop (finish(), or
+     * the hard deadline), since a blocking round that timed out still
+     * writes what it emitted before its timeout when it returns. */
     siphon__host_begin_shutdown(h, NULL);
   }
   if (h->stopping && h->rounds_in_flight == 0) {

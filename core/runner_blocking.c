@@ -84,6 +84,11 @@ static void deliver(siphon_round *r) {
   }
   siphon__round_unhold(end - r->b->delivered);
   r->b->delivered = end;
+  if (r->reported) {
+    /* It timed out, and what it emitted before is written now: the
+     * source's count (--once's table) follows. */
+    s->last_records = r->records;
+  }
   if (r->b->delivered < r->b->pending_len) {
     if (h->paused && !h->stopping) {
       r->b->deferred = 1; /* siphon__blocking_resume() goes on */

@@ -234,6 +234,25 @@ Test(host, blocking_timeout_sets_cancel_flag) {
   free(cfg);
 }
 
+/* A blocking round that times out still writes what it emitted before
+ * its timeout, once it returns: --once's table counts those records. */
+Test(host, once_counts_what_a_timed_out_blocking_round_wrote) {
+  char *cfg = config("\"shutdown_grace\": \"10s\"",
+                     "{\"name\": \"early\", \"plugin\": \"sleeper\", \"timeout\": \"200ms\","
+                     " \"options\": {\"sleep\": \"600ms\", \"ignore_cancel\": true, \"count\": 3,"
+                     " \"emit_first\": true}}");
+  tproc p;
+  int st = run_once(&p, cfg, 15000);
+  cr_assert_eq(st, 1, "a timeout fails --once: exit %d: %s", st, p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 3, "%s", p.err);
+  json_decref(recs);
+  cr_assert(strstr(p.err, "early   sleeper  timeout          3") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "1 timed out, 3 records in") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, records_after_timeout_are_discarded_and_counted) {
   char *cfg =
       config("\"shutdown_grace\": \"10s\"",
