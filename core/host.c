@@ -522,11 +522,6 @@ static void on_leftover(uv_timer_t *t) {
 
 static void finish(siphon__host *h) {
   h->finished = 1;
-  if (uv_timer_init(h->loop, &h->leftover) == 0) {
-    h->leftover_armed = 1;
-    uv_timer_start(&h->leftover, on_leftover, 1000, 0);
-    uv_unref((uv_handle_t *)&h->leftover);
-  }
   uv_close((uv_handle_t *)&h->grace, close_cb_noop);
   uv_close((uv_handle_t *)&h->kick, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
@@ -582,6 +577,14 @@ static void finish(siphon__host *h) {
                 "finished %s discarded",
                 (unsigned long long)discarded, discarded == 1 ? "" : "s",
                 discarded == 1 ? "its" : "their", discarded == 1 ? "was" : "were");
+  }
+  /* Last, from now: destroying the instances and flushing the output
+   * above may have taken a while. Unref'd, so it holds nothing open. */
+  uv_update_time(h->loop);
+  if (uv_timer_init(h->loop, &h->leftover) == 0) {
+    h->leftover_armed = 1;
+    uv_timer_start(&h->leftover, on_leftover, 1000, 0);
+    uv_unref((uv_handle_t *)&h->leftover);
   }
 }
 

@@ -68,6 +68,10 @@ void siphon__round_start(siphon_source *s) {
   atomic_store(&r->magic, SIPHON__ROUND_LIVE);
   r->src = s;
   r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
+  /* This round is the turn that waited, if one did: it must not start a
+   * second when it is released (a due tick can come before the 0 ms
+   * timer of on_turn_waited). */
+  s->pending = 0;
   s->round = r;
   s->rounds++;
   h->rounds_in_flight++;
@@ -221,7 +225,7 @@ void siphon__round_release(siphon_round *r) {
      * with its timeout. It starts on the next loop turn: release may be
      * a plugin's round_done() inside its own cancel(). */
     s->timeout.data = s;
-    uv_timer_start(&s->timeout, on_turn_waited, 0, 0);
+    uv_timer_start(&s->timeout, on_turn_waited, 1, 0);
   }
 }
 

@@ -96,9 +96,11 @@ static void deliver(siphon_round *r) {
                   r->b->pending_len - r->b->delivered);
       return;
     }
-    /* The round's deadline no longer matters: reuse its timer. */
+    /* The round's deadline no longer matters: reuse its timer. 1 ms, not
+     * 0: libuv 1.44 runs a 0 ms timer started in a timer callback in the
+     * same pass, so every chunk would go without a loop turn between. */
     s->timeout.data = s;
-    uv_timer_start(&s->timeout, on_deliver_more, 0, 0);
+    uv_timer_start(&s->timeout, on_deliver_more, 1, 0);
     return;
   }
   r->b->pending_len = 0; /* every record was handed on */

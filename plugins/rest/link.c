@@ -73,6 +73,9 @@ char *rest_link_next(const char *h) {
         break;
       }
       p = skip_ows(p + 1);
+      if (*p == ';') {
+        continue; /* an empty parameter ("<u>;; rel=next") */
+      }
       const char *name = p;
       while (is_tchar(*p)) {
         p++;

@@ -58,7 +58,8 @@ static int part_eq(CURLU *ua, CURLU *ub, CURLUPart what) {
 }
 
 /* Whether `next` is on the origin of `own`: one host, and one scheme and
- * port, or http:// moved to https:// (a server that upgrades). A next page
+ * port, or http:// moved to https:// (a server that upgrades) on the same
+ * port or from 80 to 443. A next page
  * comes from the server, and its request carries the source's credentials
  * and headers (libcurl drops them only on the redirects it follows), so a
  * page on another origin, or a file:// page named by a web server, is not
@@ -72,12 +73,18 @@ static int same_origin(const char *own, const char *next) {
     if (part_eq(ua, ub, CURLUPART_SCHEME)) {
       same = part_eq(ua, ub, CURLUPART_PORT);
     } else {
+      /* An upgrade keeps its port, or goes from http's to https's. */
       char *sa = url_part(ua, CURLUPART_SCHEME);
       char *sb = url_part(ub, CURLUPART_SCHEME);
-      same =
-          sa != NULL && sb != NULL && strcasecmp(sa, "http") == 0 && strcasecmp(sb, "https") == 0;
+      char *pa = url_part(ua, CURLUPART_PORT);
+      char *pb = url_part(ub, CURLUPART_PORT);
+      same = sa != NULL && sb != NULL && pa != NULL && pb != NULL && strcasecmp(sa, "http") == 0 &&
+             strcasecmp(sb, "https") == 0 &&
+             (strcmp(pa, pb) == 0 || (strcmp(pa, "80") == 0 && strcmp(pb, "443") == 0));
       curl_free(sa);
       curl_free(sb);
+      curl_free(pa);
+      curl_free(pb);
     }
   }
   curl_url_cleanup(ua);

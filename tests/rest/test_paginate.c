@@ -254,16 +254,36 @@ Test(rest_paginate, a_next_page_is_never_a_local_file) {
   restt_run_free(&r);
 }
 
-/* http:// to https:// on the same host is an upgrade, and followed: here
- * page 2 fails to connect to port 443, where nothing listens. */
-Test(rest_paginate, a_next_page_may_move_to_https_on_its_host) {
+/* http:// to https:// on the same host and port is an upgrade, and
+ * followed: here page 2's TLS handshake with the plain-HTTP fixture runs
+ * out of connect_timeout. On another port it is another origin. */
+Test(rest_paginate, a_next_page_may_move_to_https_on_its_host_and_port) {
   restt_run r = restt_once("\"timeout\": \"5s\", ",
                            "{\"url\": \"http://127.0.0.1:%d/linkcase?case=8\", "
+                           "\"connect_timeout\": \"300ms\", "
                            "\"paginate\": {\"type\": \"link_header\"}}",
                            port);
   cr_assert_eq(r.status, 1);
   cr_assert_not_null(strstr(r.err, "page 2: "), "%s", r.err);
   cr_assert_null(strstr(r.err, "is not on the source's host"), "%s", r.err);
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/linkcase?case=12\", "
+                 "\"paginate\": {\"type\": \"link_header\"}}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "is not on the source's host, scheme and port"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+/* An empty parameter (";;") is skipped, not the end of the link. */
+Test(rest_paginate, an_empty_link_parameter_is_skipped) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/linkcase?case=13\", "
+                           "\"select\": \"/case\", \"paginate\": {\"type\": \"link_header\"}}",
+                           port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_str_eq(joined(&r), "13,0");
   restt_run_free(&r);
 }
 
