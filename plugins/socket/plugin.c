@@ -235,6 +235,16 @@ static int same_address(const sock_addr *a, const sock_addr *b) {
   if (fa == 0 || fb == 0) {
     return strcmp(a->host, b->host) == 0;
   }
+  /* ::ffff:127.0.0.1 is 127.0.0.1 on a dual-stack socket. */
+  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (fa == AF_INET6 && memcmp(ba, mapped, 12) == 0) {
+    memmove(ba, ba + 12, 4);
+    fa = AF_INET;
+  }
+  if (fb == AF_INET6 && memcmp(bb, mapped, 12) == 0) {
+    memmove(bb, bb + 12, 4);
+    fb = AF_INET;
+  }
   static const unsigned char zero[16];
   int wa = memcmp(ba, zero, fa == AF_INET ? 4 : 16) == 0;
   int wb = memcmp(bb, zero, fb == AF_INET ? 4 : 16) == 0;

@@ -532,7 +532,11 @@ Test(listen, two_sources_on_one_address_are_refused_by_check) {
                 "{\"name\": \"dual\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
                 "\"address\": \"tcp://[::]:5195\"}},"
                 "{\"name\": \"v4\", \"plugin\": \"socket\", \"options\": {\"mode\": \"listen\", "
-                "\"address\": \"tcp://127.0.0.1:5195\"}}]}",
+                "\"address\": \"tcp://127.0.0.1:5195\"}},"
+                "{\"name\": \"plain4\", \"plugin\": \"socket\", \"options\": {\"mode\": "
+                "\"listen\", \"address\": \"tcp://127.0.0.1:5196\"}},"
+                "{\"name\": \"mapped\", \"plugin\": \"socket\", \"options\": {\"mode\": "
+                "\"listen\", \"address\": \"tcp://[::ffff:127.0.0.1]:5196\"}}]}",
                 SIPHON_PLUGIN_DIR);
   tproc p;
   int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
@@ -556,7 +560,11 @@ Test(listen, two_sources_on_one_address_are_refused_by_check) {
                    "sources[12].options.address: tcp://127.0.0.1:5195 clashes with "
                    "source \"dual\"") != NULL,
             "%s", p.err);
-  cr_assert(strstr(p.err, "4 errors") != NULL, "only the second claimants: %s", p.err);
+  cr_assert(strstr(p.err,
+                   "sources[14].options.address: tcp://[::ffff:127.0.0.1]:5196 clashes "
+                   "with source \"plain4\"") != NULL,
+            "an IPv4-mapped address is its IPv4 one: %s", p.err);
+  cr_assert(strstr(p.err, "5 errors") != NULL, "only the second claimants: %s", p.err);
   tproc_free(&p);
   free(cfg);
 }
