@@ -27,6 +27,18 @@ static int api_round_cancelled(const siphon_round *r) {
 }
 
 static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
+  if (siphon__record_args_bad(s, "emit", data, meta) != 0) {
+    return -EINVAL;
+  }
+  if (!s->streaming) {
+    /* Outside any round: no count, no timeout, no table row. */
+    siphon__source_bug(s, "called emit() for a polled source",
+                       "a polled source emits with round_emit(), inside its round");
+    atomic_fetch_add(&s->discarded, 1);
+    json_decref(data);
+    json_decref(meta);
+    return -EINVAL;
+  }
   if (s->stopped || atomic_load(&s->closed)) {
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
@@ -38,6 +50,9 @@ static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
 }
 
 static int api_emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
+  if (siphon__record_args_bad(s, "emit_threadsafe", data, meta) != 0) {
+    return -EINVAL;
+  }
   return siphon__emit_threadsafe(s, data, meta);
 }
 

@@ -97,8 +97,7 @@ void siphon__round_start(siphon_source *s) {
 #define ASYNC_RULE                                                                           \
   "round_done() is called exactly once for every collect() that returned 0, and nothing is " \
   "emitted into a round after it"
-static void plugin_bug(const siphon_round *r, const char *what, const char *rule) {
-  siphon_source *s = r->src;
+void siphon__source_bug(siphon_source *s, const char *what, const char *rule) {
   if (atomic_fetch_add(&s->plugin_bugs, 1) > 0) {
     return; /* once a source: the plugin does it every round */
   }
@@ -106,6 +105,26 @@ static void plugin_bug(const siphon_round *r, const char *what, const char *rule
               "plugin \"%s\" %s: a bug in the plugin (%s): ignored, and not logged again for "
               "this source",
               s->plugin->desc.name, what, rule);
+}
+
+static void plugin_bug(const siphon_round *r, const char *what, const char *rule) {
+  siphon__source_bug(r->src, what, rule);
+}
+
+int siphon__record_args_bad(siphon_source *s, const char *call, json_t *data, json_t *meta) {
+  const char *what = data == NULL ? "a NULL record (a json_pack() that failed?)"
+                     : meta != NULL && !json_is_object(meta) ? "a meta that is not an object"
+                                                             : NULL;
+  if (what == NULL) {
+    return 0;
+  }
+  char *msg = siphon__asprintf("passed %s to %s()", what, call);
+  siphon__source_bug(s, msg, "a record is a JSON value; its meta an object, or NULL");
+  free(msg);
+  atomic_fetch_add(&s->discarded, 1);
+  json_decref(data);
+  json_decref(meta);
+  return -EINVAL;
 }
 
 static _Atomic uint64_t held_records;
@@ -120,6 +139,9 @@ void siphon__round_unhold(uint64_t n) {
 
 int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
   siphon_source *s = r->src;
+  if (siphon__record_args_bad(s, "round_emit", data, meta) != 0) {
+    return -EINVAL;
+  }
   if (atomic_load(&r->magic) != SIPHON__ROUND_LIVE || r->done) {
     plugin_bug(r, "emitted a record into a round that had already finished", ASYNC_RULE);
     atomic_fetch_add(&s->discarded, 1);

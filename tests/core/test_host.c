@@ -1477,6 +1477,17 @@ Test(host, round_done_after_collect_failed_is_caught) {
                            "emitted a record into a round that had already finished");
 }
 
+/* What a failed json_pack() returns, a meta that is no object, and emit()
+ * from a polled source (outside any round, so no count and no table row)
+ * are refused and named, not written. */
+Test(host, a_null_record_a_bad_meta_and_a_polled_emit_are_caught) {
+  expect_plugin_bug_caught("emit_null",
+                           "passed a NULL record (a json_pack() that failed?) to "
+                           "round_emit()");
+  expect_plugin_bug_caught("emit_bad_meta", "passed a meta that is not an object to round_emit()");
+  expect_plugin_bug_caught("emit_outside", "called emit() for a polled source");
+}
+
 Test(host, a_collect_that_returns_an_error_is_named_in_the_round) {
   /* An async collect() has no message to give back: the round says where
    * it failed and which errno, not a bare "i/o error". */

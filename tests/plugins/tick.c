@@ -36,10 +36,12 @@ static const siphon_option tick_options[] = {
     {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
     {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
     {"bug", SIPHON_OPT_STRING, 0, "\"none\"",
-     "none|done_twice|done_in_collect_then_fail|fail_then_done|emit_after_done",
+     "none|done_twice|done_in_collect_then_fail|fail_then_done|emit_after_done|emit_null|"
+     "emit_bad_meta|emit_outside",
      "a plugin bug the host must survive: round_done() twice; round_done() inside collect() "
      "then an error returned; an error returned, then round_done() later; a record emitted "
-     "after round_done() inside collect()"},
+     "after round_done() inside collect(); round_emit() of NULL (a failed json_pack); a meta "
+     "that is no object; emit() from this polled source"},
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
@@ -94,6 +96,13 @@ static void finish_round(tick *t) {
     t->api->round_done(r, -EIO, "tick: failing as configured");
     return;
   }
+  if (strcmp(t->bug, "emit_null") == 0) {
+    t->api->round_emit(r, NULL, NULL);
+  } else if (strcmp(t->bug, "emit_bad_meta") == 0) {
+    t->api->round_emit(r, json_pack("{ss}", "late", "yes"), json_string("not an object"));
+  } else if (strcmp(t->bug, "emit_outside") == 0) {
+    t->api->emit(t->src, json_pack("{ss}", "late", "yes"), NULL);
+  }
   for (json_int_t i = 0; i < t->count; i++) {
     t->api->round_emit(r, json_pack("{sIsI}", "seq", t->seq++, "i", i), NULL);
   }
@@ -134,6 +143,9 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
            : strcmp(bug, "done_in_collect_then_fail") == 0 ? "done_in_collect_then_fail"
            : strcmp(bug, "fail_then_done") == 0            ? "fail_then_done"
            : strcmp(bug, "emit_after_done") == 0           ? "emit_after_done"
+           : strcmp(bug, "emit_null") == 0                 ? "emit_null"
+           : strcmp(bug, "emit_bad_meta") == 0             ? "emit_bad_meta"
+           : strcmp(bug, "emit_outside") == 0              ? "emit_outside"
                                                            : "none";
   if (t->count < 0) {
     snprintf(err->path, sizeof(err->path), "count");
