@@ -147,10 +147,14 @@ static void setup_bulkheads(siphon__host *h) {
   }
 }
 
+/* "FILE: sources[N].options.PATH"; "FILE: sources[N].options" for an
+ * empty PATH, and "FILE: sources[N]" for none. */
 static void where_options(char *buf, size_t size, const siphon__host *h, size_t index,
                           const char *path) {
   if (path != NULL && path[0] != '\0') {
     snprintf(buf, size, "%s: sources[%zu].options.%s", h->config->path, index, path);
+  } else if (path != NULL) {
+    snprintf(buf, size, "%s: sources[%zu].options", h->config->path, index);
   } else {
     snprintf(buf, size, "%s: sources[%zu]", h->config->path, index);
   }
@@ -286,8 +290,17 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     rc = p->desc.create(&h->api, s, validated[i], &s->instance, &err);
     json_decref(validated[i]);
     if (rc != 0) {
+      /* create() judges the options: an error there without a path is
+       * still theirs, not the whole source's. */
       where_options(where, sizeof(where), h, s->conf->index, err.path);
-      siphon__diag_add(d, where, "%s", err.text[0] ? err.text : uv_strerror(rc));
+      if (rc > 0) {
+        siphon__diag_add(d, where,
+                         "%s (plugin %s's create() returned %d, not 0 or a negative errno: a "
+                         "bug in the plugin)",
+                         err.text[0] ? err.text : "failed", p->name, rc);
+      } else {
+        siphon__diag_add(d, where, "%s", err.text[0] ? err.text : uv_strerror(rc));
+      }
       continue;
     }
     s->created = 1;
@@ -816,7 +829,7 @@ int siphon__host_run(siphon__host *h) {
       /* A listener that cannot listen is a setup error (a port in use, a
        * path not writable): stop with a failure rather than run without. */
       char where[SIPHON_ERROR_PATH_LENGTH + 512];
-      where_options(where, sizeof(where), h, s->conf->index, e.path);
+      where_options(where, sizeof(where), h, s->conf->index, e.path[0] ? e.path : NULL);
       siphon__log(SIPHON_LOG_ERROR, s->name, "cannot start: %s: %s: stopping", where,
                   e.text[0] ? e.text : uv_strerror(rc));
       h->exit_code = 1;

@@ -236,10 +236,29 @@ static const char *check_desc(const siphon_plugin_desc *d, uint32_t minor, char 
   if ((d->start == NULL) != (d->stop == NULL)) {
     return "start() and stop() go together";
   }
-  char *table = siphon__options_table_fault(d->options, minor > SIPHON_ABI_MINOR);
+  /* What the host would never call is a plugin author's misunderstanding
+   * worth a word now, not a silent no-op. */
+  if (d->capability == SIPHON_CAP_BLOCKING && d->cancel != NULL) {
+    return "a blocking plugin's cancel() is never called (its round sees round_cancelled() "
+           "instead): remove it";
+  }
+  if (d->capability == SIPHON_CAP_BLOCKING && d->collect != NULL) {
+    return "a blocking plugin has collect_blocking(), and collect() is never called: remove it";
+  }
+  if (d->capability == SIPHON_CAP_ASYNC && d->collect_blocking != NULL) {
+    return "an async plugin has collect(), and collect_blocking() is never called: remove it";
+  }
+  int newer = minor > SIPHON_ABI_MINOR;
+  char *table = siphon__options_table_fault(d->options, newer);
   if (table != NULL) {
     snprintf(buf, size, "its options table: %s", table);
     free(table);
+    return buf;
+  }
+  char *example = newer ? NULL : siphon__options_example_fault(d->options, d->example);
+  if (example != NULL) {
+    snprintf(buf, size, "its example: %s", example);
+    free(example);
     return buf;
   }
   return NULL;

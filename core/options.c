@@ -243,6 +243,12 @@ char *siphon__options_table_fault(const siphon_option *table, int newer) {
     if (o->default_json == NULL) {
       continue;
     }
+    if (o->flags & SIPHON_OPT_REQUIRED) {
+      return siphon__asprintf(
+          "option \"%s\" is required and has a default ('%s'): a default "
+          "is never used on a required option; give one or the other",
+          o->key, o->default_json);
+    }
     json_error_t jerr;
     json_t *def = json_loads(o->default_json, JSON_DECODE_ANY, &jerr);
     if (def == NULL) {
@@ -261,6 +267,28 @@ char *siphon__options_table_fault(const siphon_option *table, int newer) {
     json_decref(norm);
   }
   return NULL;
+}
+
+char *siphon__options_example_fault(const siphon_option *table, const char *example) {
+  if (example == NULL) {
+    return NULL;
+  }
+  json_error_t jerr;
+  json_t *v = json_loads(example, 0, &jerr);
+  if (v == NULL) {
+    return siphon__asprintf("'%s' is not a JSON object (%s)", example, jerr.text);
+  }
+  siphon__diag d;
+  siphon__diag_init(&d);
+  json_t *validated = NULL;
+  char *fault = NULL;
+  if (siphon__options_validate(table, v, "example", &validated, &d) != 0 && d.count > 0) {
+    fault = siphon__asprintf("%s: %s", d.entries[0].where, d.entries[0].text);
+  }
+  json_decref(validated);
+  json_decref(v);
+  siphon__diag_free(&d);
+  return fault;
 }
 
 static const siphon_option *find_row(const siphon_option *table, const char *key) {

@@ -15,6 +15,11 @@
 int siphon__options_validate(const siphon_option *table, const json_t *options, const char *where,
                              json_t **validated_out, siphon__diag *d);
 
+/* What is wrong with a descriptor's example options (not JSON, not an
+ * object, or not valid against the table), as a new string; NULL when it
+ * is fine or absent. */
+char *siphon__options_example_fault(const siphon_option *table, const char *example);
+
 /* A NEW copy of `options` with SIPHON_OPT_SECRET values replaced by
  * "********", and secrets in URL userinfo ("mongodb://u:p@h") masked, for
  * printing. */

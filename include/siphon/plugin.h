@@ -370,8 +370,8 @@ typedef struct siphon_plugin_desc {
   /* --- ABI 1.1 --- */
 
   /* example (optional): a JSON object of example options, shown by
-   * `siphon --help-plugin NAME` and checked against the options table by
-   * the host's tests. */
+   * `siphon --help-plugin NAME`. The loader checks it against the options
+   * table and refuses the plugin when the table refuses it. */
   const char *example;
 } siphon_plugin_desc;
 

@@ -1488,6 +1488,26 @@ Test(host, a_null_record_a_bad_meta_and_a_polled_emit_are_caught) {
   expect_plugin_bug_caught("emit_outside", "called emit() for a polled source");
 }
 
+/* create() failing without saying where is still about the options; a
+ * positive return is the plugin's bug, and said to be. */
+Test(host, a_create_error_without_a_path_names_the_options) {
+  char *cfg = config("",
+                     "{\"name\": \"a\", \"plugin\": \"tick\", \"options\": "
+                     "{\"create_rc\": -22}},"
+                     "{\"name\": \"b\", \"plugin\": \"tick\", \"options\": "
+                     "{\"create_rc\": 1}}");
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "sources[0].options: invalid argument") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "sources[1].options: failed (plugin tick's create() returned 1, not 0 "
+                   "or a negative errno: a bug in the plugin)") != NULL,
+            "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, a_collect_that_returns_an_error_is_named_in_the_round) {
   /* An async collect() has no message to give back: the round says where
    * it failed and which errno, not a bare "i/o error". */

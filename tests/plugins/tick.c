@@ -45,6 +45,8 @@ static const siphon_option tick_options[] = {
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
+    {"create_rc", SIPHON_OPT_INT, 0, "0", NULL,
+     "what create() returns, without filling err (not 0: it fails)"},
     {"leak_timer", SIPHON_OPT_BOOL, 0, "false", NULL,
      "start a repeating timer that destroy() never closes: a plugin bug the host must end"},
     {NULL, 0, 0, NULL, NULL, NULL}};
@@ -128,6 +130,11 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   tick *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     return -ENOMEM;
+  }
+  json_int_t create_rc = json_integer_value(json_object_get(options, "create_rc"));
+  if (create_rc != 0) {
+    free(t);
+    return (int)create_rc;
   }
   t->api = api;
   t->src = src;

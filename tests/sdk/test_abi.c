@@ -170,6 +170,14 @@ Test(abi, a_faulty_options_table_is_refused_at_load) {
        "SIPHON_OPT_STRING options only"},
       {"bad_options_6.so",
        "its options table: option \"mode\" has choices \"fast||slow\", with an empty one"},
+      {"bad_options_7.so",
+       "its options table: option \"port\" is required and has a default ('80')"},
+      {"bad_options_8.so", "its example: example.zz: unknown option"},
+      {"bad_options_9.so",
+       "an async plugin has collect(), and collect_blocking() is never called: remove it"},
+      {"bad_options_10.so",
+       "a blocking plugin's cancel() is never called (its round sees round_cancelled() "
+       "instead): remove it"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char path[512];
