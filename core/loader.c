@@ -470,8 +470,11 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
     }
     return load_file(r, ref, NULL, where, d);
   }
+  /* A name finds what the search path holds, whatever the sources before
+   * loaded by path: else the same config would mean other plugins in
+   * another order of its sources. */
   siphon__plugin *have = find_loaded(r, ref);
-  if (have != NULL) {
+  if (have != NULL && have->on_path) {
     return have;
   }
   for (size_t i = 0; i < r->dir_count; i++) {
@@ -479,6 +482,9 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
     if (file_exists(path)) {
       siphon__plugin *p = load_file(r, path, ref, where, d);
       free(path);
+      if (p != NULL) {
+        p->on_path = 1;
+      }
       return p;
     }
     free(path);
@@ -496,7 +502,13 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
     strcat(list, r->dirs[i]);
   }
   char *near = nearest_plugin(r, ref);
-  if (near != NULL) {
+  if (have != NULL) {
+    siphon__diag_add(d, where,
+                     "unknown plugin \"%s\": no %s.so in %s; a plugin of that name is loaded by "
+                     "its path, %s: give that path here too, or add its directory to "
+                     "siphon.plugin_path",
+                     ref, ref, list, have->path);
+  } else if (near != NULL) {
     siphon__diag_add(d, where, "unknown plugin \"%s\"; did you mean \"%s\"? (no %s.so in %s)", ref,
                      near, ref, list);
   } else {
@@ -548,7 +560,10 @@ void siphon__registry_load_all(siphon__registry *r, siphon__diag *d) {
       } else if (have == NULL) {
         /* Refused, and not listed, when it calls itself otherwise: loading
          * it by this name would fail (siphon__registry_get). */
-        load_file(r, path, stem, NULL, d);
+        siphon__plugin *p = load_file(r, path, stem, NULL, d);
+        if (p != NULL) {
+          p->on_path = 1;
+        }
       } else {
         if (realpath(path, real) != NULL && strcmp(real, have->path) != 0) {
           SLOG_DEBUG("%s is shadowed by %s", path, have->path);

@@ -19,6 +19,7 @@ typedef struct siphon__plugin {
   void *plugin_data;       /* from plugin_init */
   int initialized;         /* plugin_init ran and succeeded */
   int init_failed;         /* plugin_init ran and failed: never again */
+  int on_path;             /* found along the search path by its name */
   /* Blocking plugins: the bulkhead. */
   unsigned busy;                 /* rounds on the threadpool now */
   unsigned max_busy;             /* at most this many at once */

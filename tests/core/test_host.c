@@ -1104,6 +1104,40 @@ Test(host, two_plugins_with_one_name_are_refused) {
   free(cfg);
 }
 
+/* A name means the plugin of that name on the search path, whatever a
+ * source before it loaded by path: the same sources in either order are
+ * refused alike, and a name found only as another source's path says
+ * where that one came from. */
+Test(host, a_plugin_name_means_the_same_in_any_order) {
+  for (int i = 0; i < 2; i++) {
+    char by_path[1024], sources[2048];
+    snprintf(by_path, sizeof(by_path), "{\"name\": \"a\", \"plugin\": \"%s/dup/tick.so\"}",
+             SIPHON_TEST_PLUGIN_DIR);
+    const char *by_name = "{\"name\": \"b\", \"plugin\": \"tick\"}";
+    snprintf(sources, sizeof(sources), "%s,%s", i == 0 ? by_path : by_name,
+             i == 0 ? by_name : by_path);
+    char *cfg = config("", sources);
+    tproc p;
+    int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+    cr_assert_eq(st, 2, "order %d: %s", i, p.err);
+    cr_assert(strstr(p.err, ".plugin: two plugins named 'tick'") != NULL, "order %d: %s", i, p.err);
+    tproc_free(&p);
+    free(cfg);
+  }
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": ["
+                        "{\"name\": \"a\", \"plugin\": \"%s/dup/tick.so\"},"
+                        "{\"name\": \"b\", \"plugin\": \"tick\"}]}",
+                        SIPHON_PLUGIN_DIR, SIPHON_TEST_PLUGIN_DIR);
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "%s", p.err);
+  cr_assert(strstr(p.err, "sources[1].plugin: unknown plugin \"tick\"") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "a plugin of that name is loaded by its path") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, check_creates_instances_and_hides_secrets) {
   char *cfg = config("",
                      "{\"name\": \"c\", \"plugin\": \"tick\","
