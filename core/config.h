@@ -117,6 +117,15 @@ const char *const *siphon__config_keys(const char *section);
   "a duration such as \"10s\", \"250ms\", \"1m\" or a number of milliseconds"
 #define SIPHON__DURATION_EXPECTED_FLAG "a duration such as \"10s\", \"250ms\" or \"1m\""
 
+/* What siphon says of a duration written as digits in a string ("10"):
+ * seconds to a collectd user, milliseconds as a JSON number here. Neither
+ * is guessed. printf arguments: the text, three times. */
+#define SIPHON__DURATION_NO_UNIT \
+  "\"%s\" has no unit: write \"%ss\" for seconds or \"%sms\" for milliseconds"
+
+/* The text of a string value made of digits only ("8", "10"), or NULL. */
+const char *siphon__json_digits(const json_t *v);
+
 /* What siphon says of a duration too long to keep. */
 #define SIPHON__DURATION_TOO_LONG "too long: a duration must fit 64 bits of milliseconds"
 

@@ -194,11 +194,6 @@ int siphon__cfg_bool(siphon__cfgctx *c, const json_t *obj, const char *parent, c
 
 /* The text of a string of digits alone ("10", "8"), else NULL: a
  * number written in quotes, or given by ${VAR}. */
-static const char *digits_string(const json_t *v) {
-  const char *text = json_string_value(v);
-  size_t n = text != NULL ? strlen(text) : 0;
-  return n > 0 && n < 20 && strspn(text, "0123456789") == n ? text : NULL;
-}
 
 int siphon__cfg_int(siphon__cfgctx *c, const json_t *obj, const char *parent, const char *key,
                     long long min, long long max, long long *out) {
@@ -209,7 +204,7 @@ int siphon__cfg_int(siphon__cfgctx *c, const json_t *obj, const char *parent, co
   }
   char *expected = siphon__asprintf("an integer from %lld to %lld", min, max);
   int rc = 1;
-  const char *text = digits_string(v);
+  const char *text = siphon__json_digits(v);
   if (text != NULL) {
     /* "threads": "${N}" gives a string whatever N holds. */
     char *p = siphon__path_key(parent, key);
@@ -251,15 +246,12 @@ int siphon__cfg_duration(siphon__cfgctx *c, const json_t *obj, const char *paren
   }
   if (rc != 0) {
     const char *expected = SIPHON__DURATION_EXPECTED;
-    const char *text = digits_string(v);
+    const char *text = siphon__json_digits(v);
     if (text != NULL) {
       /* "10": seconds to a collectd user, milliseconds as a JSON number
        * here. Neither is guessed. */
       char *p = siphon__path_key(parent, key);
-      siphon__cfg_error(c, p,
-                        "\"%s\" has no unit: write \"%ss\" for seconds or \"%sms\" for "
-                        "milliseconds",
-                        text, text, text);
+      siphon__cfg_error(c, p, SIPHON__DURATION_NO_UNIT, text, text, text);
       free(p);
       return -1;
     }

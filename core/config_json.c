@@ -110,3 +110,9 @@ char *siphon__path_key(const char *parent, const char *key) {
 char *siphon__path_index(const char *parent, size_t index) {
   return siphon__asprintf("%s[%zu]", parent != NULL ? parent : "", index);
 }
+
+const char *siphon__json_digits(const json_t *v) {
+  const char *text = json_string_value(v);
+  size_t n = text != NULL ? strlen(text) : 0;
+  return n > 0 && n < 20 && strspn(text, "0123456789") == n ? text : NULL;
+}

@@ -168,6 +168,11 @@ static json_t *check_value(const siphon_option *o, const json_t *v, char **why) 
       if (rc == 0 && ms <= (uint64_t)LLONG_MAX) {
         return json_integer((json_int_t)ms);
       }
+      const char *digits = siphon__json_digits(v);
+      if (digits != NULL && !(o->flags & SIPHON_OPT_SECRET)) {
+        *why = siphon__asprintf(SIPHON__DURATION_NO_UNIT, digits, digits, digits);
+        return NULL;
+      }
       char *got = got_text(o, v, 1);
       if (rc == 0 || rc == -ERANGE) {
         *why = siphon__asprintf("%s is " SIPHON__DURATION_TOO_LONG, got);

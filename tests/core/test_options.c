@@ -173,6 +173,11 @@ Test(options, bad_duration) {
           WHERE ".read_timeout: expected a duration such as");
   REFUSED(table, "{\"url\": \"u\", \"read_timeout\": \"9999999999999999h\"}",
           WHERE ".read_timeout: \"9999999999999999h\" is too long");
+  /* Digits in a string: the same words as for the host's own durations. */
+  REFUSED(table, "{\"url\": \"u\", \"read_timeout\": \"10\"}",
+          WHERE
+          ".read_timeout: \"10\" has no unit: write \"10s\" for seconds or \"10ms\" for "
+          "milliseconds");
   REFUSED(table, "{\"url\": \"u\", \"read_timeout\": false}", "got a boolean (false)");
 }
 
