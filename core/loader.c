@@ -489,10 +489,11 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
     }
     free(path);
   }
-  /* List where we looked, so the user can fix plugin_path. */
+  /* List where we looked, so the user can fix plugin_path: a directory
+   * that is not there is most often the typo. */
   size_t len = 1;
   for (size_t i = 0; i < r->dir_count; i++) {
-    len += strlen(r->dirs[i]) + 2;
+    len += strlen(r->dirs[i]) + sizeof(" (no such directory)") + 2;
   }
   char *list = siphon__xcalloc(1, len);
   for (size_t i = 0; i < r->dir_count; i++) {
@@ -500,6 +501,10 @@ siphon__plugin *siphon__registry_get(siphon__registry *r, const char *ref, const
       strcat(list, ", ");
     }
     strcat(list, r->dirs[i]);
+    struct stat st;
+    if (stat(r->dirs[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+      strcat(list, " (no such directory)");
+    }
   }
   char *near = nearest_plugin(r, ref);
   if (have != NULL) {

@@ -1087,6 +1087,15 @@ Test(host, unknown_plugin_lists_where_it_looked) {
   cr_assert_eq(p.out_len, 0, "a config error collects nothing");
   tproc_free(&p);
   free(cfg);
+  /* A plugin_path entry that is not there, the likelier typo, says so. */
+  cfg = tmp_write("siphon.json",
+                  "{\"siphon\": {\"plugin_path\": [\"/nonexistent/plugins\"]}, "
+                  "\"sources\": [{\"name\": \"x\", \"plugin\": \"nosuch\"}]}");
+  st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 2);
+  cr_assert(strstr(p.err, "/nonexistent/plugins (no such directory)") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
 }
 
 Test(host, two_plugins_with_one_name_are_refused) {
