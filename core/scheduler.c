@@ -181,9 +181,13 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
     }
   } else {
     s->failures++;
+    /* Rounds the stop cancelled past shutdown_grace were said in one
+     * line ("cancelling N collects"): not one warning each, which for
+     * thousands of sources would bury the stop. */
+    int stop_cancelled = h->stopping && s->round != NULL && atomic_load(&s->round->cancelled);
     if (st == SIPHON__ROUND_FAILED) {
-      siphon__log(SIPHON_LOG_WARN, s->name, "collect failed: %s",
-                  errmsg ? errmsg : "unknown error");
+      siphon__log(stop_cancelled ? SIPHON_LOG_DEBUG : SIPHON_LOG_WARN, s->name,
+                  "collect failed: %s", errmsg ? errmsg : "unknown error");
     }
     if (h->mode == SIPHON__MODE_RUN && !h->stopping) {
       uint64_t d = backoff_ms(s);

@@ -217,6 +217,31 @@ Test(host, a_handle_a_plugin_leaves_active_does_not_hang_the_exit) {
   free(cfg);
 }
 
+/* Rounds a stop cancels past shutdown_grace are said in one line, not a
+ * warning each: with thousands of sources those would bury the stop. */
+Test(host, rounds_cancelled_by_the_stop_are_said_once) {
+  char sources[2048] = "";
+  for (int i = 0; i < 5; i++) {
+    char one[256];
+    snprintf(one, sizeof(one),
+             "%s{\"name\": \"slow%d\", \"plugin\": \"tick\", \"interval\": \"20s\", "
+             "\"options\": {\"delay\": \"10s\"}}",
+             i ? "," : "", i);
+    strncat(sources, one, sizeof(sources) - strlen(sources) - 1);
+  }
+  char *cfg = config("\"shutdown_grace\": \"100ms\"", sources);
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "running 5 sources", 5000), "%s", p.err);
+  usleep(300 * 1000); /* their first rounds start within the scheduler's 10 ms grain */
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert(strstr(p.err, "shutdown_grace passed: cancelling 5 collects") != NULL, "%s", p.err);
+  cr_assert_null(strstr(p.err, "collect failed"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, blocking_timeout_sets_cancel_flag) {
   char *cfg = config("",
                      "{\"name\": \"slowb\", \"plugin\": \"sleeper\", \"timeout\": \"300ms\","
