@@ -138,12 +138,16 @@ static int expand_file(const char *body, size_t len, strbuf *out, char **err_out
   return rc;
 }
 
+/* ${file:PATH}; ${file:-x} and ${file:?x} stay a variable named "file". */
+static int is_file_ref(const char *body, size_t len) {
+  return len >= 5 && strncmp(body, "file:", 5) == 0 &&
+         (len == 5 || (body[5] != '-' && body[5] != '?'));
+}
+
 /* One ${...} expression; `body` is what lies between "${" and "}". */
 static int expand(const char *body, size_t len, strbuf *out, char **err_out, int depth) {
   size_t n = 0;
-  /* ${file:-x} and ${file:?x} stay a variable named "file". */
-  if (len >= 5 && strncmp(body, "file:", 5) == 0 &&
-      (len == 5 || (body[5] != '-' && body[5] != '?'))) {
+  if (is_file_ref(body, len)) {
     return expand_file(body + 5, len - 5, out, err_out, depth);
   }
   if (len == 0 || !is_name_start(body[0])) {
@@ -264,7 +268,7 @@ char *siphon__env_names(const char *in) {
       break;
     }
     /* A file's path is no secret; a variable's default may be one. */
-    size_t n = strncmp(body, "file:", 5) == 0 ? (size_t)(end - body) : strcspn(body, ":}");
+    size_t n = is_file_ref(body, (size_t)(end - body)) ? (size_t)(end - body) : strcspn(body, ":}");
     if (out.len > 0) {
       sb_add(&out, ", ", 2);
     }

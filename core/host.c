@@ -585,11 +585,17 @@ static void finish(siphon__host *h) {
                 (unsigned long long)written, written == 1 ? "" : "s", stats);
   }
   if (discarded > 0) {
+    int bugs = 0;
+    for (size_t i = 0; i < h->source_count && !bugs; i++) {
+      bugs = atomic_load(&h->sources[i].plugin_bugs) > 0;
+    }
     siphon__log(SIPHON_LOG_WARN, NULL,
                 "%llu record%s emitted after %s round timed out, was cancelled or had "
-                "finished %s discarded",
+                "finished%s %s discarded",
                 (unsigned long long)discarded, discarded == 1 ? "" : "s",
-                discarded == 1 ? "its" : "their", discarded == 1 ? "was" : "were");
+                discarded == 1 ? "its" : "their",
+                bugs ? ", or refused as a plugin's bug (said above)," : "",
+                discarded == 1 ? "was" : "were");
   }
   /* Last, from now: destroying the instances and flushing the output
    * above may have taken a while. Unref'd, so it holds nothing open. */

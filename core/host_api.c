@@ -27,7 +27,7 @@ static int api_round_cancelled(const siphon_round *r) {
 }
 
 static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
-  if (siphon__record_args_bad(s, "emit", data, meta) != 0) {
+  if (siphon__record_args_bad(s, "emit", data, &meta) != 0) {
     return -EINVAL;
   }
   if (!s->streaming) {
@@ -50,7 +50,7 @@ static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
 }
 
 static int api_emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
-  if (siphon__record_args_bad(s, "emit_threadsafe", data, meta) != 0) {
+  if (siphon__record_args_bad(s, "emit_threadsafe", data, &meta) != 0) {
     return -EINVAL;
   }
   return siphon__emit_threadsafe(s, data, meta);

@@ -111,20 +111,26 @@ static void plugin_bug(const siphon_round *r, const char *what, const char *rule
   siphon__source_bug(r->src, what, rule);
 }
 
-int siphon__record_args_bad(siphon_source *s, const char *call, json_t *data, json_t *meta) {
-  const char *what = data == NULL ? "a NULL record (a json_pack() that failed?)"
-                     : meta != NULL && !json_is_object(meta) ? "a meta that is not an object"
-                                                             : NULL;
-  if (what == NULL) {
-    return 0;
+int siphon__record_args_bad(siphon_source *s, const char *call, json_t *data, json_t **meta) {
+  const char *rule = "a record is a JSON value; its meta an object, or NULL";
+  if (data == NULL) {
+    char *msg = siphon__asprintf("passed a NULL record (a json_pack() that failed?) to %s()", call);
+    siphon__source_bug(s, msg, rule);
+    free(msg);
+    atomic_fetch_add(&s->discarded, 1);
+    json_decref(*meta);
+    *meta = NULL;
+    return -EINVAL;
   }
-  char *msg = siphon__asprintf("passed %s to %s()", what, call);
-  siphon__source_bug(s, msg, "a record is a JSON value; its meta an object, or NULL");
-  free(msg);
-  atomic_fetch_add(&s->discarded, 1);
-  json_decref(data);
-  json_decref(meta);
-  return -EINVAL;
+  if (*meta != NULL && !json_is_object(*meta)) {
+    /* The record is good: it goes, without the meta. */
+    char *msg = siphon__asprintf("passed a meta that is not an object to %s()", call);
+    siphon__source_bug(s, msg, rule);
+    free(msg);
+    json_decref(*meta);
+    *meta = NULL;
+  }
+  return 0;
 }
 
 static _Atomic uint64_t held_records;
@@ -139,7 +145,7 @@ void siphon__round_unhold(uint64_t n) {
 
 int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta) {
   siphon_source *s = r->src;
-  if (siphon__record_args_bad(s, "round_emit", data, meta) != 0) {
+  if (siphon__record_args_bad(s, "round_emit", data, &meta) != 0) {
     return -EINVAL;
   }
   if (atomic_load(&r->magic) != SIPHON__ROUND_LIVE || r->done) {

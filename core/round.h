@@ -27,10 +27,12 @@ void siphon__round_start(siphon_source *s);
 
 /* Plugin-facing: see siphon_host_api. */
 int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta);
-/* 0 when data and meta are a record (data not NULL, meta an object or
- * NULL); else the plugin's bug is logged (once a source), both are
- * released and counted as discarded, and -EINVAL returned. Any thread. */
-int siphon__record_args_bad(siphon_source *s, const char *call, json_t *data, json_t *meta);
+/* A plugin's record checked: a NULL data (a json_pack() that failed) is
+ * the plugin's bug, logged once a source: *meta is released, the record
+ * counted as discarded, and -EINVAL returned. A meta that is not an
+ * object is logged so too, released and set to NULL, and the record
+ * goes (0). Any thread. */
+int siphon__record_args_bad(siphon_source *s, const char *call, json_t *data, json_t **meta);
 /* Logs a plugin's bug on a source, once a source: "plugin "x" WHAT: a bug
  * in the plugin (RULE) ...". Any thread. */
 void siphon__source_bug(siphon_source *s, const char *what, const char *rule);

@@ -177,7 +177,10 @@ typedef struct siphon_host_api {
    * collect_blocking() for blocking rounds (records are then delivered on
    * the loop thread after collect_blocking() returns).
    * Returns 0, or -ECANCELED when the round has timed out or been
-   * cancelled: the record is then discarded and counted, not written.
+   * cancelled: the record is then discarded and counted, not written;
+   * -EINVAL for a NULL data (what a failed json_pack() returns), counted
+   * so too and logged once as the plugin's bug. A meta that is not an
+   * object is logged so, and dropped: the record goes without it.
    */
   int (*round_emit)(siphon_round *round, json_t *data, json_t *meta);
 
@@ -203,7 +206,9 @@ typedef struct siphon_host_api {
    * emit: a record from a streaming source, outside any round.
    * data and meta as in round_emit (STOLEN). Thread: loop. Allowed
    * until stop() returns (stop() itself may emit what it buffered).
-   * Returns 0, or -ECANCELED once stop() has returned.
+   * Returns 0, -ECANCELED once stop() has returned, or -EINVAL for a NULL
+   * data or from a polled source (its records belong in its rounds), each
+   * counted and logged once as the plugin's bug.
    */
   int (*emit)(siphon_source *src, json_t *data, json_t *meta);
 
@@ -211,9 +216,11 @@ typedef struct siphon_host_api {
    * emit_threadsafe: a record from any thread the plugin owns (the C twin
    * of asyncio's run_coroutine_threadsafe). The record is queued and
    * written on the loop thread, in order per calling thread. data and meta
-   * are STOLEN. Returns 0, or -ECANCELED once the host takes no more (it
+   * are STOLEN. Returns 0, -ECANCELED once the host takes no more (it
    * is leaving without waiting for the plugin, past shutdown_grace; the
-   * record is counted as discarded). Any thread, including the loop, but
+   * record is counted as discarded), or -EINVAL for a NULL data. From a
+   * polled source it is written outside any round (no round counts it),
+   * as a plugin's background thread may want. Any thread, including the loop, but
    * only until the source's destroy() returns: join your threads in
    * stop() or destroy(), since the source may be freed after it.
    */

@@ -275,3 +275,24 @@ Test(suggest, nearest_known_key) {
   cr_expect_null(siphon__suggest("", keys));
   cr_expect_null(siphon__suggest("completely_different", keys));
 }
+
+/* What an error names of a substituted value: the variables, never a
+ * default, which may be a secret; a file's path, which is not one. */
+Test(env, names_without_defaults) {
+  static const char *const cases[][2] = {
+      {"http://${HOST:-h}:${PORT:?set it}/", "${HOST}, ${PORT}"},
+      {"${file:/run/secrets/token}", "${file:/run/secrets/token}"},
+      {"${file:-mongodb://admin:hunter2@h/db}", "${file}"},
+      {"${file:?no file}", "${file}"},
+      {"$${NOT}", NULL},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *got = siphon__env_names(cases[i][0]);
+    if (cases[i][1] == NULL) {
+      cr_expect_null(got, "%s: %s", cases[i][0], got);
+    } else {
+      cr_expect_str_eq(got, cases[i][1], "%s", cases[i][0]);
+    }
+    free(got);
+  }
+}

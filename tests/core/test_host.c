@@ -1545,15 +1545,32 @@ Test(host, round_done_after_collect_failed_is_caught) {
                            "emitted a record into a round that had already finished");
 }
 
-/* What a failed json_pack() returns, a meta that is no object, and emit()
- * from a polled source (outside any round, so no count and no table row)
- * are refused and named, not written. */
+/* What a failed json_pack() returns and emit() from a polled source
+ * (outside any round, so no count and no table row) are refused and
+ * named, not written; a meta that is no object is named and dropped, and
+ * its record written without it. */
 Test(host, a_null_record_a_bad_meta_and_a_polled_emit_are_caught) {
   expect_plugin_bug_caught("emit_null",
                            "passed a NULL record (a json_pack() that failed?) to "
                            "round_emit()");
-  expect_plugin_bug_caught("emit_bad_meta", "passed a meta that is not an object to round_emit()");
   expect_plugin_bug_caught("emit_outside", "called emit() for a polled source");
+  char *cfg = config("",
+                     "{\"name\": \"buggy\", \"plugin\": \"tick\", \"options\": "
+                     "{\"bug\": \"emit_bad_meta\"}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "%s", p.err);
+  cr_assert(strstr(p.err, "passed a meta that is not an object to round_emit()") != NULL, "%s",
+            p.err);
+  json_t *recs = lines(p.out);
+  cr_assert_eq(json_array_size(recs), 2, "the record and tick's own: %s", p.out);
+  json_t *kept = json_array_get(recs, 0);
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(kept, "data"), "bad_meta")),
+                   "kept");
+  cr_assert_null(json_object_get(kept, "meta"), "written without the meta: %s", p.out);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
 }
 
 /* create() failing without saying where is still about the options; a

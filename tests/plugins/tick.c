@@ -101,7 +101,7 @@ static void finish_round(tick *t) {
   if (strcmp(t->bug, "emit_null") == 0) {
     t->api->round_emit(r, NULL, NULL);
   } else if (strcmp(t->bug, "emit_bad_meta") == 0) {
-    t->api->round_emit(r, json_pack("{ss}", "late", "yes"), json_string("not an object"));
+    t->api->round_emit(r, json_pack("{ss}", "bad_meta", "kept"), json_string("not an object"));
   } else if (strcmp(t->bug, "emit_outside") == 0) {
     t->api->emit(t->src, json_pack("{ss}", "late", "yes"), NULL);
   }
