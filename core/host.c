@@ -520,6 +520,19 @@ static void once_report(siphon__host *h) {
   }
 }
 
+/* A blocking round timed out whose collect_blocking() has not returned:
+ * what it emitted before its timeout is still to be written. */
+static int late_records_due(const siphon__host *h) {
+  for (size_t i = 0; i < h->source_count; i++) {
+    const siphon_source *s = &h->sources[i];
+    if (s->round != NULL && s->plugin->desc.capability == SIPHON_CAP_BLOCKING &&
+        s->round->reported && !s->round->b->returned) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static void close_cb_noop(uv_handle_t *handle) {
   (void)handle;
 }
@@ -535,6 +548,10 @@ static void on_leftover(uv_timer_t *t) {
 
 static void finish(siphon__host *h) {
   h->finished = 1;
+  /* Every round is released: the table is final, and goes before the
+   * instances' destroy(), which may block (joining threads) while a
+   * second signal could end siphon. */
+  once_report(h);
   uv_close((uv_handle_t *)&h->grace, close_cb_noop);
   uv_close((uv_handle_t *)&h->kick, close_cb_noop);
   uv_close((uv_handle_t *)&h->sigint, close_cb_noop);
@@ -546,7 +563,6 @@ static void finish(siphon__host *h) {
   siphon__memory_stop(h);
   destroy_instances(h, 1);
   siphon__ts_close(h);
-  once_report(h);
   uint64_t lost = close_output(h);
   uint64_t discarded = 0;
   for (size_t i = 0; i < h->source_count; i++) {
@@ -613,9 +629,13 @@ static void on_kick(uv_timer_t *t) {
     return;
   }
   if (!h->stopping && h->mode == SIPHON__MODE_ONCE && h->once_left == 0) {
-    /* Every outcome is known; the table waits for the stop (finish(), or
-     * the hard deadline), since a blocking round that timed out still
-     * writes what it emitted before its timeout when it returns. */
+    /* Every outcome is known: the table now, unless a blocking round that
+     * timed out has yet to return, and write what it emitted before its
+     * timeout; then it waits for the stop (finish(), a second signal, or
+     * the hard deadline). */
+    if (!late_records_due(h)) {
+      once_report(h);
+    }
     siphon__host_begin_shutdown(h, NULL);
   }
   if (h->stopping && h->rounds_in_flight == 0) {
@@ -735,6 +755,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
     siphon__host_begin_shutdown(h, signum == SIGINT ? "SIGINT" : "SIGTERM");
     return;
   }
+  once_report(h); /* --once owes its table, whatever is lost */
   /* Records still held by blocking rounds in flight are lost too. */
   uint64_t left = siphon__output_lost(&h->output) + siphon__round_held() + siphon__ts_queued();
   siphon__log(SIPHON_LOG_ERROR, NULL, "second signal: exiting at once (%llu record%s unwritten)",

@@ -242,6 +242,30 @@ Test(host, rounds_cancelled_by_the_stop_are_said_once) {
   free(cfg);
 }
 
+/* The table waits for a timed-out blocking round to return (it still
+ * writes what it emitted before its timeout); a second signal meanwhile
+ * ends siphon at once, and still prints it. */
+Test(host, once_prints_its_table_at_a_second_signal) {
+  char *cfg = config("\"shutdown_grace\": \"20s\"",
+                     "{\"name\": \"stuck\", \"plugin\": \"sleeper\", \"timeout\": \"200ms\","
+                     " \"interval\": \"20s\","
+                     " \"options\": {\"sleep\": \"30s\", \"ignore_cancel\": true}},"
+                     "{\"name\": \"quick\", \"plugin\": \"tick\"}");
+  tproc p;
+  start(&p, "--once", cfg);
+  cr_assert(tproc_wait_stderr(&p, "[stuck] collect timed out", 5000), "%s", p.err);
+  cr_assert_null(strstr(p.err, "round: "), "the table waits for the round: %s", p.err);
+  tproc_kill(&p, SIGINT);
+  usleep(700 * 1000); /* past the 0.5 s in which a copy of the first is ignored */
+  tproc_kill(&p, SIGINT);
+  int st = tproc_finish(&p, 10000);
+  cr_assert_eq(st, 130, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "stuck   sleeper  timeout") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "round: 2 sources, 1 ok, 0 failed, 1 timed out") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, blocking_timeout_sets_cancel_flag) {
   char *cfg = config("",
                      "{\"name\": \"slowb\", \"plugin\": \"sleeper\", \"timeout\": \"300ms\","
