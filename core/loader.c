@@ -236,26 +236,42 @@ static const char *check_desc(const siphon_plugin_desc *d, uint32_t minor, char 
   if ((d->start == NULL) != (d->stop == NULL)) {
     return "start() and stop() go together";
   }
-  /* What the host would never call is a plugin author's misunderstanding
-   * worth a word now, not a silent no-op. */
-  if (d->capability == SIPHON_CAP_BLOCKING && d->cancel != NULL) {
-    return "a blocking plugin's cancel() is never called (its round sees round_cancelled() "
-           "instead): remove it";
-  }
-  if (d->capability == SIPHON_CAP_BLOCKING && d->collect != NULL) {
-    return "a blocking plugin has collect_blocking(), and collect() is never called: remove it";
-  }
-  if (d->capability == SIPHON_CAP_ASYNC && d->collect_blocking != NULL) {
-    return "an async plugin has collect(), and collect_blocking() is never called: remove it";
-  }
-  int newer = minor > SIPHON_ABI_MINOR;
-  char *table = siphon__options_table_fault(d->options, newer);
+  char *table = siphon__options_table_fault(d->options, minor > SIPHON_ABI_MINOR);
   if (table != NULL) {
     snprintf(buf, size, "its options table: %s", table);
     free(table);
     return buf;
   }
-  char *example = newer ? NULL : siphon__options_example_fault(d->options, d->example);
+  return NULL;
+}
+
+/* What a descriptor gets wrong that the host can run with: a callback it
+ * never calls, a slip in the options table or the example. Warned of,
+ * not refused: such a plugin loaded before these checks, and must still
+ * load after an upgrade. NULL when there is nothing; else static, or
+ * written into buf. */
+static const char *desc_advice(const siphon_plugin_desc *d, uint32_t minor, char *buf,
+                               size_t size) {
+  if (d->capability == SIPHON_CAP_BLOCKING && d->cancel != NULL) {
+    return "a blocking plugin's cancel() is never called (its round sees round_cancelled() "
+           "instead)";
+  }
+  if (d->capability == SIPHON_CAP_BLOCKING && d->collect != NULL) {
+    return "a blocking plugin has collect_blocking(), and its collect() is never called";
+  }
+  if (d->capability == SIPHON_CAP_ASYNC && d->collect_blocking != NULL) {
+    return "an async plugin has collect(), and its collect_blocking() is never called";
+  }
+  if (minor > SIPHON_ABI_MINOR) {
+    return NULL; /* a newer ABI may mean more by its table */
+  }
+  char *table = siphon__options_table_advice(d->options);
+  if (table != NULL) {
+    snprintf(buf, size, "its options table: %s", table);
+    free(table);
+    return buf;
+  }
+  char *example = siphon__options_example_fault(d->options, d->example);
   if (example != NULL) {
     snprintf(buf, size, "its example: %s", example);
     free(example);
@@ -389,6 +405,12 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
     uv_dlclose(&p->lib);
     free(p);
     return NULL;
+  }
+  const char *advice = desc_advice(&p->desc, minor, why, sizeof(why));
+  if (advice != NULL) {
+    siphon__log(SIPHON_LOG_WARN, NULL,
+                "%s: plugin %s: %s: a bug in the plugin, loaded all the same", path, p->desc.name,
+                advice);
   }
   p->abi_version = abi;
   p->name = siphon__xstrdup(p->desc.name);

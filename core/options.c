@@ -233,26 +233,8 @@ char *siphon__options_table_fault(const siphon_option *table, int newer) {
           "SIPHON_OPT_SECRET",
           o->key, o->flags);
     }
-    if (o->choices != NULL && o->type != SIPHON_OPT_STRING) {
-      /* Only a string is checked against them: anything would pass. */
-      return siphon__asprintf(
-          "option \"%s\" has choices \"%s\", but choices are for SIPHON_OPT_STRING options only",
-          o->key, o->choices);
-    }
-    if (o->choices != NULL &&
-        (o->choices[0] == '\0' || o->choices[0] == '|' || strstr(o->choices, "||") != NULL ||
-         o->choices[strlen(o->choices) - 1] == '|')) {
-      return siphon__asprintf("option \"%s\" has choices \"%s\", with an empty one", o->key,
-                              o->choices);
-    }
     if (o->default_json == NULL) {
       continue;
-    }
-    if (o->flags & SIPHON_OPT_REQUIRED) {
-      return siphon__asprintf(
-          "option \"%s\" is required and has a default ('%s'): a default "
-          "is never used on a required option; give one or the other",
-          o->key, o->default_json);
     }
     json_error_t jerr;
     json_t *def = json_loads(o->default_json, JSON_DECODE_ANY, &jerr);
@@ -270,6 +252,31 @@ char *siphon__options_table_fault(const siphon_option *table, int newer) {
       return msg;
     }
     json_decref(norm);
+  }
+  return NULL;
+}
+
+char *siphon__options_table_advice(const siphon_option *table) {
+  for (size_t i = 0; table != NULL && table[i].key != NULL; i++) {
+    const siphon_option *o = &table[i];
+    if (o->choices != NULL && o->type != SIPHON_OPT_STRING) {
+      /* Only a string is checked against them: anything would pass. */
+      return siphon__asprintf(
+          "option \"%s\" has choices \"%s\", but choices are for SIPHON_OPT_STRING options only",
+          o->key, o->choices);
+    }
+    if (o->choices != NULL &&
+        (o->choices[0] == '\0' || o->choices[0] == '|' || strstr(o->choices, "||") != NULL ||
+         o->choices[strlen(o->choices) - 1] == '|')) {
+      return siphon__asprintf("option \"%s\" has choices \"%s\", with an empty one", o->key,
+                              o->choices);
+    }
+    if (o->default_json != NULL && (o->flags & SIPHON_OPT_REQUIRED)) {
+      return siphon__asprintf(
+          "option \"%s\" is required and has a default ('%s'): a default "
+          "is never used on a required option; give one or the other",
+          o->key, o->default_json);
+    }
   }
   return NULL;
 }

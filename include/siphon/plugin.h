@@ -127,7 +127,7 @@ typedef struct siphon_option {
                              * or NULL for none */
   const char *choices;      /* for strings: allowed values separated by '|'
                              * ("GET|POST"), or NULL for any; on another
-                             * type, the loader refuses the plugin */
+                             * type the loader warns: nothing is restricted */
   const char *description;  /* one line, shown by --help-plugin */
 } siphon_option;
 
@@ -378,7 +378,7 @@ typedef struct siphon_plugin_desc {
 
   /* example (optional): a JSON object of example options, shown by
    * `siphon --help-plugin NAME`. The loader checks it against the options
-   * table and refuses the plugin when the table refuses it. */
+   * table, and warns when the table refuses it. */
   const char *example;
 } siphon_plugin_desc;
 
