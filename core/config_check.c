@@ -20,6 +20,21 @@ void siphon__cfg_error(siphon__cfgctx *c, const char *path, const char *fmt, ...
   free(text);
 }
 
+/* An error about a key, not its value: no "the value came from". */
+static void cfg_key_error(siphon__cfgctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cfg_key_error(siphon__cfgctx *c, const char *path, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = siphon__vasprintf(fmt, ap);
+  va_end(ap);
+  char *where = siphon__asprintf("%s: %s", c->file, path);
+  siphon__diag_add_key(c->d, where, "%s", text);
+  free(where);
+  free(text);
+}
+
 void siphon__cfg_mark_bad(siphon__cfgctx *c, const json_t *v) {
   if (c->bad_count == c->bad_cap) {
     c->bad_cap = c->bad_cap ? c->bad_cap * 2 : 8;
@@ -57,7 +72,7 @@ void siphon__cfg_unknown_keys(siphon__cfgctx *c, const json_t *obj, const char *
     char *p = siphon__path_key(path, key);
     const char *near = siphon__suggest(key, known);
     if (near != NULL) {
-      siphon__cfg_error(c, p, "unknown key; did you mean \"%s\"?", near);
+      cfg_key_error(c, p, "unknown key; did you mean \"%s\"?", near);
     } else {
       size_t len = 0;
       for (size_t i = 0; known[i] != NULL; i++) {
@@ -73,7 +88,7 @@ void siphon__cfg_unknown_keys(siphon__cfgctx *c, const json_t *obj, const char *
         }
         strcat(list, known[i]);
       }
-      siphon__cfg_error(c, p, "unknown key; expected one of: %s", list);
+      cfg_key_error(c, p, "unknown key; expected one of: %s", list);
       free(list);
     }
     free(p);

@@ -29,19 +29,18 @@ void siphon__diag_note_origin(siphon__diag *d, const char *where, const char *na
   json_object_set_new(d->origins, where, json_string(names));
 }
 
-void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...) {
+/* Adds an entry; with `value`, naming the substitutions its value came
+ * from, if any. */
+static void diag_vadd(siphon__diag *d, const char *where, int value, const char *fmt, va_list ap) {
   if (d->count == d->cap) {
     size_t cap = d->cap ? d->cap * 2 : 8;
     d->entries = siphon__xrealloc(d->entries, cap * sizeof(*d->entries));
     d->cap = cap;
   }
-  va_list ap;
-  va_start(ap, fmt);
   char *text = siphon__vasprintf(fmt, ap);
-  va_end(ap);
   /* A value that came from the environment: the user fixes the variable,
    * not the file, so name it (its names only: a default may be secret). */
-  const char *from = where != NULL && d->origins != NULL
+  const char *from = value && where != NULL && d->origins != NULL
                          ? json_string_value(json_object_get(d->origins, where))
                          : NULL;
   if (from != NULL) {
@@ -52,6 +51,20 @@ void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...) 
   d->entries[d->count].where = siphon__xstrdup(where ? where : "");
   d->entries[d->count].text = text;
   d->count++;
+}
+
+void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_vadd(d, where, 1, fmt, ap);
+  va_end(ap);
+}
+
+void siphon__diag_add_key(siphon__diag *d, const char *where, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_vadd(d, where, 0, fmt, ap);
+  va_end(ap);
 }
 
 /* One message's entries: how many there are, how many were printed, and

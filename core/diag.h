@@ -29,6 +29,11 @@ void siphon__diag_free(siphon__diag *d);
 void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The same for an error about the key at `where`, not its value (an
+ * unknown key, one not used): no "the value came from". */
+void siphon__diag_add_key(siphon__diag *d, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Notes that the value at `where` ("demo.json: sources[0].options.url")
  * came from substitutions: `names` ("${API_PORT}") is added to every
  * error there. Copied. */

@@ -268,13 +268,24 @@ char *siphon__env_names(const char *in) {
       break;
     }
     /* A file's path is no secret; a variable's default may be one. */
-    size_t n = is_file_ref(body, (size_t)(end - body)) ? (size_t)(end - body) : strcspn(body, ":}");
+    int file = is_file_ref(body, (size_t)(end - body));
+    size_t n = file ? (size_t)(end - body) : strcspn(body, ":}");
     if (out.len > 0) {
       sb_add(&out, ", ", 2);
     }
     sb_add(&out, "${", 2);
     sb_add(&out, body, n);
     sb_add(&out, "}", 1);
+    if (!file && strncmp(body + n, ":-", 2) == 0) {
+      /* Which of the two the value is: the variable, or its default. */
+      char *name = siphon__asprintf("%.*s", (int)n, body);
+      const char *v = getenv(name);
+      if (v == NULL || v[0] == '\0') {
+        const char *tail = " (unset: its default)";
+        sb_add(&out, tail, strlen(tail));
+      }
+      free(name);
+    }
     p = end;
   }
   return out.s;

@@ -321,10 +321,11 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
       if (s->conf->schedule_set & (1u << k)) {
         snprintf(where, sizeof(where), "%s: sources[%zu].%s", cfg->path, s->conf->index,
                  schedule_keys[k]);
-        siphon__diag_add(d, where,
-                         "not used: this source streams (plugin %s runs it all the time, with "
-                         "no rounds); remove it",
-                         p->name);
+        siphon__diag_add_key(d, where,
+                             "not used: this source streams (plugin %s runs it all the time, "
+                             "with "
+                             "no rounds); remove it",
+                             p->name);
       }
     }
     /* siphon.tags under the source's own: a source may override one. */

@@ -312,16 +312,32 @@ static const siphon_option *find_row(const siphon_option *table, const char *key
   return NULL;
 }
 
+/* An error about a key, not its value: no "the value came from". */
+static void add_key_error(siphon__diag *d, const char *where, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add_key_error(siphon__diag *d, const char *where, const char *key, const char *fmt,
+                          ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = siphon__vasprintf(fmt, ap);
+  va_end(ap);
+  char *at = siphon__path_key(where, key);
+  siphon__diag_add_key(d, at, "%s", text);
+  free(at);
+  free(text);
+}
+
 static void unknown_key(const siphon_option *table, const char *key, const char *where,
                         siphon__diag *d) {
   /* "timeout" inside "options" is the likeliest slip of all: say where
    * it goes rather than list every option. */
   for (const char *const *k = siphon__source_keys; *k != NULL; k++) {
     if (strcmp(key, *k) == 0) {
-      add_error(d, where, key,
-                "unknown option; \"%s\" is a key of the source itself: put it beside "
-                "\"options\", not inside",
-                key);
+      add_key_error(d, where, key,
+                    "unknown option; \"%s\" is a key of the source itself: put it beside "
+                    "\"options\", not inside",
+                    key);
       return;
     }
   }
@@ -332,7 +348,7 @@ static void unknown_key(const siphon_option *table, const char *key, const char 
     len += strlen(o->key) + 2;
   }
   if (n == 0) {
-    add_error(d, where, key, "unknown option; this plugin takes no options");
+    add_key_error(d, where, key, "unknown option; this plugin takes no options");
     return;
   }
   const char **known = siphon__xcalloc(n + 1, sizeof(char *));
@@ -346,9 +362,9 @@ static void unknown_key(const siphon_option *table, const char *key, const char 
   }
   const char *near = siphon__suggest(key, known);
   if (near != NULL) {
-    add_error(d, where, key, "unknown option; did you mean \"%s\"?", near);
+    add_key_error(d, where, key, "unknown option; did you mean \"%s\"?", near);
   } else {
-    add_error(d, where, key, "unknown option; this plugin's options are: %s", list);
+    add_key_error(d, where, key, "unknown option; this plugin's options are: %s", list);
   }
   free(list);
   free((void *)known);

@@ -521,6 +521,11 @@ Test(config_bad, a_substituted_value_names_its_variable) {
           "t.json: sources[0].interval: \"10\" has no unit: write \"10s\" for seconds or \"10ms\" "
           "for milliseconds (the value came from ${SIPHON_TEST_IVL})");
   unsetenv("SIPHON_TEST_IVL");
+  /* Not on an error about the key itself: the fix is in the file. */
+  char *e = errors_of(SRC(", \"intervall\": \"${SIPHON_TEST_IVL:-1s}\""));
+  cr_expect_not_null(strstr(e, "sources[0].intervall: unknown key"), "%s", e);
+  cr_expect_null(strstr(e, "the value came from"), "%s", e);
+  free(e);
 }
 
 Test(config_bad, errors_in_file_order) {

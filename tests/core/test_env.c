@@ -280,12 +280,15 @@ Test(suggest, nearest_known_key) {
  * default, which may be a secret; a file's path, which is not one. */
 Test(env, names_without_defaults) {
   static const char *const cases[][2] = {
-      {"http://${HOST:-h}:${PORT:?set it}/", "${HOST}, ${PORT}"},
+      {"http://${SIPHON_TN_UNSET:-h}:${SIPHON_TN_SET:-x}/${SIPHON_TN_SET:?set it}",
+       "${SIPHON_TN_UNSET} (unset: its default), ${SIPHON_TN_SET}, ${SIPHON_TN_SET}"},
       {"${file:/run/secrets/token}", "${file:/run/secrets/token}"},
-      {"${file:-mongodb://admin:hunter2@h/db}", "${file}"},
+      {"${file:-mongodb://admin:hunter2@h/db}", "${file} (unset: its default)"},
       {"${file:?no file}", "${file}"},
       {"$${NOT}", NULL},
   };
+  unsetenv("SIPHON_TN_UNSET");
+  setenv("SIPHON_TN_SET", "v", 1);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *got = siphon__env_names(cases[i][0]);
     if (cases[i][1] == NULL) {
