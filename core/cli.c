@@ -244,7 +244,8 @@ static char *generated_config(const siphon__cli *cli, siphon__diag *d) {
   json_t *options = json_object();
   if (cli->options != NULL) {
     json_decref(options);
-    options = json_loads(cli->options, 0, &jerr);
+    /* As the config file is read: a key twice is an error, not the last. */
+    options = json_loads(cli->options, JSON_REJECT_DUPLICATES, &jerr);
     if (options == NULL) {
       int line, column;
       char *msg =

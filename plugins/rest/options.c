@@ -488,7 +488,18 @@ static int build_auth(rest_source *s, const json_t *o, siphon_error *err) {
     }
   }
   if (bearer != NULL) {
-    s->bearer = strdup(json_string_value(bearer));
+    const char *tok = json_string_value(bearer);
+    /* A token from a variable or a file often ends in a newline: sent as
+     * is, it would end the header, and what follows would be another. */
+    if (tok[0] == '\0') {
+      return fail(err, "bearer", "is empty: an unset variable? (the token is not shown)");
+    }
+    if (strpbrk(tok, "\r\n") != NULL) {
+      return fail(err, "bearer",
+                  "holds a line break (a variable's trailing newline?): it would end the "
+                  "Authorization header (the token is not shown)");
+    }
+    s->bearer = strdup(tok);
     if (s->bearer == NULL) {
       return -ENOMEM;
     }
@@ -533,6 +544,22 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   s->client_cert = dup_opt(o, "client_cert");
   s->client_key = dup_opt(o, "client_key");
   s->proxy = dup_opt(o, "proxy");
+  if (s->proxy != NULL) {
+    /* Checked now, not by libcurl at the first round, whose message would
+     * show the proxy's password. */
+    CURLU *pu = curl_url();
+    CURLUcode puc = pu != NULL ? curl_url_set(pu, CURLUPART_URL, s->proxy,
+                                              CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
+                               : CURLUE_OUT_OF_MEMORY;
+    curl_url_cleanup(pu);
+    if (puc != CURLUE_OK) {
+      char shown[SIPHON_ERROR_TEXT_LENGTH / 2];
+      rest_url_mask(s->proxy, shown, sizeof(shown));
+      return fail(err, "proxy",
+                  "expected a proxy URL such as \"http://proxy:3128\", got \"%s\": %s", shown,
+                  curl_url_strerror(puc));
+    }
+  }
   s->insecure = json_is_true(json_object_get(o, "insecure_skip_verify"));
   s->connect_timeout_ms = opt_long(o, "connect_timeout");
   s->follow_redirects = json_is_true(json_object_get(o, "follow_redirects"));

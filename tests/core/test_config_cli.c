@@ -96,6 +96,16 @@ Test(config_cli, missing_file) {
   tproc_free(&p);
 }
 
+/* --options is read as the config file is: a key twice is an error. */
+Test(config_cli, options_flag_refuses_a_key_twice) {
+  tproc p;
+  int st = tproc_siphon(&p, RUN_MS, "--plugin", SIPHON_TEST_PLUGIN_DIR "/tick.so", "--options",
+                        "{\"count\": 1, \"count\": 2}", "--check", NULL);
+  cr_assert_eq(st, 2, "%s", p.err);
+  cr_assert(strstr(p.err, "duplicate object key near '\"count\"'") != NULL, "%s", p.err);
+  tproc_free(&p);
+}
+
 Test(config_cli, options_flag_names_a_trailing_comma) {
   tproc p;
   int status =

@@ -56,6 +56,25 @@ Test(rest_config, a_url_from_the_environment_names_its_variable) {
   unsetenv("SIPHON_TEST_PORT");
 }
 
+/* A token with a line break would end the header and start another
+ * (header injection); an empty one is an unset variable. Neither is
+ * sent, and the token is never shown. A proxy URL libcurl would refuse
+ * at the first round, with its password in the message, is refused now,
+ * masked. */
+Test(rest_config, bearer_and_proxy_are_checked_and_never_shown) {
+  expect("{\"url\": \"http://x/\", \"bearer\": \"T0K\\r\\nX-Injected: 1\"}",
+         "sources[0].options.bearer", "holds a line break");
+  expect("{\"url\": \"http://x/\", \"bearer\": \"\"}", "sources[0].options.bearer", "is empty");
+  char *e = check("{\"url\": \"http://x/\", \"bearer\": \"T0K\\n\"}", 2);
+  cr_assert_null(strstr(e, "T0K"), "%s", e);
+  free(e);
+  expect("{\"url\": \"http://x/\", \"proxy\": \"http://u:PROXYPASS@127.0.0.1:abc\"}",
+         "sources[0].options.proxy", "\"http://u:****@127.0.0.1:abc\": Port number");
+  e = check("{\"url\": \"http://x/\", \"proxy\": \"http://u:PROXYPASS@127.0.0.1:abc\"}", 2);
+  cr_assert_null(strstr(e, "PROXYPASS"), "%s", e);
+  free(e);
+}
+
 Test(rest_config, method_choices) {
   expect("{\"url\": \"http://x/\", \"method\": \"GTE\"}", "sources[0].options.method", "GET");
   expect("{\"url\": \"http://x/\", \"body\": \"x\"}", "sources[0].options.body", "POST");
