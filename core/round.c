@@ -191,17 +191,34 @@ void siphon__round_done(siphon_round *r, int status, const char *errmsg) {
     return;
   }
   r->done = 1;
-  siphon__round_status st = SIPHON__ROUND_OK;
-  if (status != 0) {
-    st = SIPHON__ROUND_FAILED;
-  }
   if (errmsg == NULL && status != 0) {
     errmsg = uv_strerror(status);
   }
-  siphon__round_report(r, st, errmsg);
+  siphon__round_report(r, siphon__round_outcome(r, status, errmsg), errmsg);
   if (!r->in_collect) { /* else released when collect() returns */
     siphon__round_release(r);
   }
+}
+
+/* How near the round's deadline a plugin's -ETIMEDOUT must come to be
+ * that deadline: the loop's and the clocks' jitter. */
+#define SIPHON__DEADLINE_SLACK_MS 20u
+
+siphon__round_status siphon__round_outcome(const siphon_round *r, int status, const char *errmsg) {
+  if (status == 0) {
+    return SIPHON__ROUND_OK;
+  }
+  /* The plugin's own deadline for the round (libcurl's total timeout,
+   * set to what is left of the round's) came a moment before the host's:
+   * the same timeout, counted and said as one. An earlier one (a connect
+   * timeout, a driver's budget kept short on purpose) is a failure. */
+  uint64_t elapsed = siphon__now_ms() - r->started_ms;
+  if (status != -ETIMEDOUT || r->reported ||
+      elapsed + SIPHON__DEADLINE_SLACK_MS < r->src->conf->timeout_ms) {
+    return SIPHON__ROUND_FAILED;
+  }
+  siphon__log(SIPHON_LOG_WARN, r->src->name, "collect timed out: %s", errmsg);
+  return SIPHON__ROUND_TIMEOUT;
 }
 
 void siphon__round_report(siphon_round *r, siphon__round_status st, const char *errmsg) {

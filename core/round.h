@@ -27,6 +27,10 @@ void siphon__round_start(siphon_source *s);
 
 /* Plugin-facing: see siphon_host_api. */
 int siphon__round_emit(siphon_round *r, json_t *data, json_t *meta);
+/* The outcome of a round a plugin ended with `status`: ok, failed, or,
+ * for -ETIMEDOUT at the round's deadline, timed out (said in the log, as
+ * the host's own timeout is). Loop thread. */
+siphon__round_status siphon__round_outcome(const siphon_round *r, int status, const char *errmsg);
 /* A plugin's record checked: a NULL data (a json_pack() that failed) is
  * the plugin's bug, logged once a source: *meta is released, the record
  * counted as discarded, and -EINVAL returned. A meta that is not an

@@ -108,7 +108,7 @@ static void deliver(siphon_round *r) {
     siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(r->b->work_status));
   } else if (r->b->status != 0) {
     const char *msg = r->b->err.text[0] != '\0' ? r->b->err.text : uv_strerror(r->b->status);
-    siphon__round_report(r, SIPHON__ROUND_FAILED, msg);
+    siphon__round_report(r, siphon__round_outcome(r, r->b->status, msg), msg);
   } else {
     siphon__round_report(r, SIPHON__ROUND_OK, NULL);
   }

@@ -266,6 +266,28 @@ Test(host, once_prints_its_table_at_a_second_signal) {
   free(cfg);
 }
 
+/* A plugin's own timeout at the round's deadline (libcurl's total
+ * timeout is what is left of the round's) is the round's timeout, whoever
+ * notices first; an earlier -ETIMEDOUT (a connect timeout) is a failure. */
+Test(host, a_plugins_timeout_at_the_deadline_is_a_timeout) {
+  char *cfg = config("",
+                     "{\"name\": \"late\", \"plugin\": \"tick\", \"timeout\": \"310ms\","
+                     " \"options\": {\"delay\": \"300ms\", \"fail_rounds\": -1,"
+                     " \"fail_errno\": 110}},"
+                     "{\"name\": \"early\", \"plugin\": \"tick\", \"timeout\": \"5s\","
+                     " \"options\": {\"delay\": \"100ms\", \"fail_rounds\": -1,"
+                     " \"fail_errno\": 110}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 1, "%s", p.err);
+  cr_assert(strstr(p.err, "late    tick    timeout") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "early   tick    failed") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "[late] collect timed out: tick: failing as configured") != NULL, "%s",
+            p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, blocking_timeout_sets_cancel_flag) {
   char *cfg = config("",
                      "{\"name\": \"slowb\", \"plugin\": \"sleeper\", \"timeout\": \"300ms\","

@@ -18,7 +18,7 @@ typedef struct tick {
   siphon_source *src;
   uv_timer_t timer;
   siphon_round *round;
-  json_int_t count, fail_rounds, delay_ms;
+  json_int_t count, fail_rounds, delay_ms, fail_errno;
   int cancellable, hang;
   json_int_t rounds;
   json_int_t seq;
@@ -32,6 +32,7 @@ static const siphon_option tick_options[] = {
     {"count", SIPHON_OPT_INT, 0, "1", NULL, "records per round"},
     {"delay", SIPHON_OPT_DURATION, 0, "0", NULL, "time a round takes"},
     {"fail_rounds", SIPHON_OPT_INT, 0, "0", NULL, "rounds that fail first (-1: all)"},
+    {"fail_errno", SIPHON_OPT_INT, 0, "5", NULL, "the errno they fail with (5: EIO)"},
     {"cancellable", SIPHON_OPT_BOOL, 0, "true", NULL, "whether cancel() is honoured"},
     {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
     {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
@@ -95,7 +96,7 @@ static void finish_round(tick *t) {
   t->rounds++;
   churn(t);
   if (t->fail_rounds < 0 || t->rounds <= t->fail_rounds) {
-    t->api->round_done(r, -EIO, "tick: failing as configured");
+    t->api->round_done(r, -(int)t->fail_errno, "tick: failing as configured");
     return;
   }
   if (strcmp(t->bug, "emit_null") == 0) {
@@ -141,6 +142,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   t->count = json_integer_value(json_object_get(options, "count"));
   t->delay_ms = json_integer_value(json_object_get(options, "delay"));
   t->fail_rounds = json_integer_value(json_object_get(options, "fail_rounds"));
+  t->fail_errno = json_integer_value(json_object_get(options, "fail_errno"));
   t->cancellable = json_is_true(json_object_get(options, "cancellable"));
   t->hang = json_is_true(json_object_get(options, "hang"));
   t->churn = (size_t)json_integer_value(json_object_get(options, "churn"));
