@@ -511,6 +511,60 @@ static long opt_long(const json_t *o, const char *key) {
   return (long)json_integer_value(json_object_get(o, key));
 }
 
+/* Adds a copy of v (and its URL-encoded form, how a server echoing a URL
+ * shows it) to what rest_redact() hides. Short values are left: "1" or
+ * "yes" would blank out half a message. */
+static int keep_secret_value(rest_source *s, const char *v) {
+  if (v == NULL || strlen(v) < 4) {
+    return 0;
+  }
+  char *enc = curl_easy_escape(NULL, v, 0);
+  char **grown = realloc(s->secret_values, (s->n_secret_values + 2) * sizeof(char *));
+  if (grown == NULL) {
+    curl_free(enc);
+    return -ENOMEM;
+  }
+  s->secret_values = grown;
+  s->secret_values[s->n_secret_values] = strdup(v);
+  if (s->secret_values[s->n_secret_values] == NULL) {
+    curl_free(enc);
+    return -ENOMEM;
+  }
+  s->n_secret_values++;
+  if (enc != NULL && strcmp(enc, v) != 0) {
+    s->secret_values[s->n_secret_values] = strdup(enc);
+    if (s->secret_values[s->n_secret_values] != NULL) {
+      s->n_secret_values++;
+    }
+  }
+  curl_free(enc);
+  return 0;
+}
+
+/* The values that are secrets, for messages that quote what a server said
+ * (an error page echoing the URL or the key it refused). */
+static int keep_secret_values(rest_source *s, const json_t *o) {
+  int rc = keep_secret_value(s, s->bearer);
+  if (rc == 0) {
+    rc = keep_secret_value(s, s->password);
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(o, "secret_query"), key, v) {
+    char *text = rc == 0 ? scalar_text(v) : NULL;
+    if (text != NULL) {
+      rc = keep_secret_value(s, text);
+      free(text);
+    }
+  }
+  json_object_foreach((json_t *)json_object_get(o, "headers"), key, v) {
+    if (rc == 0 && json_is_string(v)) {
+      rc = keep_secret_value(s, json_string_value(v));
+    }
+  }
+  return rc;
+}
+
 int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   int rc = build_url(s, o, err);
   if (rc == 0) {
@@ -524,6 +578,9 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   }
   if (rc == 0) {
     rc = build_auth(s, o, err);
+  }
+  if (rc == 0) {
+    rc = keep_secret_values(s, o);
   }
   if (rc != 0) {
     return rc;
@@ -619,6 +676,10 @@ void rest_source_free(rest_source *s) {
     free(s->secret_keys[i]);
   }
   free(s->secret_keys);
+  for (size_t i = 0; i < s->n_secret_values; i++) {
+    free(s->secret_values[i]);
+  }
+  free(s->secret_values);
   curl_free(s->url);
   free(s->method);
   free(s->body);

@@ -68,7 +68,9 @@ static void body_excerpt(const rest_buf *b, char *out, size_t out_len) {
       in_tag = c != '>';
       continue;
     }
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+    /* Control characters too: a server's ESC sequences or NUL must not
+     * reach a terminal or cut the message. */
+    if ((unsigned char)c < 0x20 || c == 0x7f || c == ' ') {
       space = n > 0;
       continue;
     }

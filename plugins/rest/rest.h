@@ -108,6 +108,8 @@ typedef struct rest_source {
   int warm;           /* its last transfer succeeded on a connection kept alive */
   char **secret_keys; /* secret_query's names: their values are masked when shown */
   size_t n_secret_keys;
+  char **secret_values; /* bearer, password, secret_query's and headers' values */
+  size_t n_secret_values;
 } rest_source;
 
 void rest_source_free(rest_source *s);
@@ -195,6 +197,10 @@ void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_
 /* Whether a query parameter's name as a URL spells it, enc[0, len)
  * (%XX, '+' for a space), is `name` as the config wrote it. */
 int rest_query_name_is(const char *enc, size_t len, const char *name);
+/* Replaces in text, in place, every secret value of s (bearer, password,
+ * secret_query's and headers' values) with "****": a message may quote
+ * what a server echoed. */
+void rest_redact(const rest_source *s, char *text);
 
 /* The target of the first link whose first rel holds "next", in h, the
  * response's Link header values joined by ", "; malloc'd, or NULL. */

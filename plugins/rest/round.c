@@ -47,6 +47,13 @@ static void finish(rest_run *r, int status, const char *msg) {
   }
   s->run = NULL;
   run_free(r);
+  char shown[1024];
+  if (msg != NULL) {
+    /* What a server said back may hold a secret of the source's. */
+    snprintf(shown, sizeof(shown), "%s", msg);
+    rest_redact(s, shown);
+    msg = shown;
+  }
   s->api->round_done(round, status, msg);
 }
 

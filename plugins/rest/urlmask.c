@@ -112,3 +112,15 @@ void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_
     memcpy(out + n, p, strlen(p) + 1);
   }
 }
+
+void rest_redact(const rest_source *s, char *text) {
+  for (size_t i = 0; i < s->n_secret_values; i++) {
+    const char *v = s->secret_values[i];
+    size_t n = strlen(v);
+    for (char *at = strstr(text, v); at != NULL; at = strstr(at + 4, v)) {
+      /* n >= 4: "****" never grows the text. */
+      memcpy(at, "****", 4);
+      memmove(at + 4, at + n, strlen(at + n) + 1);
+    }
+  }
+}

@@ -371,6 +371,34 @@ Test(rest_basic, a_byte_order_mark_is_skipped) {
   free(path);
 }
 
+/* An error page that repeats the credentials it refused: the round's
+ * message quotes it with every secret of the source's masked. */
+Test(rest_basic, secrets_a_server_echoes_are_masked) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/echoerr\", "
+                           "\"secret_query\": {\"appid\": \"S3CRETKEY\"}, "
+                           "\"bearer\": \"TOKEN1234\", \"headers\": {\"X-Key\": \"HDR/SECRET\"}}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 403: "), "%s", r.err);
+  cr_assert_null(strstr(r.err, "S3CRETKEY"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "TOKEN1234"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "HDR/SECRET"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "appid=****"), "%s", r.err);
+  restt_run_free(&r);
+}
+
+/* Control characters in an error body (a terminal's ESC sequences, a
+ * NUL) are no part of the message, and do not cut it short. */
+Test(rest_basic, control_characters_in_an_error_body_are_blanked) {
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/ctl\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_null(strchr(r.err, '\x1b'), "%s", r.err);
+  cr_assert_null(strchr(r.err, '\x07'), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "HTTP 500: red [31m bell after nul"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_basic, split_of_a_non_array_warns_and_emits_it_whole) {
   char *path = tmp_write("data.json", "{\"count\": 3}");
   restt_run r =
