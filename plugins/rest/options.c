@@ -424,6 +424,10 @@ static int build_paginate(rest_source *s, const json_t *o, siphon_error *err) {
                   "required with type cursor: a JSON Pointer to the next cursor");
     }
     const char *param = json_string_value(json_object_get(p, "cursor_param"));
+    if (param != NULL && (param[0] == '\0' || strpbrk(param, "=&#") != NULL)) {
+      return fail(err, "paginate.cursor_param",
+                  "expected a query parameter's name, such as \"after\", got \"%s\"", param);
+    }
     s->page_cursor_param = strdup(param != NULL ? param : "cursor");
     if (s->page_cursor_param == NULL) {
       return -ENOMEM;

@@ -14,6 +14,12 @@
 /* Resolves `ref` against `base` into a malloc'd absolute URL. */
 static int resolve(const rest_source *s, const char *base, const char *ref, char **out, char *msg,
                    size_t msg_len) {
+  if (ref[0] == '\0' || ref[0] == '#') {
+    /* RFC 3986: the same document (libcurl 7.88 would drop its last path
+     * segment and query): a loop, which the round then reports. */
+    *out = strndup(base, strcspn(base, "#"));
+    return *out != NULL ? 0 : -ENOMEM;
+  }
   CURLU *u = curl_url();
   if (u == NULL) {
     return -ENOMEM;
@@ -214,6 +220,41 @@ static int server_next(const rest_source *s, char **next, char *msg, size_t msg_
   return rc;
 }
 
+/* Takes the parameter `name` out of u's query: the source's url may carry
+ * a first cursor, which the next one replaces rather than joins. */
+static CURLUcode drop_param(CURLU *u, const char *name) {
+  char *q = NULL;
+  if (curl_url_get(u, CURLUPART_QUERY, &q, 0) != CURLUE_OK) {
+    return CURLUE_OK; /* no query */
+  }
+  char *kept = malloc(strlen(q) + 1);
+  if (kept == NULL) {
+    curl_free(q);
+    return CURLUE_OUT_OF_MEMORY;
+  }
+  size_t k = 0;
+  for (const char *p = q; *p != '\0';) {
+    size_t seg = strcspn(p, "&");
+    size_t name_len = strcspn(p, "=&");
+    if (!rest_query_name_is(p, name_len < seg ? name_len : seg, name)) {
+      if (k > 0) {
+        kept[k++] = '&';
+      }
+      memcpy(kept + k, p, seg);
+      k += seg;
+    }
+    p += seg;
+    if (*p == '&') {
+      p++;
+    }
+  }
+  kept[k] = '\0';
+  CURLUcode uc = curl_url_set(u, CURLUPART_QUERY, k > 0 ? kept : NULL, 0);
+  free(kept);
+  curl_free(q);
+  return uc;
+}
+
 static int cursor_url(const rest_source *s, const json_t *cur, char **out, char *msg,
                       size_t msg_len) {
   char *text = json_is_string(cur) ? strdup(json_string_value(cur))
@@ -229,6 +270,9 @@ static int cursor_url(const rest_source *s, const json_t *cur, char **out, char 
   if (pair != NULL && u != NULL) {
     snprintf(pair, n, "%s=%s", s->page_cursor_param, text);
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, s->url, 0);
+    if (uc == CURLUE_OK) {
+      uc = drop_param(u, s->page_cursor_param);
+    }
     if (uc == CURLUE_OK) {
       uc = curl_url_set(u, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE);
     }

@@ -75,6 +75,13 @@ Test(rest_config, bearer_and_proxy_are_checked_and_never_shown) {
   free(e);
 }
 
+Test(rest_config, cursor_param_is_a_name) {
+  expect(
+      "{\"url\": \"http://x/\", \"paginate\": {\"type\": \"cursor\", \"cursor\": \"/c\", "
+      "\"cursor_param\": \"\"}}",
+      "sources[0].options.paginate.cursor_param", "expected a query parameter's name");
+}
+
 Test(rest_config, method_choices) {
   expect("{\"url\": \"http://x/\", \"method\": \"GTE\"}", "sources[0].options.method", "GET");
   expect("{\"url\": \"http://x/\", \"body\": \"x\"}", "sources[0].options.body", "POST");

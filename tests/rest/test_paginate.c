@@ -325,3 +325,30 @@ Test(rest_paginate, secret_query_goes_on_to_the_next_page) {
     restt_run_free(&r);
   }
 }
+
+/* "<>" and "<#frag>" are the page itself (RFC 3986): a loop, said so,
+ * not a page one directory up. */
+Test(rest_paginate, a_link_to_the_page_itself_is_a_loop) {
+  for (int k = 14; k <= 15; k++) {
+    restt_run r = restt_once("",
+                             "{\"url\": \"http://127.0.0.1:%d/linkcase?case=%d\", "
+                             "\"paginate\": {\"type\": \"link_header\"}}",
+                             port, k);
+    cr_assert_eq(r.status, 1, "case %d", k);
+    cr_assert_not_null(strstr(r.err, "pagination loop: page 2 is"), "case %d: %s", k, r.err);
+    restt_run_free(&r);
+  }
+}
+
+/* A url that carries a first cursor has it replaced by the next one, not
+ * joined by it (which servers read as the first again: a loop). */
+Test(rest_paginate, a_first_cursor_in_the_url_is_replaced) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/cursor?pages=3&cursor=c2\", "
+                           "\"select\": \"/rows\", \"split\": true, "
+                           "\"paginate\": {\"type\": \"cursor\", \"cursor\": \"/next_cursor\"}}",
+                           port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_str_eq(joined(&r), "\"r2\",\"r3\"");
+  restt_run_free(&r);
+}
