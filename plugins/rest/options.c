@@ -569,6 +569,17 @@ static int keep_secret_values(rest_source *s, const json_t *o) {
   return rc;
 }
 
+/* Whether the source's headers name `name` (any case). */
+static int has_header(const rest_source *s, const char *name) {
+  size_t n = strlen(name);
+  for (const struct curl_slist *h = s->headers; h != NULL; h = h->next) {
+    if (strncasecmp(h->data, name, n) == 0 && (h->data[n] == ':' || h->data[n] == ';')) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   int rc = build_url(s, o, err);
   if (rc == 0) {
@@ -600,6 +611,14 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   }
   if (s->body != NULL && !s->post && s->method == NULL) {
     return fail(err, "body", "a body needs method POST, PUT, PATCH or DELETE, not %s", method);
+  }
+  /* POST, PUT and PATCH without a body still send an empty one, with
+   * Content-Length: 0 (some servers answer 411 without it), but not
+   * libcurl's form Content-Type, which would describe nothing. */
+  s->empty_body =
+      s->body == NULL && (s->post || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0);
+  if (s->empty_body && !has_header(s, "Content-Type") && add_header(s, "Content-Type:") != 0) {
+    return -ENOMEM;
   }
   s->ca_file = dup_opt(o, "ca_file");
   s->client_cert = dup_opt(o, "client_cert");

@@ -165,7 +165,7 @@ static int setup(rest_xfer *x, const char *url, long timeout_ms) {
   } else {
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_body);
   }
-  if (s->post || s->body != NULL) {
+  if (s->post || s->body != NULL || s->empty_body) {
     /* POST is libcurl's own method, not a custom one, so that a 301, 302
      * or 303 after it is followed with a GET, as browsers do. A POST with
      * no body sends an empty one (never the default read callback's

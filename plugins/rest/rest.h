@@ -82,6 +82,7 @@ typedef struct rest_source {
   char *method;      /* PUT, PATCH or DELETE; NULL for the others */
   int head;
   int post;
+  int empty_body;   /* POST, PUT or PATCH without a body: an empty one */
   int is_file;      /* file:// URL: no HTTP status */
   int warned_split; /* split met a non-array once (warned) */
   char *body;

@@ -205,6 +205,22 @@ Test(rest_basic, json_body_is_serialized_with_content_type) {
   restt_run_free(&r);
 }
 
+/* POST, PUT and PATCH without a body send an empty one, its length said
+ * (some servers answer 411 without it) and no form Content-Type. */
+Test(rest_basic, a_method_without_a_body_sends_an_empty_one) {
+  const char *methods[] = {"POST", "PUT", "PATCH"};
+  for (size_t i = 0; i < 3; i++) {
+    restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/echo\", \"method\": \"%s\"}",
+                             port, methods[i]);
+    json_t *d = restt_only_data(&r);
+    cr_assert_str_eq(str_at(d, "method"), methods[i]);
+    cr_assert_str_eq(str_at(d, "headers.content-length"), "0", "%s", methods[i]);
+    cr_assert_null(str_at(d, "headers.content-type"), "%s: %s", methods[i],
+                   str_at(d, "headers.content-type"));
+    restt_run_free(&r);
+  }
+}
+
 Test(rest_basic, head_and_no_content_emit_null) {
   restt_run r =
       restt_once("", "{\"url\": \"http://127.0.0.1:%d/json\", \"method\": \"HEAD\"}", port);
