@@ -281,7 +281,7 @@ char *siphon__env_names(const char *in) {
       char *name = siphon__asprintf("%.*s", (int)n, body);
       const char *v = getenv(name);
       if (v == NULL || v[0] == '\0') {
-        const char *tail = " (unset: its default)";
+        const char *tail = " (unset or empty: its default)";
         sb_add(&out, tail, strlen(tail));
       }
       free(name);

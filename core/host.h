@@ -82,10 +82,11 @@ typedef struct siphon__blocking_part {
   /* Records buffered on the worker thread. */
   struct siphon__pending_record *pending;
   size_t pending_len, pending_cap;
-  size_t delivered; /* pending records already written */
-  int deferred;     /* delivery waits for the output to drain */
-  int returned;     /* collect_blocking() returned: its records are being written */
-  int work_status;  /* uv_queue_work's status */
+  size_t delivered;     /* pending records already written */
+  int deferred;         /* delivery waits for the output to drain */
+  int returned;         /* collect_blocking() returned: its records are being written */
+  uint64_t returned_ms; /* when it came back to the loop (siphon__now_ms) */
+  int work_status;      /* uv_queue_work's status */
   uv_work_t work;
   int status;
   siphon_error err;

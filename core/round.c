@@ -212,7 +212,12 @@ siphon__round_status siphon__round_outcome(const siphon_round *r, int status, co
    * set to what is left of the round's) came a moment before the host's:
    * the same timeout, counted and said as one. An earlier one (a connect
    * timeout, a driver's budget kept short on purpose) is a failure. */
-  uint64_t elapsed = siphon__now_ms() - r->started_ms;
+  /* A blocking round's, when it returned: not when its records were
+   * handed on, which may take a while. */
+  uint64_t end = r->src->plugin->desc.capability == SIPHON_CAP_BLOCKING && r->b->returned
+                     ? r->b->returned_ms
+                     : siphon__now_ms();
+  uint64_t elapsed = end - r->started_ms;
   if (status != -ETIMEDOUT || r->reported ||
       elapsed + SIPHON__DEADLINE_SLACK_MS < r->src->conf->timeout_ms) {
     return SIPHON__ROUND_FAILED;

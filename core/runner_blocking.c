@@ -10,6 +10,7 @@
 #include "log.h"
 #include "record.h"
 #include "round.h"
+#include "util.h"
 
 static void work_cb(uv_work_t *req) {
   siphon_round *r = req->data;
@@ -124,6 +125,7 @@ static void after_work_cb(uv_work_t *req, int status) {
   h->blocking_busy--;
   r->b->work_status = status;
   r->b->returned = 1;
+  r->b->returned_ms = siphon__now_ms();
   uv_timer_stop(&s->timeout);
   /* The slot goes to a waiting round first: delivering may start this
    * source's next round, which would take it back before others. */

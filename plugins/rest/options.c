@@ -537,12 +537,44 @@ static int keep_secret_value(rest_source *s, const char *v) {
   s->n_secret_values++;
   if (enc != NULL && strcmp(enc, v) != 0) {
     s->secret_values[s->n_secret_values] = strdup(enc);
-    if (s->secret_values[s->n_secret_values] != NULL) {
-      s->n_secret_values++;
+    if (s->secret_values[s->n_secret_values] == NULL) {
+      curl_free(enc);
+      return -ENOMEM;
     }
+    s->n_secret_values++;
+  }
+  /* The query's own encoding writes a space as '+' (CURLU_URLENCODE). */
+  if (enc != NULL && strstr(enc, "%20") != NULL) {
+    char *plus = malloc(strlen(enc) + 1);
+    char **more = realloc(s->secret_values, (s->n_secret_values + 1) * sizeof(char *));
+    if (plus == NULL || more == NULL) {
+      free(plus);
+      if (more != NULL) {
+        s->secret_values = more;
+      }
+      curl_free(enc);
+      return -ENOMEM;
+    }
+    s->secret_values = more;
+    size_t k = 0;
+    for (const char *c = enc; *c != '\0'; c++) {
+      if (strncmp(c, "%20", 3) == 0) {
+        plus[k++] = '+';
+        c += 2;
+      } else {
+        plus[k++] = *c;
+      }
+    }
+    plus[k] = '\0';
+    s->secret_values[s->n_secret_values++] = plus;
   }
   curl_free(enc);
   return 0;
+}
+
+static int longest_first(const void *a, const void *b) {
+  size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+  return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
 /* The values that are secrets, for messages that quote what a server said
@@ -561,10 +593,15 @@ static int keep_secret_values(rest_source *s, const json_t *o) {
       free(text);
     }
   }
+  /* Only the headers whose names say they carry one: an Accept's value
+   * masked would garble every message that names the type. */
   json_object_foreach((json_t *)json_object_get(o, "headers"), key, v) {
-    if (rc == 0 && json_is_string(v)) {
+    if (rc == 0 && json_is_string(v) && rest_header_is_credential(key)) {
       rc = keep_secret_value(s, json_string_value(v));
     }
+  }
+  if (rc == 0 && s->n_secret_values > 1) {
+    qsort(s->secret_values, s->n_secret_values, sizeof(char *), longest_first);
   }
   return rc;
 }
@@ -624,7 +661,8 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   s->client_cert = dup_opt(o, "client_cert");
   s->client_key = dup_opt(o, "client_key");
   s->proxy = dup_opt(o, "proxy");
-  if (s->proxy != NULL) {
+  /* "" is libcurl's "no proxy", even when http_proxy is set. */
+  if (s->proxy != NULL && s->proxy[0] != '\0') {
     /* Checked now, not by libcurl at the first round, whose message would
      * show the proxy's password. */
     CURLU *pu = curl_url();
@@ -635,6 +673,11 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
     if (puc != CURLUE_OK) {
       char shown[SIPHON_ERROR_TEXT_LENGTH / 2];
       rest_url_mask(s->proxy, shown, sizeof(shown));
+      const char *at = strrchr(s->proxy, '@');
+      if (strstr(s->proxy, "://") == NULL && at != NULL) {
+        /* "user:pass@proxy:3128", no scheme: rest_url_mask leaves it. */
+        snprintf(shown, sizeof(shown), "****%s", at);
+      }
       return fail(err, "proxy",
                   "expected a proxy URL such as \"http://proxy:3128\", got \"%s\": %s", shown,
                   curl_url_strerror(puc));

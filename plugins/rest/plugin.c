@@ -81,16 +81,6 @@ static void rest_plugin_fini(void *plugin_data) {
 }
 
 /* Whether `word` (lower case) is in `name`, ignoring case. */
-static int has_word(const char *name, const char *word) {
-  size_t n = strlen(word);
-  for (const char *p = name; *p != '\0'; p++) {
-    if (strncasecmp(p, word, n) == 0) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
 static int rest_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
                        void **instance, siphon_error *err) {
   rest_source *s = calloc(1, sizeof(*s));
@@ -118,17 +108,14 @@ static int rest_create(const siphon_host_api *api, siphon_source *src, const jso
   const char *key;
   json_t *v;
   json_object_foreach((json_t *)json_object_get(options, "headers"), key, v) {
-    static const char *const words[] = {"key",     "token",    "secret",    "auth",
-                                        "session", "password", "signature", "credential"};
-    for (size_t i = 0; s->follow_redirects && i < sizeof(words) / sizeof(words[0]); i++) {
-      if (has_word(key, words[i]) && strcasecmp(key, "Authorization") != 0) {
-        api->log(src, SIPHON_LOG_WARN,
-                 "headers.%s goes along every redirect this source follows, to whatever host "
-                 "it names (libcurl holds back only Authorization and Cookie): set "
-                 "follow_redirects to false, or carry the key in bearer, basic or secret_query",
-                 key);
-        break;
-      }
+    (void)v;
+    if (s->follow_redirects && rest_header_is_credential(key) &&
+        strcasecmp(key, "Authorization") != 0 && strcasecmp(key, "Cookie") != 0) {
+      api->log(src, SIPHON_LOG_WARN,
+               "headers.%s goes along every redirect this source follows, to whatever host "
+               "it names (libcurl holds back only Authorization and Cookie): set "
+               "follow_redirects to false, or carry the key in bearer, basic or secret_query",
+               key);
     }
   }
   rest_engine_register(s->eng,

@@ -202,6 +202,9 @@ int rest_query_name_is(const char *enc, size_t len, const char *name);
  * secret_query's and headers' values) with "****": a message may quote
  * what a server echoed. */
 void rest_redact(const rest_source *s, char *text);
+/* Whether a header's name says it carries a credential (X-Api-Key,
+ * X-Auth-Token, Cookie, ...). */
+int rest_header_is_credential(const char *name);
 
 /* The target of the first link whose first rel holds "next", in h, the
  * response's Link header values joined by ", "; malloc'd, or NULL. */

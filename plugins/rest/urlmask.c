@@ -4,6 +4,7 @@
  * source's secret_query parameters. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rest.h"
 
@@ -113,7 +114,23 @@ void rest_url_show(const rest_source *s, const char *url, char *out, size_t out_
   }
 }
 
+int rest_header_is_credential(const char *name) {
+  static const char *const words[] = {"key",      "token",     "secret",     "auth",  "session",
+                                      "password", "signature", "credential", "cookie"};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+    size_t n = strlen(words[i]);
+    for (const char *p = name; *p != '\0'; p++) {
+      if (strncasecmp(p, words[i], n) == 0) {
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
 void rest_redact(const rest_source *s, char *text) {
+  /* Longest first (options.c sorts them): a secret inside another must
+   * not turn the longer one's middle to "****" and leave its ends. */
   for (size_t i = 0; i < s->n_secret_values; i++) {
     const char *v = s->secret_values[i];
     size_t n = strlen(v);
@@ -121,6 +138,21 @@ void rest_redact(const rest_source *s, char *text) {
       /* n >= 4: "****" never grows the text. */
       memcpy(at, "****", 4);
       memmove(at + 4, at + n, strlen(at + n) + 1);
+    }
+  }
+  /* A message cut short (a body's first 200 bytes) may end in the start
+   * of a secret: 3 characters of one or more at the very end go too. */
+  size_t len = strlen(text);
+  for (size_t i = 0; i < s->n_secret_values; i++) {
+    const char *v = s->secret_values[i];
+    size_t n = strlen(v);
+    for (size_t k = n - 1; k >= 3; k--) {
+      if (k <= len && strncmp(text + len - k, v, k) == 0) {
+        memcpy(text + len - k, "****", k < 4 ? k : 4);
+        text[len - k + (k < 4 ? k : 4)] = '\0';
+        len = strlen(text);
+        break;
+      }
     }
   }
 }

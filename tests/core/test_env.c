@@ -281,9 +281,9 @@ Test(suggest, nearest_known_key) {
 Test(env, names_without_defaults) {
   static const char *const cases[][2] = {
       {"http://${SIPHON_TN_UNSET:-h}:${SIPHON_TN_SET:-x}/${SIPHON_TN_SET:?set it}",
-       "${SIPHON_TN_UNSET} (unset: its default), ${SIPHON_TN_SET}, ${SIPHON_TN_SET}"},
+       "${SIPHON_TN_UNSET} (unset or empty: its default), ${SIPHON_TN_SET}, ${SIPHON_TN_SET}"},
       {"${file:/run/secrets/token}", "${file:/run/secrets/token}"},
-      {"${file:-mongodb://admin:hunter2@h/db}", "${file} (unset: its default)"},
+      {"${file:-mongodb://admin:hunter2@h/db}", "${file} (unset or empty: its default)"},
       {"${file:?no file}", "${file}"},
       {"$${NOT}", NULL},
   };

@@ -404,6 +404,33 @@ Test(rest_basic, secrets_a_server_echoes_are_masked) {
   restt_run_free(&r);
 }
 
+/* The masking's edges: a secret cut by the 200-byte excerpt, one inside
+ * another, a space that the query writes as '+'; a header that carries no
+ * credential (Accept) is not masked. */
+Test(rest_basic, secrets_are_masked_cut_nested_or_plus_encoded) {
+  char pad[160];
+  memset(pad, 'p', 156);
+  pad[156] = '\0';
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/echoerr?x=%s\", "
+                           "\"bearer\": \"TOKENSECRET1234567890\"}",
+                           port, pad);
+  cr_assert_eq(r.status, 1);
+  cr_assert_null(strstr(r.err, "TOKENSEC"), "the cut start of the token: %s", r.err);
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/echoerr?type=application/json\", "
+                 "\"bearer\": \"abcd1234\", \"secret_query\": {\"appid\": \"my secret key\"}, "
+                 "\"headers\": {\"X-Key\": \"abcd1234-LONGSECRETTAIL\", \"Accept\": "
+                 "\"application/json\"}}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_null(strstr(r.err, "LONGSECRETTAIL"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "my+secret+key"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "type=application/json"), "not a credential: %s", r.err);
+  restt_run_free(&r);
+}
+
 /* Control characters in an error body (a terminal's ESC sequences, a
  * NUL) are no part of the message, and do not cut it short. */
 Test(rest_basic, control_characters_in_an_error_body_are_blanked) {

@@ -73,6 +73,11 @@ Test(rest_config, bearer_and_proxy_are_checked_and_never_shown) {
   e = check("{\"url\": \"http://x/\", \"proxy\": \"http://u:PROXYPASS@127.0.0.1:abc\"}", 2);
   cr_assert_null(strstr(e, "PROXYPASS"), "%s", e);
   free(e);
+  e = check("{\"url\": \"http://x/\", \"proxy\": \"u:PROXYPASS@pro xy:3128\"}", 2);
+  cr_assert_null(strstr(e, "PROXYPASS"), "without a scheme too: %s", e);
+  free(e);
+  /* "" is libcurl's "no proxy", even with http_proxy set. */
+  free(check("{\"url\": \"http://x/\", \"proxy\": \"\"}", 0));
 }
 
 Test(rest_config, cursor_param_is_a_name) {
