@@ -222,7 +222,10 @@ siphon__round_status siphon__round_outcome(const siphon_round *r, int status, co
       elapsed + SIPHON__DEADLINE_SLACK_MS < r->src->conf->timeout_ms) {
     return SIPHON__ROUND_FAILED;
   }
-  siphon__log(SIPHON_LOG_WARN, r->src->name, "collect timed out: %s", errmsg);
+  /* At the stop, cancelled rounds are said in one line (scheduler.c). */
+  int stop_cancelled = r->src->host->stopping && atomic_load(&r->cancelled);
+  siphon__log(stop_cancelled ? SIPHON_LOG_DEBUG : SIPHON_LOG_WARN, r->src->name,
+              "collect timed out: %s", errmsg);
   return SIPHON__ROUND_TIMEOUT;
 }
 

@@ -183,6 +183,14 @@ static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, c
   /* A UTF-8 byte order mark, which RFC 8259 lets a parser ignore and
    * some Windows servers send: jansson would call it an invalid token. */
   size_t bom = x->body.len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+  if (x->body.len == bom) {
+    /* A 200 or 202 with nothing: "invalid JSON at byte 0" says less. */
+    snprintf(msg, msg_len,
+             "the response body is empty (HTTP %ld): expected JSON; format \"text\" takes it as "
+             "\"\"",
+             status);
+    return -EBADMSG;
+  }
   json_error_t jerr;
   *doc = json_loadb(data + bom, x->body.len - bom, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   if (*doc == NULL) {

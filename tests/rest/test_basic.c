@@ -124,6 +124,12 @@ Test(rest_basic, format_text) {
   /* "hello, world": the token that is not JSON starts the body. */
   cr_assert_not_null(strstr(r.err, "invalid JSON at byte 0: "), "%s", r.err);
   restt_run_free(&r);
+  /* An empty 200 is said to be empty, not invalid at byte 0. */
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/status?code=200&empty=1\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "the response body is empty (HTTP 200): expected JSON"), "%s",
+                     r.err);
+  restt_run_free(&r);
 }
 
 Test(rest_basic, invalid_json_names_source_and_byte) {
