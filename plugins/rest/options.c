@@ -515,7 +515,22 @@ static long opt_long(const json_t *o, const char *key) {
   return (long)json_integer_value(json_object_get(o, key));
 }
 
-/* Adds a copy of v (and its URL-encoded form, how a server echoing a URL
+/* Appends a copy of v to the source's secret values. */
+static int push_secret(rest_source *s, const char *v) {
+  char **grown = realloc(s->secret_values, (s->n_secret_values + 1) * sizeof(char *));
+  if (grown == NULL) {
+    return -ENOMEM;
+  }
+  s->secret_values = grown;
+  s->secret_values[s->n_secret_values] = strdup(v);
+  if (s->secret_values[s->n_secret_values] == NULL) {
+    return -ENOMEM;
+  }
+  s->n_secret_values++;
+  return 0;
+}
+
+/* Adds a copy of v (and its URL-encoded forms, how a server echoing a URL
  * shows it) to what rest_redact() hides. Short values are left: "1" or
  * "yes" would blank out half a message. */
 static int keep_secret_value(rest_source *s, const char *v) {
@@ -523,53 +538,30 @@ static int keep_secret_value(rest_source *s, const char *v) {
     return 0;
   }
   char *enc = curl_easy_escape(NULL, v, 0);
-  char **grown = realloc(s->secret_values, (s->n_secret_values + 2) * sizeof(char *));
-  if (grown == NULL) {
-    curl_free(enc);
+  if (enc == NULL) {
     return -ENOMEM;
   }
-  s->secret_values = grown;
-  s->secret_values[s->n_secret_values] = strdup(v);
-  if (s->secret_values[s->n_secret_values] == NULL) {
-    curl_free(enc);
-    return -ENOMEM;
+  int rc = push_secret(s, v);
+  if (rc == 0 && strcmp(enc, v) != 0) {
+    rc = push_secret(s, enc);
   }
-  s->n_secret_values++;
-  if (enc != NULL && strcmp(enc, v) != 0) {
-    s->secret_values[s->n_secret_values] = strdup(enc);
-    if (s->secret_values[s->n_secret_values] == NULL) {
-      curl_free(enc);
-      return -ENOMEM;
-    }
-    s->n_secret_values++;
-  }
-  /* The query's own encoding writes a space as '+' (CURLU_URLENCODE). */
-  if (enc != NULL && strstr(enc, "%20") != NULL) {
-    char *plus = malloc(strlen(enc) + 1);
-    char **more = realloc(s->secret_values, (s->n_secret_values + 1) * sizeof(char *));
-    if (plus == NULL || more == NULL) {
-      free(plus);
-      if (more != NULL) {
-        s->secret_values = more;
-      }
-      curl_free(enc);
-      return -ENOMEM;
-    }
-    s->secret_values = more;
+  if (rc == 0 && strstr(enc, "%20") != NULL) {
+    /* The query's own encoding writes a space as '+' (CURLU_URLENCODE):
+     * "%20" to "+" in place, the text only shrinks. */
     size_t k = 0;
     for (const char *c = enc; *c != '\0'; c++) {
       if (strncmp(c, "%20", 3) == 0) {
-        plus[k++] = '+';
+        enc[k++] = '+';
         c += 2;
       } else {
-        plus[k++] = *c;
+        enc[k++] = *c;
       }
     }
-    plus[k] = '\0';
-    s->secret_values[s->n_secret_values++] = plus;
+    enc[k] = '\0';
+    rc = push_secret(s, enc);
   }
   curl_free(enc);
-  return 0;
+  return rc;
 }
 
 static int longest_first(const void *a, const void *b) {
