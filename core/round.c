@@ -69,7 +69,7 @@ void siphon__round_start(siphon_source *s) {
   r->src = s;
   r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
   /* This round is the turn that waited, if one did: it must not start a
-   * second when it is released (a due tick can come before the 0 ms
+   * second when it is released (a due tick can come before the 1 ms
    * timer of on_turn_waited). */
   s->pending = 0;
   s->round = r;
@@ -211,9 +211,9 @@ siphon__round_status siphon__round_outcome(const siphon_round *r, int status, co
   /* The plugin's own deadline for the round (libcurl's total timeout,
    * set to what is left of the round's) came a moment before the host's:
    * the same timeout, counted and said as one. An earlier one (a connect
-   * timeout, a driver's budget kept short on purpose) is a failure. */
-  /* A blocking round's, when it returned: not when its records were
-   * handed on, which may take a while. */
+   * timeout, a driver's budget kept short on purpose) is a failure. A
+   * blocking round is timed at its return, not at the end of handing on
+   * its records, which may take a while. */
   uint64_t end = r->src->plugin->desc.capability == SIPHON_CAP_BLOCKING && r->b->returned
                      ? r->b->returned_ms
                      : siphon__now_ms();
