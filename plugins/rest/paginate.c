@@ -116,18 +116,27 @@ static int check_origin(const rest_source *s, char **next, char *msg, size_t msg
   return -EPERM;
 }
 
+/* The parameter that starts at *p in a query text ("a=1&b"): returns its
+ * length, sets *name_len to its name's (up to '=', or all of it), and
+ * moves *p past it and its '&'. */
+static size_t next_param(const char **p, size_t *name_len) {
+  size_t len = strcspn(*p, "&");
+  *name_len = strcspn(*p, "=&");
+  *p += len;
+  if (**p == '&') {
+    (*p)++;
+  }
+  return len;
+}
+
 /* Whether the query text q ("a=1&b=2") has a parameter named `name`. */
 static int query_has(const char *q, const char *name) {
-  const char *p = q;
-  while (*p != '\0') {
-    size_t seg = strcspn(p, "&");
-    size_t name_len = strcspn(p, "=&");
-    if (rest_query_name_is(p, name_len < seg ? name_len : seg, name)) {
+  for (const char *p = q; *p != '\0';) {
+    const char *param = p;
+    size_t name_len;
+    next_param(&p, &name_len);
+    if (rest_query_name_is(param, name_len, name)) {
       return 1;
-    }
-    p += seg;
-    if (*p == '&') {
-      p++;
     }
   }
   return 0;
@@ -138,15 +147,14 @@ static int query_has(const char *q, const char *name) {
  * Returns how many, or -ENOMEM. */
 static int add_missing_secrets(const rest_source *s, const char *oq, const char *nq, CURLU *nu) {
   int added = 0;
-  const char *p = oq;
-  while (*p != '\0') {
-    size_t seg = strcspn(p, "&");
-    size_t name_len = strcspn(p, "=&");
-    name_len = name_len < seg ? name_len : seg;
+  for (const char *p = oq; *p != '\0';) {
+    const char *param = p;
+    size_t name_len;
+    size_t len = next_param(&p, &name_len);
     for (size_t k = 0; k < s->n_secret_keys; k++) {
       const char *key = s->secret_keys[k];
-      if (rest_query_name_is(p, name_len, key) && (nq == NULL || !query_has(nq, key))) {
-        char *pair = strndup(p, seg);
+      if (rest_query_name_is(param, name_len, key) && (nq == NULL || !query_has(nq, key))) {
+        char *pair = strndup(param, len);
         if (pair == NULL) {
           return -ENOMEM;
         }
@@ -157,10 +165,6 @@ static int add_missing_secrets(const rest_source *s, const char *oq, const char 
         }
         added++;
       }
-    }
-    p += seg;
-    if (*p == '&') {
-      p++;
     }
   }
   return added;
@@ -234,18 +238,15 @@ static CURLUcode drop_param(CURLU *u, const char *name) {
   }
   size_t k = 0;
   for (const char *p = q; *p != '\0';) {
-    size_t seg = strcspn(p, "&");
-    size_t name_len = strcspn(p, "=&");
-    if (!rest_query_name_is(p, name_len < seg ? name_len : seg, name)) {
+    const char *param = p;
+    size_t name_len;
+    size_t len = next_param(&p, &name_len);
+    if (!rest_query_name_is(param, name_len, name)) {
       if (k > 0) {
         kept[k++] = '&';
       }
-      memcpy(kept + k, p, seg);
-      k += seg;
-    }
-    p += seg;
-    if (*p == '&') {
-      p++;
+      memcpy(kept + k, param, len);
+      k += len;
     }
   }
   kept[k] = '\0';
