@@ -8,16 +8,19 @@
 #include "config_check.h"
 #include "util.h"
 
+static void cfg_verror(siphon__cfgctx *c, const char *path, int value, const char *fmt,
+                       va_list ap) {
+  char *where = path != NULL && path[0] != '\0' ? siphon__asprintf("%s: %s", c->file, path)
+                                                : siphon__xstrdup(c->file);
+  siphon__diag_vadd(c->d, where, value, fmt, ap);
+  free(where);
+}
+
 void siphon__cfg_error(siphon__cfgctx *c, const char *path, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *text = siphon__vasprintf(fmt, ap);
+  cfg_verror(c, path, 1, fmt, ap);
   va_end(ap);
-  char *where = path != NULL && path[0] != '\0' ? siphon__asprintf("%s: %s", c->file, path)
-                                                : siphon__xstrdup(c->file);
-  siphon__diag_add(c->d, where, "%s", text);
-  free(where);
-  free(text);
 }
 
 /* An error about a key, not its value: no "the value came from". */
@@ -27,12 +30,8 @@ static void cfg_key_error(siphon__cfgctx *c, const char *path, const char *fmt, 
 static void cfg_key_error(siphon__cfgctx *c, const char *path, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *text = siphon__vasprintf(fmt, ap);
+  cfg_verror(c, path, 0, fmt, ap);
   va_end(ap);
-  char *where = siphon__asprintf("%s: %s", c->file, path);
-  siphon__diag_add_key(c->d, where, "%s", text);
-  free(where);
-  free(text);
 }
 
 void siphon__cfg_mark_bad(siphon__cfgctx *c, const json_t *v) {

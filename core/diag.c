@@ -29,9 +29,7 @@ void siphon__diag_note_origin(siphon__diag *d, const char *where, const char *na
   json_object_set_new(d->origins, where, json_string(names));
 }
 
-/* Adds an entry; with `value`, naming the substitutions its value came
- * from, if any. */
-static void diag_vadd(siphon__diag *d, const char *where, int value, const char *fmt, va_list ap) {
+void siphon__diag_vadd(siphon__diag *d, const char *where, int value, const char *fmt, va_list ap) {
   if (d->count == d->cap) {
     size_t cap = d->cap ? d->cap * 2 : 8;
     d->entries = siphon__xrealloc(d->entries, cap * sizeof(*d->entries));
@@ -56,14 +54,14 @@ static void diag_vadd(siphon__diag *d, const char *where, int value, const char 
 void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  diag_vadd(d, where, 1, fmt, ap);
+  siphon__diag_vadd(d, where, 1, fmt, ap);
   va_end(ap);
 }
 
 void siphon__diag_add_key(siphon__diag *d, const char *where, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  diag_vadd(d, where, 0, fmt, ap);
+  siphon__diag_vadd(d, where, 0, fmt, ap);
   va_end(ap);
 }
 

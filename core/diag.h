@@ -5,6 +5,7 @@
 #ifndef SIPHON_CORE_DIAG_H
 #define SIPHON_CORE_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct siphon__diag_entry {
@@ -33,6 +34,10 @@ void siphon__diag_add(siphon__diag *d, const char *where, const char *fmt, ...)
  * unknown key, one not used): no "the value came from". */
 void siphon__diag_add_key(siphon__diag *d, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Either of the two with a va_list: `value` non-zero for an error about
+ * the value at `where` (siphon__diag_add), zero for one about its key. */
+void siphon__diag_vadd(siphon__diag *d, const char *where, int value, const char *fmt, va_list ap);
 
 /* Notes that the value at `where` ("demo.json: sources[0].options.url")
  * came from substitutions: `names` ("${API_PORT}") is added to every

@@ -64,15 +64,18 @@ static const char *expectation(siphon_opt_type t) {
 static void add_error(siphon__diag *d, const char *where, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+static void verror(siphon__diag *d, const char *where, const char *key, int value, const char *fmt,
+                   va_list ap) {
+  char *at = key != NULL ? siphon__path_key(where, key) : siphon__xstrdup(where);
+  siphon__diag_vadd(d, at, value, fmt, ap);
+  free(at);
+}
+
 static void add_error(siphon__diag *d, const char *where, const char *key, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *text = siphon__vasprintf(fmt, ap);
+  verror(d, where, key, 1, fmt, ap);
   va_end(ap);
-  char *at = key != NULL ? siphon__path_key(where, key) : siphon__xstrdup(where);
-  siphon__diag_add(d, at, "%s", text);
-  free(at);
-  free(text);
 }
 
 /* Is `s` one of the '|'-separated `choices`? */
@@ -320,12 +323,8 @@ static void add_key_error(siphon__diag *d, const char *where, const char *key, c
                           ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *text = siphon__vasprintf(fmt, ap);
+  verror(d, where, key, 0, fmt, ap);
   va_end(ap);
-  char *at = siphon__path_key(where, key);
-  siphon__diag_add_key(d, at, "%s", text);
-  free(at);
-  free(text);
 }
 
 static void unknown_key(const siphon_option *table, const char *key, const char *where,
