@@ -49,9 +49,7 @@ static int drain(siphon__host *h, size_t max) {
   }
   int more = h->ts_head != NULL;
   uv_mutex_unlock(&h->ts_lock);
-  if (last == NULL) {
-    it = NULL;
-  }
+  /* max >= 1: an empty queue is it == NULL, else last ended the list. */
   while (it != NULL) {
     siphon__ts_item *next = it->next;
     siphon__record_write(it->src, it->ts, it->data, it->meta);

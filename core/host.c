@@ -323,8 +323,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
                  schedule_keys[k]);
         siphon__diag_add_key(d, where,
                              "not used: this source streams (plugin %s runs it all the time, "
-                             "with "
-                             "no rounds); remove it",
+                             "with no rounds); remove it",
                              p->name);
       }
     }
