@@ -445,14 +445,14 @@ int siphon__options_validate(const siphon_option *table, const json_t *options, 
   return 0;
 }
 
-/* "scheme://user:secret@host/..." -> "scheme://user:****@host/...". */
+/* "scheme://user:secret@host/..." -> "scheme://user:****@host/...".
+ * Without a scheme, "user:secret@host:port" is masked too: libcurl takes
+ * a proxy written so, and a value that only looks like one is better
+ * shown masked than a password shown. */
 static json_t *mask_userinfo(const char *s) {
   const char *scheme_end = strstr(s, "://");
-  if (scheme_end == NULL) {
-    return NULL;
-  }
-  const char *auth = scheme_end + 3;
-  size_t auth_len = strcspn(auth, "/?#");
+  const char *auth = scheme_end != NULL ? scheme_end + 3 : s;
+  size_t auth_len = strcspn(auth, scheme_end != NULL ? "/?#" : "/?# \t\r\n");
   const char *at = NULL;
   for (size_t i = 0; i < auth_len; i++) {
     if (auth[i] == '@') {

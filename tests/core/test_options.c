@@ -265,6 +265,18 @@ Test(options, redact_secrets_and_url_passwords) {
   free(s);
 }
 
+/* libcurl takes a proxy without a scheme, so --check must not show its
+ * password either. */
+Test(options, redact_a_password_without_a_scheme) {
+  char *s = redacted(NULL,
+                     "{\"proxy\": \"alice:s3cret@proxy.example:3128\","
+                     " \"p\": \"a b:c@d\", \"q\": \"user@host\", \"r\": \"x/a:b@c\"}");
+  cr_expect_str_eq(s,
+                   "{\"proxy\":\"alice:****@proxy.example:3128\",\"p\":\"a b:c@d\","
+                   "\"q\":\"user@host\",\"r\":\"x/a:b@c\"}");
+  free(s);
+}
+
 Test(options, redact_secret_of_any_type) {
   static const siphon_option t[] = {{"token", SIPHON_OPT_ANY, SIPHON_OPT_SECRET, NULL, NULL, "x"},
                                     {"key", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "x"},
