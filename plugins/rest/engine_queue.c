@@ -1,7 +1,7 @@
-/* Rounds waiting for their turn to start their first transfer: those of
- * sources with no connection kept alive (round.c decides). Each loop
- * turn starts at most `batch` of them, from an idle handle that runs
- * only while some wait.
+/* Rounds waiting for their turn: to start their first transfer (those of
+ * sources with no connection kept alive; round.c decides), or to write
+ * their next chunk of records. Each loop turn runs at most `batch` of
+ * them, from an idle handle that runs only while some wait.
  *
  * Why: started all at once, 10,000 sources would be 10,000 connects
  * inside one curl_multi_socket_action (over half a second in which no
@@ -15,11 +15,18 @@
 void rest__on_idle(uv_idle_t *h) {
   rest_engine *e = h->data;
   /* A start may queue or unqueue others (a cancel in a round's callback):
-   * take each from the head afresh. */
+   * take each from the head afresh. One queued during this turn (a round
+   * writing its records queues itself again) waits for the next turn,
+   * so that other sources' rounds get the loop between its chunks. */
+  rest_wait *last = e->wait_tail;
   for (long i = 0; i < e->batch && e->wait_head != NULL; i++) {
     rest_wait *w = e->wait_head;
+    int was_last = w == last;
     rest_engine_unqueue(e, w);
     w->start(w);
+    if (was_last) {
+      break;
+    }
   }
   if (e->wait_head == NULL) {
     uv_idle_stop(&e->idle);

@@ -135,15 +135,6 @@ static json_t *make_meta(rest_xfer *x, long status, int page) {
                    x->elapsed_ms, "wait_ms", x->wait_ms, "page", page);
 }
 
-static int push(json_t *records, json_t *data, json_t *meta) {
-  if (data == NULL || meta == NULL) {
-    json_decref(data);
-    json_decref(meta);
-    return -ENOMEM;
-  }
-  return json_array_append_new(records, json_pack("[oo]", data, meta)) == 0 ? 0 : -ENOMEM;
-}
-
 /* Where the bad token starts, counted from 0: jansson's position is past
  * it ("not json" is "near 'not'" at 3), so step back over the token it
  * names when the body holds it there. */
@@ -165,15 +156,24 @@ static int token_start(const char *data, const json_error_t *jerr) {
   return pos;
 }
 
-static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, char *msg,
-                      size_t msg_len) {
-  if (s->head || status == 204 || (x->body.len == 0 && status >= 300)) {
+static int no_body(int head, long status, const rest_buf *body) {
+  return head || status == 204 || (body->len == 0 && status >= 300);
+}
+
+int rest_response_parse_is_long(const rest_source *s, const rest_xfer *x, long status) {
+  return !no_body(s->head, status, &x->body) && !s->format_text &&
+         x->body.len >= REST_PARSE_OFF_LOOP;
+}
+
+int rest_response_parse(int head, int text, long status, const rest_buf *body, json_t **doc,
+                        char *msg, size_t msg_len) {
+  if (no_body(head, status, body)) {
     *doc = json_null();
     return 0;
   }
-  const char *data = x->body.data != NULL ? x->body.data : "";
-  if (s->format_text) {
-    *doc = json_stringn(data, x->body.len);
+  const char *data = body->data != NULL ? body->data : "";
+  if (text) {
+    *doc = json_stringn(data, body->len);
     if (*doc == NULL) {
       snprintf(msg, msg_len, "the response is not valid UTF-8 text (format \"text\")");
       return -EBADMSG;
@@ -182,8 +182,8 @@ static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, c
   }
   /* A UTF-8 byte order mark, which RFC 8259 lets a parser ignore and
    * some Windows servers send: jansson would call it an invalid token. */
-  size_t bom = x->body.len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-  if (x->body.len == bom) {
+  size_t bom = body->len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+  if (body->len == bom) {
     /* A 200 or 202 with nothing: "invalid JSON at byte 0" says less. */
     snprintf(msg, msg_len,
              "the response body is empty (HTTP %ld): expected JSON; format \"text\" takes it as "
@@ -192,7 +192,7 @@ static int parse_body(rest_source *s, rest_xfer *x, long status, json_t **doc, c
     return -EBADMSG;
   }
   json_error_t jerr;
-  *doc = json_loadb(data + bom, x->body.len - bom, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+  *doc = json_loadb(data + bom, body->len - bom, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   if (*doc == NULL) {
     snprintf(msg, msg_len, "invalid JSON at byte %d: %s", (int)bom + token_start(data + bom, &jerr),
              jerr.text);
@@ -249,8 +249,8 @@ static void describe_miss(json_t *doc, const char *ptr, char *out, size_t out_le
   }
 }
 
-int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *records, json_t **doc,
-                          char *msg, size_t msg_len) {
+int rest_response_status(rest_source *s, rest_xfer *x, int page, long *status_out, char *msg,
+                         size_t msg_len) {
   long status = 0;
   if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) {
     snprintf(msg, msg_len, "no HTTP status");
@@ -283,27 +283,35 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
              excerpt[0] != '\0' ? excerpt : "(an empty body)");
     return -EIO;
   }
-  int rc = parse_body(s, x, status, doc, msg, msg_len);
-  if (rc != 0) {
-    return rc;
-  }
-  json_t *sel = *doc;
+  *status_out = status;
+  return 0;
+}
+
+int rest_response_select(rest_source *s, rest_xfer *x, long status, int page, json_t *doc,
+                         rest_records *records, char *msg, size_t msg_len) {
+  json_t *sel = doc;
   if (s->select != NULL) {
-    sel = rest_jsonptr_get(*doc, s->select);
+    sel = rest_jsonptr_get(doc, s->select);
     if (sel == NULL) {
       char there[160];
-      describe_miss(*doc, s->select, there, sizeof(there));
+      describe_miss(doc, s->select, there, sizeof(there));
       snprintf(msg, msg_len, "select \"%s\" matches nothing in the response: %s", s->select, there);
-      json_decref(*doc);
-      *doc = NULL;
       return -ENOENT;
     }
   }
+  /* One meta for the page, shared by its records: the host only reads
+   * it, and a page of 300,000 elements built 300,000 alike. */
+  json_t *meta = make_meta(x, status, page);
+  if (meta == NULL) {
+    snprintf(msg, msg_len, "out of memory");
+    return -ENOMEM;
+  }
+  int rc = 0;
   if (s->split && json_is_array(sel)) {
     size_t i;
     json_t *v;
     json_array_foreach(sel, i, v) {
-      rc = push(records, json_incref(v), make_meta(x, status, page));
+      rc = rest_records_push(records, json_incref(v), json_incref(meta));
       if (rc != 0) {
         break;
       }
@@ -316,12 +324,11 @@ int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *record
       s->api->log(s->src, SIPHON_LOG_WARN,
                   "split: the selected value is not an array; emitting it as one record");
     }
-    rc = push(records, json_incref(sel), make_meta(x, status, page));
+    rc = rest_records_push(records, json_incref(sel), json_incref(meta));
   }
+  json_decref(meta);
   if (rc != 0) {
     snprintf(msg, msg_len, "out of memory");
-    json_decref(*doc);
-    *doc = NULL;
   }
   return rc;
 }

@@ -162,14 +162,61 @@ void rest_xfer_learn(rest_source *s, rest_xfer *x);
 void rest_xfer_time(rest_xfer *x);
 void rest_xfer_free(rest_xfer *x);
 
+/* ---- records.c: a round's records, held until its last page is in ---- */
+
+typedef struct rest_record {
+  json_t *data, *meta; /* meta may be shared by the records of a page */
+} rest_record;
+
+typedef struct rest_records {
+  rest_record *v;
+  size_t len, cap;
+  size_t sent; /* v[0, sent) are the host's now */
+} rest_records;
+
+/* Records a round writes in one loop turn (round.c). */
+#define REST_RECORDS_CHUNK 512
+
+/* Appends a record; data and meta are STOLEN (a shared meta needs its own
+ * reference for each record). -ENOMEM, with both released, when either
+ * is NULL or the array cannot grow. */
+int rest_records_push(rest_records *rs, json_t *data, json_t *meta);
+/* Hands the next `max` records to api->round_emit(): 1 while some are
+ * left, 0 when all are sent, or the host's refusal, after which the rest
+ * were handed over too, so that the host counts them as discarded. */
+int rest_records_send(rest_records *rs, const siphon_host_api *api, siphon_round *round,
+                      size_t max);
+/* Hands every record left to a round the host has cancelled, which counts
+ * each as discarded instead of writing it. */
+void rest_records_discard(rest_records *rs, const siphon_host_api *api, siphon_round *round);
+/* Releases the records not sent, and the array. */
+void rest_records_free(rest_records *rs);
+
 /* ---- response.c: status, format, select, split ---- */
 
-/* Checks and parses a finished transfer. On success returns 0, appends
- * [data, meta] pairs to `records` and sets *doc to the whole parsed body
- * (NEW reference, for pagination). On failure fills msg and returns a
- * negative errno. */
-int rest_response_records(rest_source *s, rest_xfer *x, int page, json_t *records, json_t **doc,
-                          char *msg, size_t msg_len);
+/* A body at least this long is parsed on libuv's threadpool (round.c):
+ * at about 50 MB/s, one parsed on the loop holds every other source's
+ * round for 20 ms a megabyte. */
+#define REST_PARSE_OFF_LOOP (256 * 1024)
+
+/* Checks a finished transfer's status against 2xx and accept_status:
+ * 0 and *status, or a negative errno with msg filled. */
+int rest_response_status(rest_source *s, rest_xfer *x, int page, long *status, char *msg,
+                         size_t msg_len);
+/* Whether the body needs parsing at all (json, with content) and is long
+ * enough to be parsed off the loop. */
+int rest_response_parse_is_long(const rest_source *s, const rest_xfer *x, long status);
+/* Parses a body with the status `status`, as text (text != 0) or JSON,
+ * into *doc (NEW reference; JSON null when there is none to parse, as for
+ * HEAD): 0, or a negative errno with msg filled. Takes nothing of the
+ * source's, so that a worker thread can run it while the source goes. */
+int rest_response_parse(int head, int text, long status, const rest_buf *body, json_t **doc,
+                        char *msg, size_t msg_len);
+/* Applies `select` and `split` to a parsed page and appends its records,
+ * each with the page's meta (status, URL, times). 0, or a negative errno
+ * with msg filled. doc is borrowed. */
+int rest_response_select(rest_source *s, rest_xfer *x, long status, int page, json_t *doc,
+                         rest_records *records, char *msg, size_t msg_len);
 
 /* ---- paginate.c ---- */
 

@@ -1,7 +1,9 @@
 /* One round of a source: its first page, then each next page until the
  * paginator says stop, max_pages is reached, or something fails. Records
  * are held until the last page is in, so a round that fails part-way
- * emits nothing. The source's timeout bounds the whole round: each
+ * emits nothing; then they are written REST_RECORDS_CHUNK a loop turn
+ * (records.c says why). A long body is parsed on libuv's threadpool, for
+ * the same reason. The source's timeout bounds the whole round: each
  * request gets what is left of it. */
 #include <errno.h>
 #include <stdio.h>
@@ -11,14 +13,26 @@
 #include "rest.h"
 
 struct rest_run {
-  rest_wait wait; /* for the first page's turn */
+  rest_wait wait; /* for the first page's turn, then for each chunk of records */
   rest_source *s;
   siphon_round *round;
   uint64_t started_ms, deadline_ms;
   int page;
-  rest_xfer *x;    /* the page in flight */
-  json_t *records; /* [[data, meta], ...] */
-  json_t *seen;    /* {url: true}: pages fetched this round (paginated only) */
+  rest_xfer *x;      /* the page in flight, or being parsed */
+  rest_records recs; /* held until the last page is in */
+  json_t *seen;      /* {url: true}: pages fetched this round (paginated only) */
+  int writing;       /* the last page is in: its records are being written */
+  /* A long body on the threadpool. A cancel meanwhile is kept for its
+   * end: the worker still reads x's body. */
+  uv_work_t parse;
+  int parsing;
+  long status;
+  json_t *parsed;
+  int parse_rc;
+  char parse_msg[512];
+  int cancel_status;
+  char cancel_msg[160];
+  int orphan; /* its source was destroyed while it parsed: only freed */
 };
 
 static uint64_t now_ms(const rest_source *s) {
@@ -27,34 +41,47 @@ static uint64_t now_ms(const rest_source *s) {
 
 static void run_free(rest_run *r) {
   rest_xfer_free(r->x);
-  json_decref(r->records);
+  rest_records_free(&r->recs);
+  json_decref(r->parsed);
   json_decref(r->seen);
   free(r);
 }
 
-static void finish(rest_run *r, int status, const char *msg) {
+static void done(rest_run *r, int status, const char *msg) {
   rest_source *s = r->s;
   siphon_round *round = r->round;
-  if (status == 0) {
-    size_t i;
-    json_t *pair;
-    json_array_foreach(r->records, i, pair) {
-      if (s->api->round_emit(round, json_incref(json_array_get(pair, 0)),
-                             json_incref(json_array_get(pair, 1))) != 0) {
-        break;
-      }
-    }
-  }
-  s->run = NULL;
-  run_free(r);
   char shown[1024];
   if (msg != NULL) {
-    /* What a server said back may hold a secret of the source's. */
+    /* What a server said back may hold a secret of the source's. Copied
+     * first: msg may be the run's own. */
     snprintf(shown, sizeof(shown), "%s", msg);
     rest_redact(s, shown);
     msg = shown;
   }
+  s->run = NULL;
+  run_free(r);
   s->api->round_done(round, status, msg);
+}
+
+/* A turn of writing (rest_engine_queue). */
+static void on_write_turn(rest_wait *w) {
+  rest_run *r = (rest_run *)w;
+  int more = rest_records_send(&r->recs, r->s->api, r->round, REST_RECORDS_CHUNK);
+  if (more > 0) {
+    rest_engine_queue(r->s->eng, &r->wait);
+    return;
+  }
+  done(r, 0, NULL);
+}
+
+static void finish(rest_run *r, int status, const char *msg) {
+  if (status != 0) {
+    done(r, status, msg);
+    return;
+  }
+  r->writing = 1;
+  r->wait.start = on_write_turn;
+  on_write_turn(&r->wait);
 }
 
 static void on_page_done(void *arg, CURL *easy, CURLcode result);
@@ -131,6 +158,36 @@ static int transfer_error(rest_run *r, rest_xfer *x, CURLcode result, char *msg,
   return -EIO;
 }
 
+static void page_parsed(rest_run *r, int rc, json_t *doc, const char *parse_msg);
+
+static void parse_work(uv_work_t *w) {
+  rest_run *r = w->data;
+  /* Only what is the run's own: a destroy may free the source meanwhile. */
+  r->parse_rc = rest_response_parse(0, 0, r->status, &r->x->body, &r->parsed, r->parse_msg,
+                                    sizeof(r->parse_msg));
+}
+
+static void parse_after(uv_work_t *w, int status) {
+  rest_run *r = w->data;
+  r->parsing = 0;
+  if (r->orphan) {
+    run_free(r);
+    return;
+  }
+  json_t *doc = r->parsed;
+  r->parsed = NULL;
+  if (r->cancel_status != 0) {
+    json_decref(doc);
+    finish(r, r->cancel_status, r->cancel_msg);
+    return;
+  }
+  if (status != 0) { /* never cancelled with uv_cancel(): parse here */
+    r->parse_rc =
+        rest_response_parse(0, 0, r->status, &r->x->body, &doc, r->parse_msg, sizeof(r->parse_msg));
+  }
+  page_parsed(r, r->parse_rc, doc, r->parse_msg);
+}
+
 static void on_page_done(void *arg, CURL *easy, CURLcode result) {
   rest_run *r = arg;
   rest_source *s = r->s;
@@ -148,9 +205,35 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
   s->warm = !x->closes && !s->is_file;
   rest_xfer_learn(s, x);
   rest_xfer_time(x);
-  json_t *doc = NULL;
-  int rc = rest_response_records(s, x, r->page, r->records, &doc, msg, sizeof(msg));
+  int rc = rest_response_status(s, x, r->page, &r->status, msg, sizeof(msg));
   if (rc != 0) {
+    finish(r, rc, msg);
+    return;
+  }
+  if (rest_response_parse_is_long(s, x, r->status)) {
+    r->parse.data = r;
+    if (uv_queue_work(s->api->loop(s->src), &r->parse, parse_work, parse_after) == 0) {
+      r->parsing = 1;
+      return;
+    }
+  }
+  json_t *doc = NULL;
+  rc = rest_response_parse(s->head, s->format_text, r->status, &x->body, &doc, msg, sizeof(msg));
+  page_parsed(r, rc, doc, msg);
+}
+
+static void page_parsed(rest_run *r, int rc, json_t *doc, const char *parse_msg) {
+  rest_source *s = r->s;
+  rest_xfer *x = r->x;
+  if (rc != 0) {
+    finish(r, rc, parse_msg);
+    return;
+  }
+  char msg[512];
+  msg[0] = '\0';
+  rc = rest_response_select(s, x, r->status, r->page, doc, &r->recs, msg, sizeof(msg));
+  if (rc != 0) {
+    json_decref(doc);
     finish(r, rc, msg);
     return;
   }
@@ -211,13 +294,12 @@ int rest_round_start(rest_source *s, siphon_round *round) {
   }
   r->s = s;
   r->round = round;
-  r->records = json_array();
   if (s->page_type != REST_PAGE_NONE) {
     r->seen = json_object();
   }
   r->started_ms = now_ms(s);
   r->deadline_ms = r->started_ms + s->api->source_timeout_ms(s->src);
-  if (r->records == NULL || (s->page_type != REST_PAGE_NONE && r->seen == NULL)) {
+  if (s->page_type != REST_PAGE_NONE && r->seen == NULL) {
     run_free(r);
     return -ENOMEM;
   }
@@ -244,24 +326,45 @@ int rest_round_start(rest_source *s, siphon_round *round) {
 
 void rest_round_cancel(rest_source *s, siphon_round *round) {
   rest_run *r = s->run;
-  if (r == NULL || (round != NULL && r->round != round)) {
+  if (r == NULL || (round != NULL && r->round != round) || r->cancel_status != 0) {
     return;
   }
   rest_engine_unqueue(s->eng, &r->wait);
-  if (r->x != NULL) {
+  if (r->x != NULL && !r->parsing) {
     rest_engine_remove(s->shard, r->x->easy);
+    /* A transfer removed part-way loses its connection. */
+    s->warm = 0;
   }
-  /* A transfer removed part-way loses its connection. */
-  s->warm = 0;
   uint64_t now = now_ms(s);
-  char msg[512];
+  char msg[160];
   int status = now >= r->deadline_ms ? -ETIMEDOUT : -ECANCELED;
   const char *what = status == -ETIMEDOUT ? "timed out" : "cancelled";
   unsigned long long ms = (unsigned long long)(now - r->started_ms);
-  if (r->page == 0) {
+  if (r->writing) {
+    snprintf(msg, sizeof(msg), "%s after %llu ms, with %zu of its %zu records written", what, ms,
+             r->recs.sent, r->recs.len);
+    /* The host counts each as discarded. */
+    rest_records_discard(&r->recs, s->api, r->round);
+  } else if (r->parsing) {
+    snprintf(msg, sizeof(msg), "%s after %llu ms, parsing page %d", what, ms, r->page);
+  } else if (r->page == 0) {
     snprintf(msg, sizeof(msg), "%s after %llu ms, waiting for its turn to start", what, ms);
   } else {
     snprintf(msg, sizeof(msg), "%s after %llu ms on page %d", what, ms, r->page);
+  }
+  if (r->parsing && round == NULL) {
+    /* The source is being destroyed (the host destroys only idle ones, so
+     * this is a defence): the run outlives it, knowing it no more. */
+    r->orphan = 1;
+    s->run = NULL;
+    s->api->round_done(r->round, status, msg);
+    return;
+  }
+  if (r->parsing) {
+    /* The worker still reads x's body: the round ends when it is done. */
+    r->cancel_status = status;
+    snprintf(r->cancel_msg, sizeof(r->cancel_msg), "%s", msg);
+    return;
   }
   finish(r, status, msg);
 }

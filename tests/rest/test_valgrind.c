@@ -2,7 +2,8 @@
  * sources on short intervals against httpfix, so that the loop drives
  * libcurl's multi handles through every path a long run takes: kept-alive
  * and server-closed connections, connections the server closes while
- * idle, failing statuses, gzip, pagination, file:// reads, a transfer
+ * idle, failing statuses, gzip, pagination, file:// reads, a page long
+ * enough to be parsed off the loop and written in chunks, a transfer
  * cancelled by its round timeout, and a transfer still in flight at
  * SIGTERM that shutdown cancels. The run must end with exit 0, no invalid
  * access and no definite or indirect leak. SIPHON_REST_SHARD_SIZE=2 spreads
@@ -70,11 +71,13 @@ Test(rest_valgrind, many_sources_and_sigterm_mid_transfer_are_clean) {
       "                \"paginate\": {\"type\": \"link_header\"}}},\n"
       "  {\"name\": \"file\", \"plugin\": \"rest\", \"interval\": \"250ms\",\n"
       "   \"options\": {\"url\": \"file://%s\", \"select\": \"/rows\", \"split\": true}},\n"
+      "  {\"name\": \"long\", \"plugin\": \"rest\", \"interval\": \"2s\",\n"
+      "   \"options\": {\"url\": \"%s/many?n=30000\", \"select\": \"/items\", \"split\": true}},\n"
       "  {\"name\": \"inflight\", \"plugin\": \"rest\", \"interval\": \"110s\", \"timeout\": "
       "\"100s\",\n"
       "   \"options\": {\"url\": \"%s/delay?ms=120000&id=inflight\"}}\n"
       " ]}\n",
-      SIPHON_PLUGIN_DIR, base, base, base, base, base, base, base, base, data, base);
+      SIPHON_PLUGIN_DIR, base, base, base, base, base, base, base, base, data, base, base);
   cr_assert_not_null(cfg);
 
   tvg_start(&vg, cfg);
@@ -85,6 +88,9 @@ Test(rest_valgrind, many_sources_and_sigterm_mid_transfer_are_clean) {
   CHECK(tproc_wait_stdout(&vg, "\"source\":\"gz\",", WAIT_MS), "no record of gz");
   CHECK(tproc_wait_stdout(&vg, "\"page\":3}", WAIT_MS), "no third page of pages");
   CHECK(tproc_wait_stdout(&vg, "\"source\":\"file\",", WAIT_MS), "no record of file");
+  /* A page over REST_PARSE_OFF_LOOP, parsed on the threadpool and written
+   * in chunks. */
+  CHECK(tproc_wait_stdout(&vg, "\"data\":{\"i\":29999}", WAIT_MS), "no last record of long");
   CHECK(tproc_wait_stdout_count(&vg, "\"source\":\"keep\",", 8, WAIT_MS),
         "fewer than 8 records of keep");
   CHECK(tproc_wait_stdout_count(&vg, "\"source\":\"close\",", 8, WAIT_MS),
