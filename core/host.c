@@ -520,13 +520,14 @@ static void once_report(siphon__host *h) {
   }
 }
 
-/* A blocking round timed out whose collect_blocking() has not returned:
- * what it emitted before its timeout is still to be written. */
+/* A blocking round timed out whose records emitted before its timeout
+ * are still to be written: its collect_blocking() has not returned, or
+ * has and they are being written a chunk a turn. */
 static int late_records_due(const siphon__host *h) {
   for (size_t i = 0; i < h->source_count; i++) {
     const siphon_source *s = &h->sources[i];
     if (s->round != NULL && s->plugin->desc.capability == SIPHON_CAP_BLOCKING &&
-        s->round->reported && !s->round->b->returned) {
+        s->round->reported) {
       return 1;
     }
   }
@@ -651,6 +652,17 @@ void siphon__host_maybe_finish(siphon__host *h) {
 
 static void on_hard_deadline(uv_timer_t *t) {
   siphon__host *h = t->data;
+  /* A blocking round that returned is only writing what it emitted, a
+   * chunk a loop turn: not hung. What it holds is written now, before
+   * anything is judged hung and lost with it. */
+  for (size_t i = 0; i < h->source_count; i++) {
+    if (h->sources[i].round != NULL) {
+      siphon__blocking_deliver_now(h->sources[i].round);
+    }
+  }
+  if (h->rounds_in_flight == 0) {
+    return; /* the last release kicked finish() */
+  }
   /* Name the holders: the user's next step is that plugin's code. */
   for (size_t i = 0; i < h->source_count; i++) {
     const siphon_source *s = &h->sources[i];
@@ -658,10 +670,8 @@ static void on_hard_deadline(uv_timer_t *t) {
       siphon__log(SIPHON_LOG_ERROR, s->name,
                   "still running after shutdown_grace and cancellation: plugin \"%s\" %s",
                   s->plugin->desc.name,
-                  s->plugin->desc.capability != SIPHON_CAP_BLOCKING ? "has not called round_done()"
-                  : s->round->b->returned
-                      ? "returned from collect_blocking(), and its records are still being "
-                        "written"
+                  s->plugin->desc.capability != SIPHON_CAP_BLOCKING
+                      ? "has not called round_done()"
                       : "has not returned from collect_blocking(): it is in a call that does "
                         "not look at round_cancelled() (such as a driver's wait on a server), or "
                         "it never looks");

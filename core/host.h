@@ -190,6 +190,10 @@ void siphon__run_blocking(siphon_source *s, siphon_round *r);
 /* The output drained, or siphon is stopping: blocking rounds whose
  * records waited (over buffer_limit) go on writing them. */
 void siphon__blocking_resume(siphon__host *h);
+/* A blocking round that has returned writes every record it still holds
+ * now, at once, and ends (may free r): 1. 0, doing nothing, for any other
+ * round. For the end of a stop, when no later loop turn may come. */
+int siphon__blocking_deliver_now(siphon_round *r);
 /* Drops a round still waiting for a bulkhead slot, reporting st/why. */
 void siphon__blocking_drop_queued(siphon_source *s, siphon_round *r, siphon__round_status st,
                                   const char *why);

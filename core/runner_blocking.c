@@ -4,6 +4,8 @@
  * plugin cannot starve the others; rounds over either bound wait in the
  * plugin's FIFO, and freed threads go to the plugins' queues in turn. */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "host.h"
@@ -59,20 +61,44 @@ static void dispatch_all_waiting(siphon__host *h) {
  * stall every other source for the tens of ms writing them takes. */
 #define SIPHON__DELIVER_CHUNK 1024
 
-static void deliver(siphon_round *r);
+static void deliver_chunk(siphon_round *r, size_t max);
+
+/* SIPHON_DELIVER_CHUNK: records a chunk, for the tests of a stop that
+ * comes while a long delivery goes on (1 makes 2,000 records take 2 s). */
+static size_t deliver_chunk_size(void) {
+  static size_t size;
+  if (size == 0) {
+    const char *v = getenv("SIPHON_DELIVER_CHUNK");
+    long n = v != NULL ? strtol(v, NULL, 10) : 0;
+    size = n > 0 ? (size_t)n : SIPHON__DELIVER_CHUNK;
+  }
+  return size;
+}
+
+static void deliver(siphon_round *r) {
+  deliver_chunk(r, deliver_chunk_size());
+}
 
 static void on_deliver_more(uv_timer_t *t) {
   siphon_source *s = t->data;
   deliver(s->round);
 }
 
-static void deliver(siphon_round *r) {
+int siphon__blocking_deliver_now(siphon_round *r) {
+  if (r->src->plugin->desc.capability != SIPHON_CAP_BLOCKING || !r->b->returned) {
+    return 0;
+  }
+  /* Its worker is done with what it emitted: safe to write it all here. */
+  uv_timer_stop(&r->src->timeout);
+  deliver_chunk(r, SIZE_MAX);
+  return 1;
+}
+
+static void deliver_chunk(siphon_round *r, size_t max) {
   siphon_source *s = r->src;
   siphon__host *h = s->host;
-  size_t end = r->b->delivered + SIPHON__DELIVER_CHUNK;
-  if (end > r->b->pending_len) {
-    end = r->b->pending_len;
-  }
+  size_t left = r->b->pending_len - r->b->delivered;
+  size_t end = r->b->delivered + (left < max ? left : max);
   /* Records emitted before any timeout, in order, a chunk at a time.
    * While the output is over buffer_limit the next chunk waits, as a
    * polled source's next round does (a stop writes everything). A whole

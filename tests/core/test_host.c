@@ -202,6 +202,51 @@ Test(host, once_prints_its_table_when_a_round_outlasts_the_stop) {
   free(cfg);
 }
 
+/* A blocking round that has returned and is writing its records a chunk
+ * a loop turn is not hung: a stop that comes meanwhile writes them all,
+ * even past shutdown_grace and the second after it, and exits 0. Before,
+ * the hard deadline called it hung and lost what was left. One record a
+ * chunk (SIPHON_DELIVER_CHUNK) makes 3,000 take about 3 s. */
+Test(host, a_stop_writes_what_a_returned_blocking_round_holds) {
+  char *cfg = config("\"shutdown_grace\": \"100ms\"",
+                     "{\"name\": \"big\", \"plugin\": \"sleeper\", \"interval\": \"1h\","
+                     " \"timeout\": \"30s\", \"options\": {\"count\": 3000}}");
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
+  const char *env[] = {"SIPHON_DELIVER_CHUNK=1", NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, env), 0);
+  cr_assert(tproc_wait_stdout(&p, "\"source\":\"big\"", 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  int st = tproc_finish(&p, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_eq(tproc_count(p.out, "\n"), 3000, "%s", p.err);
+  cr_assert(strstr(p.err, "not written") == NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* --once's table waits for a timed-out blocking round that has returned
+ * to write what it emitted before its timeout, and counts it: its
+ * RECORDS is what stdout got. */
+Test(host, once_counts_what_a_timed_out_blocking_round_writes_late) {
+  char *cfg =
+      config("",
+             "{\"name\": \"late\", \"plugin\": \"sleeper\", \"interval\": \"1h\","
+             " \"timeout\": \"200ms\", \"options\": {\"count\": 2000, \"emit_first\": true,"
+             " \"sleep\": \"400ms\", \"ignore_cancel\": true}},"
+             "{\"name\": \"slow\", \"plugin\": \"tick\", \"options\": {\"delay\": \"450ms\"}}");
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, "--once", NULL};
+  const char *env[] = {"SIPHON_DELIVER_CHUNK=1", NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, env), 0);
+  int st = tproc_finish(&p, 30000);
+  cr_assert_eq(st, 1, "exit %d (late timed out): %s", st, p.err);
+  cr_assert_eq(tproc_count(p.out, "\"source\":\"late\""), 2000, "%s", p.err);
+  cr_assert(strstr(p.err, "late    sleeper  timeout       2000") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* A handle a plugin leaves active kept the loop, and siphon, running
  * after its stop line (and --once ignores a first signal then): siphon
  * closes it a second after the stop, names it, and exits. */
