@@ -23,6 +23,14 @@ typedef struct siphon__ts_item {
  * seconds writing them takes (as blocking rounds' deliveries are cut). */
 #define SIPHON__TS_CHUNK 1024
 
+/* Records the queue holds before a producer thread waits for room, and
+ * the level it must fall to before they go on. A bound in records, not
+ * bytes: while the output is behind (over buffer_limit) the queue is not
+ * written, and a thread emitting a million records would otherwise hold
+ * them all in memory. */
+#define SIPHON__TS_HIGH 16384
+#define SIPHON__TS_LOW (SIPHON__TS_HIGH / 2)
+
 /* Queued and not yet written, for the counts a hard exit gives. */
 static _Atomic uint64_t ts_queued;
 
@@ -48,6 +56,9 @@ static int drain(siphon__host *h, size_t max) {
     last->next = NULL;
   }
   int more = h->ts_head != NULL;
+  if (n > 0 && atomic_load(&ts_queued) - n < SIPHON__TS_LOW) {
+    uv_cond_broadcast(&h->ts_room);
+  }
   uv_mutex_unlock(&h->ts_lock);
   /* max >= 1: an empty queue is it == NULL, else last ended the list. */
   while (it != NULL) {
@@ -62,6 +73,9 @@ static int drain(siphon__host *h, size_t max) {
 
 static void on_ts_async(uv_async_t *a) {
   siphon__host *h = a->data;
+  if (h->paused && !h->stopping) {
+    return; /* siphon__ts_resume() goes on */
+  }
   if (drain(h, SIPHON__TS_CHUNK)) {
     uv_async_send(a); /* the rest on the next turn, after timers and I/O */
   }
@@ -69,13 +83,32 @@ static void on_ts_async(uv_async_t *a) {
 
 int siphon__ts_init(siphon__host *h) {
   uv_mutex_init(&h->ts_lock);
-  int rc = uv_async_init(h->loop, &h->ts_async, on_ts_async);
+  int rc = uv_cond_init(&h->ts_room);
   if (rc != 0) {
     uv_mutex_destroy(&h->ts_lock);
     return rc;
   }
+  rc = uv_async_init(h->loop, &h->ts_async, on_ts_async);
+  if (rc != 0) {
+    uv_cond_destroy(&h->ts_room);
+    uv_mutex_destroy(&h->ts_lock);
+    return rc;
+  }
   h->ts_async.data = h;
+  h->loop_thread = uv_thread_self();
   return 0;
+}
+
+void siphon__ts_resume(siphon__host *h) {
+  uv_async_send(&h->ts_async);
+}
+
+void siphon__ts_unbound(siphon__host *h) {
+  uv_mutex_lock(&h->ts_lock);
+  h->ts_unbounded = 1;
+  uv_cond_broadcast(&h->ts_room);
+  uv_mutex_unlock(&h->ts_lock);
+  uv_async_send(&h->ts_async);
 }
 
 int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
@@ -92,7 +125,16 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
   it->meta = meta;
   it->next = NULL;
   siphon__record_timestamp(it->ts);
+  uv_thread_t self = uv_thread_self();
+  int may_wait = !uv_thread_equal(&self, &h->loop_thread);
   uv_mutex_lock(&h->ts_lock);
+  /* Backpressure for the plugin's thread, as a blocking write gives: the
+   * loop writes the queue as fast as the output takes it. Never the loop
+   * thread, which is the one that makes room. */
+  while (may_wait && !h->ts_closed && !h->ts_unbounded &&
+         atomic_load(&ts_queued) >= SIPHON__TS_HIGH) {
+    uv_cond_wait(&h->ts_room, &h->ts_lock);
+  }
   if (h->ts_closed) {
     uv_mutex_unlock(&h->ts_lock);
     atomic_fetch_add(&s->discarded, 1);
@@ -122,8 +164,10 @@ void siphon__ts_drain(siphon__host *h) {
 void siphon__ts_close(siphon__host *h) {
   uv_mutex_lock(&h->ts_lock);
   h->ts_closed = 1;
+  uv_cond_broadcast(&h->ts_room);
   uv_mutex_unlock(&h->ts_lock);
   siphon__ts_drain(h);
   uv_close((uv_handle_t *)&h->ts_async, NULL);
+  uv_cond_destroy(&h->ts_room);
   uv_mutex_destroy(&h->ts_lock);
 }

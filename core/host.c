@@ -417,6 +417,7 @@ static void resume_sources(siphon__host *h) {
   }
   if (!h->paused) {
     siphon__blocking_resume(h);
+    siphon__ts_resume(h);
   }
   siphon__scheduler_resume(h);
 }
@@ -734,6 +735,8 @@ void siphon__host_begin_shutdown(siphon__host *h, const char *why) {
   if (why != NULL) {
     siphon__log(SIPHON_LOG_INFO, NULL, "%s: stopping", why);
   }
+  /* Before any stop(): one may join a thread that waits for room. */
+  siphon__ts_unbound(h);
   siphon__scheduler_stop(h);
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_source *s = &h->sources[i];
@@ -913,8 +916,19 @@ void siphon__host_teardown(siphon__host *h) {
       /* --check, or setup failed: instances exist but never ran, and
        * their timers were never initialized. */
       destroy_instances(h, 0);
+      /* A handle a plugin left active in create() would hold the run
+       * below forever: closed after a second, as after a run. */
+      if (uv_timer_init(h->loop, &h->leftover) == 0) {
+        h->leftover_armed = 1;
+        uv_timer_start(&h->leftover, on_leftover, 1000, 0);
+        uv_unref((uv_handle_t *)&h->leftover);
+      }
     }
     uv_run(h->loop, UV_RUN_DEFAULT);
+    if (h->leftover_armed && !uv_is_closing((uv_handle_t *)&h->leftover)) {
+      uv_close((uv_handle_t *)&h->leftover, close_cb_noop); /* nothing was left */
+      uv_run(h->loop, UV_RUN_DEFAULT);
+    }
     if (uv_loop_close(h->loop) == UV_EBUSY) {
       uv_walk(h->loop, close_leftover, NULL);
       uv_run(h->loop, UV_RUN_DEFAULT);

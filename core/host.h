@@ -127,6 +127,11 @@ struct siphon__host {
   uv_mutex_t ts_lock;
   struct siphon__ts_item *ts_head, *ts_tail;
   int ts_closed;
+  /* Producers wait on ts_room while the queue is full (emit.c), unless
+   * ts_unbounded (the stop has begun) or they are the loop thread. */
+  uv_cond_t ts_room;
+  int ts_unbounded;
+  uv_thread_t loop_thread;
 
   uv_signal_t sigint, sigterm, sighup;
   uv_timer_t grace;
@@ -208,6 +213,11 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta);
 int siphon__ts_init(siphon__host *h);
 void siphon__ts_close(siphon__host *h);
 void siphon__ts_drain(siphon__host *h);
+/* The output drained: write what waits (drain() skips while paused). */
+void siphon__ts_resume(siphon__host *h);
+/* The stop has begun: no producer waits for room from now on, and the
+ * queue is written whether the output is behind or not. */
+void siphon__ts_unbound(siphon__host *h);
 /* Records emit_threadsafe() queued and the loop has not written yet. */
 uint64_t siphon__ts_queued(void);
 

@@ -216,7 +216,11 @@ typedef struct siphon_host_api {
    * emit_threadsafe: a record from any thread the plugin owns (the C twin
    * of asyncio's run_coroutine_threadsafe). The record is queued and
    * written on the loop thread, in order per calling thread. data and meta
-   * are STOLEN. Returns 0, -ECANCELED once the host takes no more (it
+   * are STOLEN. Blocks the calling thread while 16,384 records wait in the
+   * queue, until the loop has written half of them: backpressure, as a
+   * blocking write gives, and while the output is behind (over
+   * siphon.buffer_limit) the queue is not written. Never blocks on the
+   * loop thread, nor once the stop has begun. Returns 0, -ECANCELED once the host takes no more (it
    * is leaving without waiting for the plugin, past shutdown_grace; the
    * record is counted as discarded), or -EINVAL for a NULL data. From a
    * polled source it is written outside any round (no round counts it),

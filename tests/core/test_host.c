@@ -202,6 +202,46 @@ Test(host, once_prints_its_table_when_a_round_outlasts_the_stop) {
   free(cfg);
 }
 
+/* The same leftover after --check, where siphon never ran: it hung
+ * forever in the teardown. */
+Test(host, a_handle_a_plugin_leaves_active_does_not_hang_check) {
+  char *cfg = config("",
+                     "{\"name\": \"leaky\", \"plugin\": \"tick\", \"options\": "
+                     "{\"leak_timer\": true}}");
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "a plugin left a timer handle open: closing it") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* A plugin's threads that emit faster than the output takes get
+ * backpressure: while stdout's reader stands still, a thread cannot
+ * emit its 100,000 records (the queue holds 16,384); before, all of them
+ * went into memory at once. Once the reader reads, every record comes. */
+Test(host, threadsafe_emits_wait_while_the_output_is_behind) {
+  char *cfg = config("\"buffer_limit\": \"64KiB\"",
+                     "{\"name\": \"th\", \"plugin\": \"threads\", \"options\": "
+                     "{\"threads\": 2, \"records\": 100000}}");
+  char script[1024];
+  snprintf(script, sizeof(script),
+           "timeout -s TERM 6 '%s' -c '%s' | { sleep 2; echo reading >&2; wc -l; }", SIPHON_BIN,
+           cfg);
+  const char *argv[] = {"/bin/sh", "-c", script, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  cr_assert(tproc_wait_stderr(&p, "reading", 10000), "%s", p.err);
+  cr_assert(strstr(p.err, "emitted 100000 records") == NULL,
+            "a thread emitted everything while nothing read the output: %s", p.err);
+  int st = tproc_finish(&p, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_eq(atol(p.out), 200000, "%s records: %s", p.out, p.err);
+  cr_assert_eq(tproc_count(p.err, "emitted 100000 records"), 2, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* A blocking round that has returned and is writing its records a chunk
  * a loop turn is not hung: a stop that comes meanwhile writes them all,
  * even past shutdown_grace and the second after it, and exits 0. Before,
