@@ -238,7 +238,14 @@ static void check_output(siphon__cfgctx *c, const json_t *sec, siphon__config *c
   }
   const char *path = NULL;
   int path_rc = siphon__cfg_string(c, out, "siphon.output", "path", &path);
-  if (path_rc > 0) {
+  if (path_rc > 0 && type_rc == 0) {
+    /* Records would go to stdout while the user looks for them in the
+     * file. An explicit "stdout" beside a path is a switch (a ${VAR}
+     * type), and keeps the path for the other setting. */
+    siphon__cfg_error(c, "siphon.output.path",
+                      "is only used with \"type\": \"file\"; add \"type\": \"file\" to write "
+                      "records to it (without a type they go to standard output)");
+  } else if (path_rc > 0) {
     cfg->output_path = resolve(cfg->dir, path);
     if (cfg->output_type == SIPHON__OUTPUT_FILE) {
       check_dir_of(c, "siphon.output.path", cfg->output_path);

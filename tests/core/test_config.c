@@ -318,6 +318,16 @@ Test(config_bad, env_failure_is_reported_once) {
   free(e);
 }
 
+/* Records would go to stdout while the user looks in the file. (With
+ * "type": "stdout" the path is ignored: stdout_ignores_a_path...) */
+Test(config_bad, output_path_without_type_file) {
+  REFUSED(
+      "{\"siphon\": {\"output\": {\"path\": \"out.jsonl\"}}, \"sources\": [{\"name\": \"a\", "
+      "\"plugin\": \"p\"}]}",
+      "t.json: siphon.output.path: is only used with \"type\": \"file\"; add \"type\": \"file\" to "
+      "write records to it (without a type they go to standard output)");
+}
+
 Test(config_bad, output_file_without_path) {
   REFUSED(
       "{\"siphon\": {\"output\": {\"type\": \"file\"}}, \"sources\": [{\"name\": \"a\", "
