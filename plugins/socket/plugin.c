@@ -26,9 +26,9 @@ static const siphon_option socket_options[] = {
     {"max_line_bytes", SIPHON_OPT_SIZE, 0, "\"64KiB\"", NULL,
      "a longer line is dropped whole and counted"},
     {"max_connections", SIPHON_OPT_INT, 0, "1024", NULL,
-     "listen: connections beyond it are refused and counted"},
+     "tcp/unix listen: connections beyond it are refused and counted"},
     {"idle_timeout", SIPHON_OPT_DURATION, 0, "0", NULL,
-     "listen: close a client silent this long (0: never)"},
+     "tcp/unix listen: close a client silent this long (0: never)"},
     {"stats_interval", SIPHON_OPT_DURATION, 0, "\"60s\"", NULL,
      "listen: log the counters at debug level this often (0: only at stop)"},
     {"send", SIPHON_OPT_STRING, 0, NULL, NULL, "probe/request: text sent once connected"},
@@ -83,8 +83,6 @@ static char *opt_string(const json_t *options, const char *key, size_t *len) {
   return s;
 }
 
-/* Options that only one mode reads are refused in the others, so that a
- * misplaced `expect` does not silently do nothing. */
 /* An option's default as the host hands it to create(): a size in bytes,
  * a duration in ms, anything else as written. Read from the options
  * table, so the mode check below cannot drift from it. NULL: none, or a
@@ -118,21 +116,27 @@ static json_t *default_value(const char *key) {
   return NULL;
 }
 
+/* Options that only one mode (or transport) reads are refused in the
+ * others, so that a misplaced `expect`, or an `idle_timeout` on a UDP
+ * listener, does not silently do nothing. */
 static int check_mode_options(const sock_instance *inst, const json_t *options, siphon_error *err) {
   /* The host fills in defaults, so an option with one counts as set when
    * it differs from it. */
   static const struct {
     const char *key;
     unsigned modes; /* bit (1 << mode) */
-  } only[] = {{"send", (1u << SOCK_PROBE) | (1u << SOCK_REQUEST)},
-              {"expect", 1u << SOCK_PROBE},
-              {"until", 1u << SOCK_REQUEST},
-              {"framing", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST)},
-              {"max_line_bytes", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST)},
-              {"max_connections", 1u << SOCK_LISTEN},
-              {"idle_timeout", 1u << SOCK_LISTEN},
-              {"stats_interval", 1u << SOCK_LISTEN},
-              {"max_reply_bytes", 1u << SOCK_REQUEST}};
+    /* Why a udp:// listener does not read it, or NULL when it does: UDP
+     * has datagrams, not connections. */
+    const char *not_udp;
+  } only[] = {{"send", (1u << SOCK_PROBE) | (1u << SOCK_REQUEST), NULL},
+              {"expect", 1u << SOCK_PROBE, NULL},
+              {"until", 1u << SOCK_REQUEST, NULL},
+              {"framing", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST), NULL},
+              {"max_line_bytes", (1u << SOCK_LISTEN) | (1u << SOCK_REQUEST), NULL},
+              {"max_connections", 1u << SOCK_LISTEN, "UDP has no connections to limit"},
+              {"idle_timeout", 1u << SOCK_LISTEN, "UDP has no connections to close"},
+              {"stats_interval", 1u << SOCK_LISTEN, NULL},
+              {"max_reply_bytes", 1u << SOCK_REQUEST, NULL}};
   for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
     const json_t *v = json_object_get(options, only[i].key);
     int set = v != NULL;
@@ -141,10 +145,21 @@ static int check_mode_options(const sock_instance *inst, const json_t *options, 
       set = !json_equal((json_t *)v, def);
       json_decref(def);
     }
-    if (set && !(only[i].modes & (1u << inst->mode))) {
+    if (!set) {
+      continue;
+    }
+    if (!(only[i].modes & (1u << inst->mode))) {
       snprintf(err->path, sizeof(err->path), "%s", only[i].key);
       snprintf(err->text, sizeof(err->text), "is not used in mode \"%s\"",
                json_string_value(json_object_get(options, "mode")));
+      return -EINVAL;
+    }
+    /* probe and request refuse udp:// below, so only a listener gets
+     * here with it. */
+    if (only[i].not_udp != NULL && inst->addr.scheme == SOCK_UDP) {
+      snprintf(err->path, sizeof(err->path), "%s", only[i].key);
+      snprintf(err->text, sizeof(err->text), "is not used by a udp:// listener: %s",
+               only[i].not_udp);
       return -EINVAL;
     }
   }

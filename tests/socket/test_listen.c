@@ -476,6 +476,45 @@ Test(listen, bad_options_named_with_their_path) {
   free(cfg);
 }
 
+Test(listen, connection_options_on_a_udp_listener_are_refused_by_check) {
+  /* UDP has datagrams, not connections: these would silently do nothing. */
+  const char *cases[][2] = {
+      {"\"idle_timeout\": \"5s\"",
+       "sources[0].options.idle_timeout: is not used by a udp:// listener: UDP has no "
+       "connections to close"},
+      {"\"max_connections\": 5",
+       "sources[0].options.max_connections: is not used by a udp:// listener: UDP has no "
+       "connections to limit"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"udp://127.0.0.1:0\", %s}",
+                             cases[i][0]);
+    tproc p;
+    int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+    cr_assert_eq(st, 2, "%s: exit %d: %s", cases[i][0], st, p.err);
+    cr_assert_not_null(strstr(p.err, cases[i][1]), "%s: stderr: %s", cases[i][0], p.err);
+    tproc_free(&p);
+    free(cfg);
+  }
+  /* Their defaults written out, and what a UDP listener does read, pass;
+   * so do the same options on a TCP listener. */
+  const char *fine[] = {
+      "{\"mode\": \"listen\", \"address\": \"udp://127.0.0.1:0\", \"idle_timeout\": 0,"
+      " \"max_connections\": 1024, \"framing\": \"json\", \"max_line_bytes\": 100,"
+      " \"stats_interval\": \"5s\"}",
+      "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\", \"idle_timeout\": \"5s\","
+      " \"max_connections\": 5}",
+  };
+  for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+    char *cfg = sockt_config("", "%s", fine[i]);
+    tproc p;
+    int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+    cr_assert_eq(st, 0, "%s: exit %d: %s", fine[i], st, p.err);
+    tproc_free(&p);
+    free(cfg);
+  }
+}
+
 Test(listen, one_unix_socket_spelled_two_ways_is_a_clash) {
   /* "dir/../dir/z.sock" and "dir/z.sock" are one file: --check says so,
    * where the second used to fail at start blaming another program. */
