@@ -35,7 +35,8 @@ static const siphon_option socket_options[] = {
     {"expect", SIPHON_OPT_STRING, 0, NULL, NULL,
      "probe: the reply must contain this text (result string_mismatch otherwise)"},
     {"until", SIPHON_OPT_STRING, 0, NULL, NULL,
-     "request: the reply ends at this delimiter (default: when the peer closes)"},
+     "request: the reply ends at this delimiter (default: when the peer closes); a close "
+     "before it fails the round"},
     {"max_reply_bytes", SIPHON_OPT_SIZE, 0, "\"1MiB\"", NULL,
      "request: a longer reply fails the round"},
     {NULL, 0, 0, NULL, NULL, NULL}};

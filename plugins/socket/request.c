@@ -118,6 +118,43 @@ static void emit_reply(request_round *r) {
   sock_framer_free(&fr);
 }
 
+/* `text` as a config would spell it ("END\n", with its escapes), cut
+ * after about 60 bytes on a character boundary, so that a message
+ * naming it stays one readable line of valid UTF-8. */
+static void quote(const char *text, char *out, size_t size) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  out[o++] = '"';
+  for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+    /* The longest step is 6 bytes ("\u001b"), and "...\"" ends it. */
+    int lead = (*p & 0xC0) != 0x80;
+    if ((lead && o > 60) || o + 12 > size) {
+      memcpy(out + o, "...", 3);
+      o += 3;
+      break;
+    }
+    const char *esc = *p == '\n'   ? "\\n"
+                      : *p == '\r' ? "\\r"
+                      : *p == '\t' ? "\\t"
+                      : *p == '"'  ? "\\\""
+                      : *p == '\\' ? "\\\\"
+                                   : NULL;
+    if (esc != NULL) {
+      memcpy(out + o, esc, 2);
+      o += 2;
+    } else if (*p < 0x20 || *p == 0x7f) {
+      memcpy(out + o, "\\u00", 4);
+      out[o + 4] = hex[*p >> 4];
+      out[o + 5] = hex[*p & 0xf];
+      o += 6;
+    } else {
+      out[o++] = (char)*p;
+    }
+  }
+  out[o++] = '"';
+  out[o] = '\0';
+}
+
 static void on_end(sock_session *s, int status) {
   request_round *r = s->data;
   sock_instance *inst = r->inst;
@@ -129,6 +166,17 @@ static void on_end(sock_session *s, int status) {
     snprintf(msg, sizeof(msg), "the reply from %s is longer than max_reply_bytes (%zu)",
              inst->address, inst->max_reply_bytes);
     api->round_done(r->round, -EMSGSIZE, msg);
+  } else if (status == 0 && inst->until != NULL && r->until_at == (size_t)-1) {
+    /* The peer closed before the delimiter: the reply is cut short, and
+     * its records would pass for a whole one. Nothing is emitted, as
+     * for any failed round. */
+    char until[80];
+    quote(inst->until, until, sizeof(until));
+    snprintf(msg, sizeof(msg),
+             "%s: the server closed the connection before %s (`until`) arrived, after %zu "
+             "bytes: the reply is incomplete, nothing emitted",
+             inst->address, until, r->len);
+    api->round_done(r->round, -EPROTO, msg);
   } else if (status == 0) {
     emit_reply(r);
     api->round_done(r->round, 0, NULL);

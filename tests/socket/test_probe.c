@@ -298,6 +298,26 @@ Test(request, reply_until_a_delimiter_as_json) {
   server_stop(&s);
 }
 
+Test(request, peer_closing_before_until_fails_the_round_and_emits_nothing) {
+  /* Two whole lines, then the close: without "END\n" they are only the
+   * start of a reply, which must not pass for all of it. */
+  server s = {.accept_calls = 1, .reply = "{\"a\": 1}\n{\"b\": 2}\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 1, "\"timeout\": \"3s\", ",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"framing\": \"json\", \"until\": \"END\\n\"}",
+                      s.port);
+  cr_assert_eq(json_array_size(recs), 0, "%s", p.out);
+  cr_assert_not_null(strstr(p.err,
+                            "the server closed the connection before \"END\\n\" (`until`) "
+                            "arrived, after 18 bytes"),
+                     "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
 Test(request, lines_that_are_not_json_are_said_once_a_reply) {
   /* An HTTP answer to a JSON request: one warning for the reply, with the
    * count and the first bad line, not one a line every round. */
