@@ -74,10 +74,10 @@ static void on_line(void *arg, const char *line, size_t len) {
     if (v == NULL) {
       l->invalid++;
       /* A flood of bad lines must not flood the log. */
-      l->api->log(l->src, l->invalid <= 10 ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
+      l->api->log(l->src, l->invalid <= SOCK_WARN_FIRST ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
                   "line from %s is not JSON (%s at column %d): skipped%s",
                   json_string_value(json_object_get(ctx->meta, "peer")), jerr.text, jerr.column,
-                  l->invalid == 10 ? "; further ones are logged at debug level" : "");
+                  l->invalid == SOCK_WARN_FIRST ? "; further ones are logged at debug level" : "");
       return;
     }
   } else {
@@ -96,11 +96,12 @@ static void on_line(void *arg, const char *line, size_t len) {
 static void say_dropped(sock_listener *l, const json_t *meta, uint64_t before, uint64_t after) {
   for (uint64_t i = before; i < after; i++) {
     l->dropped_said++;
-    l->api->log(l->src, l->dropped_said <= 10 ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
-                "line from %s over max_line_bytes (%zu bytes): dropped%s",
-                meta != NULL ? json_string_value(json_object_get(meta, "peer")) : "?",
-                l->inst->max_line_bytes,
-                l->dropped_said == 10 ? "; further ones are logged at debug level" : "");
+    l->api->log(
+        l->src, l->dropped_said <= SOCK_WARN_FIRST ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
+        "line from %s over max_line_bytes (%zu bytes): dropped%s",
+        meta != NULL ? json_string_value(json_object_get(meta, "peer")) : "?",
+        l->inst->max_line_bytes,
+        l->dropped_said == SOCK_WARN_FIRST ? "; further ones are logged at debug level" : "");
   }
 }
 

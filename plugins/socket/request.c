@@ -105,15 +105,25 @@ static void emit_reply(request_round *r) {
   sock_framer_init(&fr, inst->max_line_bytes);
   sock_framer_feed(&fr, r->reply, len, on_line, r);
   sock_framer_finish(&fr, on_line, r);
+  /* A target that always answers so would say it every round: as listen
+   * mode does for its lines, the first replies at warn, the rest at
+   * debug. */
   if (fr.dropped > 0) {
-    inst->api->log(inst->src, SIPHON_LOG_WARN, "%llu reply line%s over max_line_bytes dropped",
-                   (unsigned long long)fr.dropped, fr.dropped == 1 ? "" : "s");
+    inst->dropped_said++;
+    inst->api->log(
+        inst->src, inst->dropped_said <= SOCK_WARN_FIRST ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
+        "%llu reply line%s over max_line_bytes dropped%s", (unsigned long long)fr.dropped,
+        fr.dropped == 1 ? "" : "s",
+        inst->dropped_said == SOCK_WARN_FIRST ? "; further ones are logged at debug level" : "");
   }
   if (r->invalid > 0) {
-    inst->api->log(inst->src, SIPHON_LOG_WARN,
-                   "%zu of %zu reply line%s %s not JSON, skipped (the first, line %zu: %s)",
-                   r->invalid, r->lines, r->lines == 1 ? "" : "s", r->invalid == 1 ? "was" : "were",
-                   r->first_invalid, r->first_why);
+    inst->invalid_said++;
+    inst->api->log(
+        inst->src, inst->invalid_said <= SOCK_WARN_FIRST ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG,
+        "%zu of %zu reply line%s %s not JSON, skipped (the first, line %zu: %s)%s", r->invalid,
+        r->lines, r->lines == 1 ? "" : "s", r->invalid == 1 ? "was" : "were", r->first_invalid,
+        r->first_why,
+        inst->invalid_said == SOCK_WARN_FIRST ? "; further ones are logged at debug level" : "");
   }
   sock_framer_free(&fr);
 }

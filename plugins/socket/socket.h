@@ -11,6 +11,11 @@
 
 typedef enum sock_mode { SOCK_LISTEN = 1, SOCK_PROBE = 2, SOCK_REQUEST = 3 } sock_mode;
 
+/* A sender's mistake that repeats (a line that is not JSON, one over
+ * max_line_bytes) is logged at warn this many times, then at debug: it
+ * shows without flooding the log. */
+#define SOCK_WARN_FIRST 10
+
 struct sock_listener;
 struct sock_session;
 
@@ -32,6 +37,9 @@ typedef struct sock_instance {
   char *expect; /* probe: NULL for none */
   char *until;  /* request: NULL to read until the peer closes */
   size_t max_reply_bytes;
+  /* request: replies whose bad lines were logged so far, for
+   * SOCK_WARN_FIRST. */
+  uint64_t invalid_said, dropped_said;
 
   struct sock_listener *listener;    /* listen mode, between start and destroy */
   struct sock_instance *next_listen; /* plugin.c's list of listen-mode instances */

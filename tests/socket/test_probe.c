@@ -338,6 +338,36 @@ Test(request, lines_that_are_not_json_are_said_once_a_reply) {
   server_stop(&s);
 }
 
+Test(request, a_bad_reply_every_round_is_warned_of_ten_times_then_at_debug) {
+  /* The same bad reply round after round: warned of the first 10 times,
+   * as listen mode warns of its first 10 bad lines, then at debug. */
+  server s = {.accept_calls = 1,
+              .reply = "not json\n{\"ok\": 1}\n[\"a line over max_line_bytes\"]\n"};
+  server_start(&s);
+  char *cfg = sockt_config("\"interval\": \"100ms\", ",
+                           "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                           " \"framing\": \"json\", \"max_line_bytes\": 16}",
+                           s.port);
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, "--log-level", "info", NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  int enough = tproc_wait_stdout_count(&p, "\"ok\":1", 14, 10000);
+  tproc_kill(&p, 15);
+  int st = tproc_finish(&p, 10000);
+  cr_assert(enough, "fewer than 14 rounds: %s", p.err);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_expect_eq(tproc_count(p.err, "1 of 2 reply lines was not JSON"), 10, "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "1 reply line over max_line_bytes dropped"), 10, "%s", p.err);
+  cr_expect_eq(tproc_count(p.err, "; further ones are logged at debug level"), 2, "%s", p.err);
+  cr_expect_not_null(strstr(p.err,
+                            "(the first, line 1: invalid token); further ones are "
+                            "logged at debug level"),
+                     "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+  server_stop(&s);
+}
+
 Test(request, refused_connection_fails_the_round) {
   int port = tnet_free_port(SOCK_STREAM);
   tproc p;
