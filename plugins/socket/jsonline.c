@@ -10,18 +10,27 @@
 
 typedef struct jp {
   const char *start, *p, *end;
+  size_t flags; /* 0 or JSON_DECODE_INT_AS_REAL */
   int depth;
   char *scratch; /* decoded strings; never longer than the line */
   json_error_t *err;
 } jp;
 
-static json_t *fail(jp *j, const char *what) {
+/* The first error wins. Its code goes where jansson keeps it, the last
+ * byte of text, so that json_error_code() reads it: a caller retries on
+ * json_error_numeric_overflow. */
+static json_t *fail_code(jp *j, enum json_error_code code, const char *what) {
   if (j->err->text[0] == '\0') {
-    snprintf(j->err->text, sizeof(j->err->text), "%s", what);
+    snprintf(j->err->text, sizeof(j->err->text) - 1, "%s", what);
+    j->err->text[sizeof(j->err->text) - 1] = (char)code;
     j->err->column = (int)(j->p - j->start) + 1;
     j->err->position = (int)(j->p - j->start);
   }
   return NULL;
+}
+
+static json_t *fail(jp *j, const char *what) {
+  return fail_code(j, json_error_invalid_syntax, what);
 }
 
 static void ws(jp *j) {
@@ -146,7 +155,7 @@ static int string_body(jp *j, const char **s, size_t *len) {
   if (j->scratch == NULL) {
     j->scratch = malloc((size_t)(j->end - j->start) + 4);
     if (j->scratch == NULL) {
-      fail(j, "out of memory");
+      fail_code(j, json_error_out_of_memory, "out of memory");
       return -1;
     }
   }
@@ -175,7 +184,7 @@ static int string_body(jp *j, const char **s, size_t *len) {
     } else if (c >= 0x80) {
       size_t k = sock_utf8_seq((const unsigned char *)j->p, (size_t)(j->end - j->p));
       if (k == 0) {
-        fail(j, "invalid UTF-8 in a string");
+        fail_code(j, json_error_invalid_utf8, "invalid UTF-8 in a string");
         return -1;
       }
       memcpy(j->scratch + o, j->p, k);
@@ -186,7 +195,7 @@ static int string_body(jp *j, const char **s, size_t *len) {
       j->p++;
     }
   }
-  fail(j, "unterminated string");
+  fail_code(j, json_error_premature_end_of_input, "unterminated string");
   return -1;
 }
 
@@ -241,17 +250,17 @@ static json_t *number(jp *j) {
   char small[64];
   char *text = n < sizeof(small) ? small : malloc(n + 1);
   if (text == NULL) {
-    return fail(j, "out of memory");
+    return fail_code(j, json_error_out_of_memory, "out of memory");
   }
   memcpy(text, begin, n);
   text[n] = '\0';
   json_t *v = NULL;
   errno = 0;
-  if (!is_real) {
+  if (!is_real && !(j->flags & JSON_DECODE_INT_AS_REAL)) {
     long long i = strtoll(text, NULL, 10);
     if (errno == ERANGE) {
       j->p = begin;
-      fail(j, "too big integer");
+      fail_code(j, json_error_numeric_overflow, "too big integer");
     } else {
       v = json_integer((json_int_t)i);
     }
@@ -259,7 +268,7 @@ static json_t *number(jp *j) {
     double d = strtod(text, NULL);
     if (isinf(d)) {
       j->p = begin;
-      fail(j, "real number overflow");
+      fail_code(j, json_error_numeric_overflow, "real number overflow");
     } else {
       v = json_real(d);
     }
@@ -294,14 +303,14 @@ static json_t *object(jp *j) {
     }
     if (memchr(key, '\0', klen) != NULL) {
       json_decref(obj);
-      return fail(j, "NUL byte in object key not supported");
+      return fail_code(j, json_error_null_byte_in_key, "NUL byte in object key not supported");
     }
     /* The key may sit in scratch, which the value's strings reuse. */
     char kbuf[128];
     char *kcopy = klen < sizeof(kbuf) ? kbuf : malloc(klen + 1);
     if (kcopy == NULL) {
       json_decref(obj);
-      return fail(j, "out of memory");
+      return fail_code(j, json_error_out_of_memory, "out of memory");
     }
     memcpy(kcopy, key, klen);
     ws(j);
@@ -376,14 +385,14 @@ static json_t *literal(jp *j, const char *word, json_t *v) {
 static json_t *value(jp *j) {
   ws(j);
   if (j->p >= j->end) {
-    return fail(j, "unexpected end of input");
+    return fail_code(j, json_error_premature_end_of_input, "unexpected end of input");
   }
   json_t *v;
   switch (*j->p) {
     case '{':
     case '[':
       if (++j->depth > JSON_PARSER_MAX_DEPTH) {
-        return fail(j, "maximum parsing depth reached");
+        return fail_code(j, json_error_stack_overflow, "maximum parsing depth reached");
       }
       j->p++;
       v = j->p[-1] == '{' ? object(j) : array(j);
@@ -412,9 +421,10 @@ static json_t *value(jp *j) {
   }
 }
 
-json_t *sock_json_parse(const char *s, size_t n, json_error_t *err) {
-  jp j = {s, s, s + n, 0, NULL, err};
+json_t *sock_json_parse(const char *s, size_t n, size_t flags, json_error_t *err) {
+  jp j = {s, s, s + n, flags, 0, NULL, err};
   err->text[0] = '\0';
+  err->text[sizeof(err->text) - 1] = (char)json_error_unknown;
   err->line = 1;
   err->source[0] = '\0';
   json_t *v = value(&j);
@@ -422,7 +432,7 @@ json_t *sock_json_parse(const char *s, size_t n, json_error_t *err) {
     ws(&j);
     if (j.p != j.end) {
       json_decref(v);
-      v = fail(&j, "end of input expected");
+      v = fail_code(&j, json_error_end_of_input_expected, "end of input expected");
     }
   }
   free(j.scratch);

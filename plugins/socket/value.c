@@ -70,5 +70,13 @@ json_t *sock_value_string(const char *line, size_t len) {
 }
 
 json_t *sock_value_json(const char *line, size_t len, json_error_t *err) {
-  return sock_json_parse(line, len, err);
+  json_t *v = sock_json_parse(line, len, 0, err);
+  if (v == NULL && json_error_code(err) == json_error_numeric_overflow) {
+    /* A uint64 counter above 2^63-1 ("bytes_total":18446744073709551615)
+     * does not fit json_int_t: rather than drop the whole line, keep it
+     * with its integers read as reals. A real out of range, or an error
+     * past the integer, fails again, and err then says that. */
+    v = sock_json_parse(line, len, JSON_DECODE_INT_AS_REAL, err);
+  }
+  return v;
 }

@@ -14,7 +14,9 @@ typedef enum sock_framing { SOCK_FRAMING_LINES = 1, SOCK_FRAMING_JSON = 2 } sock
 json_t *sock_value_string(const char *line, size_t len);
 
 /* json: the JSON value the line holds, or NULL when it holds none (the
- * reason is left in err). */
+ * reason is left in err). A line with an integer that does not fit
+ * json_int_t is parsed again with JSON_DECODE_INT_AS_REAL: it is kept,
+ * every integer in it a real. */
 json_t *sock_value_json(const char *line, size_t len, json_error_t *err);
 
 /* Length of the valid UTF-8 sequence at s (1 to 4 bytes), or 0 if none

@@ -184,6 +184,26 @@ Test(value, json_lines) {
   cr_assert_null(sock_value_json("\"\xff\"", 3, &err));
 }
 
+Test(value, an_integer_over_int64_keeps_its_line_as_reals) {
+  /* A uint64 counter: the line is kept, its integers become reals. */
+  const char *line = "{\"bytes_total\":18446744073709551615,\"n\":3}";
+  json_error_t err;
+  json_t *v = sock_value_json(line, strlen(line), &err);
+  cr_assert_not_null(v, "dropped: %s", err.text);
+  cr_assert(json_is_real(json_object_get(v, "bytes_total")));
+  cr_assert_float_eq(json_real_value(json_object_get(v, "bytes_total")), 18446744073709551615.0,
+                     1e4);
+  cr_assert(json_is_real(json_object_get(v, "n")));
+  cr_assert_float_eq(json_real_value(json_object_get(v, "n")), 3.0, 1e-9);
+  json_decref(v);
+  /* A fitting integer stays one, and a real out of range still fails. */
+  v = sock_value_json("9223372036854775807", 19, &err);
+  cr_assert_eq(json_integer_value(v), 9223372036854775807LL);
+  json_decref(v);
+  cr_assert_null(sock_value_json("[18446744073709551615, 1e400]", 29, &err));
+  cr_assert_str_eq(err.text, "real number overflow");
+}
+
 /* --- address --- */
 
 Test(address, forms) {

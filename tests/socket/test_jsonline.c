@@ -1,16 +1,18 @@
 /* The listen mode's JSON parser must accept exactly what jansson's
- * json_loadb accepts and build equal values: fixed cases, then many
- * random mutations of valid documents compared with jansson. */
+ * json_loadb accepts and build equal values, with and without
+ * JSON_DECODE_INT_AS_REAL: fixed cases, then many random mutations of
+ * valid documents compared with jansson. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonline.h"
+#include "value.h"
 
-static void same_as_jansson(const char *s, size_t n) {
+static void same_with_flags(const char *s, size_t n, size_t flags) {
   json_error_t e1, e2;
-  json_t *mine = sock_json_parse(s, n, &e1);
-  json_t *ref = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e2);
+  json_t *mine = sock_json_parse(s, n, flags, &e1);
+  json_t *ref = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | flags, &e2);
   cr_assert_eq(mine != NULL, ref != NULL, "input [%.*s]: ours %s (%s), jansson %s (%s)", (int)n, s,
                mine ? "accepts" : "rejects", mine ? "" : e1.text, ref ? "accepts" : "rejects",
                ref ? "" : e2.text);
@@ -19,9 +21,19 @@ static void same_as_jansson(const char *s, size_t n) {
   } else {
     cr_assert_neq(e1.text[0], '\0');
     cr_assert_geq(e1.column, 1);
+    /* value.c parses again on an overflow: only where jansson would. */
+    if (json_error_code(&e1) == json_error_numeric_overflow) {
+      cr_assert_eq(json_error_code(&e2), json_error_numeric_overflow,
+                   "input [%.*s]: ours %s, jansson %s", (int)n, s, e1.text, e2.text);
+    }
   }
   json_decref(mine);
   json_decref(ref);
+}
+
+static void same_as_jansson(const char *s, size_t n) {
+  same_with_flags(s, n, 0);
+  same_with_flags(s, n, JSON_DECODE_INT_AS_REAL);
 }
 
 static void same(const char *s) {
@@ -46,6 +58,12 @@ Test(jsonline, fixed_cases_match_jansson) {
                          "9223372036854775808",
                          "-9223372036854775808",
                          "-9223372036854775809",
+                         "18446744073709551615",
+                         "{\"bytes_total\":18446744073709551615,\"n\":1}",
+                         "[1e400,18446744073709551615]",
+                         "[18446744073709551615,1e400]",
+                         "[18446744073709551615 x]",
+                         "[184467440737095516150000000000000000000000000000000]",
                          "01",
                          "1.",
                          ".5",
@@ -156,5 +174,37 @@ Test(jsonline, random_mutations_match_jansson) {
       }
     }
     same_as_jansson(buf, n);
+  }
+}
+
+/* What value.c keeps is what jansson keeps when a line that overflows
+ * json_int_t is loaded again with JSON_DECODE_INT_AS_REAL. */
+static json_t *jansson_keeping_big_integers(const char *s) {
+  json_error_t e;
+  size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
+  json_t *v = json_loadb(s, strlen(s), flags, &e);
+  if (v == NULL && json_error_code(&e) == json_error_numeric_overflow) {
+    v = json_loadb(s, strlen(s), flags | JSON_DECODE_INT_AS_REAL, &e);
+  }
+  return v;
+}
+
+Test(jsonline, integers_over_int64_keep_their_line_as_jansson_would) {
+  const char *cases[] = {"{\"bytes_total\":18446744073709551615}",
+                         "{\"a\":1,\"b\":-9223372036854775809,\"c\":[2.5,\"x\"]}",
+                         "{\"ok\":9223372036854775807}",
+                         "[18446744073709551615,1e400]",
+                         "[18446744073709551615 x]",
+                         "{\"a\" 18446744073709551615}",
+                         "18446744073709551615 {}"};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    json_error_t err;
+    json_t *mine = sock_value_json(cases[i], strlen(cases[i]), &err);
+    json_t *ref = jansson_keeping_big_integers(cases[i]);
+    cr_assert_eq(mine != NULL, ref != NULL, "%s: ours %s (%s), jansson %s", cases[i],
+                 mine ? "keeps" : "drops", mine ? "" : err.text, ref ? "keeps" : "drops");
+    cr_assert(mine == NULL || json_equal(mine, ref), "%s: values differ", cases[i]);
+    json_decref(mine);
+    json_decref(ref);
   }
 }

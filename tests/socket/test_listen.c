@@ -177,6 +177,34 @@ Test(listen, json_framing_skips_and_counts_invalid_lines) {
   free(cfg);
 }
 
+Test(listen, json_integer_over_int64_keeps_its_line) {
+  /* A uint64 counter past 2^63-1 is common: the record is kept, with its
+   * integers as reals, rather than dropped as "too big integer". */
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"framing\": \"json\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("127.0.0.1", port);
+  sockt_sends(fd, "{\"bytes_total\":18446744073709551615,\"n\":1}\n{\"n\":2}\n");
+  cr_assert_eq(sockt_wait_records(&p, 2, 5000), 2, "%s", p.err);
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  json_t *d = json_object_get(json_array_get(recs, 0), "data");
+  cr_assert(json_is_real(json_object_get(d, "bytes_total")), "%s", p.out);
+  cr_assert_float_eq(json_real_value(json_object_get(d, "bytes_total")), 18446744073709551615.0,
+                     1e4);
+  cr_assert(json_is_real(json_object_get(d, "n")), "%s", p.out);
+  /* Only that line: the next keeps its integers. */
+  d = json_object_get(json_array_get(recs, 1), "data");
+  cr_assert(json_is_integer(json_object_get(d, "n")), "%s", p.out);
+  cr_assert_null(strstr(p.err, "not JSON"), "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
 #define CLIENTS 40
 #define LINES 250
 

@@ -368,6 +368,23 @@ Test(request, a_bad_reply_every_round_is_warned_of_ten_times_then_at_debug) {
   server_stop(&s);
 }
 
+Test(request, json_integer_over_int64_keeps_its_line) {
+  server s = {.accept_calls = 1, .reply = "{\"bytes_total\": 18446744073709551615}\n"};
+  server_start(&s);
+  tproc p;
+  json_t *recs = once(&p, 0, "",
+                      "{\"mode\": \"request\", \"address\": \"tcp://127.0.0.1:%d\","
+                      " \"framing\": \"json\"}",
+                      s.port);
+  json_t *total = json_object_get(data0(recs), "bytes_total");
+  cr_assert(json_is_real(total), "%s", p.out);
+  cr_assert_float_eq(json_real_value(total), 18446744073709551615.0, 1e4);
+  cr_assert_null(strstr(p.err, "not JSON"), "%s", p.err);
+  json_decref(recs);
+  tproc_free(&p);
+  server_stop(&s);
+}
+
 Test(request, refused_connection_fails_the_round) {
   int port = tnet_free_port(SOCK_STREAM);
   tproc p;
