@@ -26,7 +26,7 @@ static const siphon_option socket_options[] = {
     {"max_line_bytes", SIPHON_OPT_SIZE, 0, "\"64KiB\"", NULL,
      "a longer line is dropped whole and counted"},
     {"max_connections", SIPHON_OPT_INT, 0, "1024", NULL,
-     "tcp/unix listen: connections beyond it are refused and counted"},
+     "tcp/unix listen: connections beyond it are accepted and closed at once, and counted"},
     {"idle_timeout", SIPHON_OPT_DURATION, 0, "0", NULL,
      "tcp/unix listen: close a client silent this long (0: never)"},
     {"stats_interval", SIPHON_OPT_DURATION, 0, "\"60s\"", NULL,

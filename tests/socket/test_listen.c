@@ -395,6 +395,33 @@ Test(listen, max_connections_refuses_and_counts) {
   free(cfg);
 }
 
+Test(listen, max_connections_is_described_as_it_behaves) {
+  /* The kernel completes the handshake and siphon closes the connection
+   * at once (max_connections_refuses_and_counts): the client sees it
+   * connect, then close, never a refusal. --help-plugin and socket.md
+   * must say so, not "refused". */
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--help-plugin", SIPHON_PLUGIN_DIR "/socket.so", NULL);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  const char *at = strstr(p.out, "max_connections");
+  cr_assert_not_null(at, "%s", p.out);
+  const char *end = strstr(at, "idle_timeout");
+  cr_assert_not_null(end, "%s", p.out);
+  char help[512];
+  snprintf(help, sizeof(help), "%.*s", (int)(end - at), at);
+  cr_assert_not_null(strstr(help, "accepted and closed at once, and counted"), "%s", help);
+  cr_assert_null(strstr(help, "refused"), "%s", help);
+  tproc_free(&p);
+  char *doc = tmp_read(SIPHON_SOURCE_DIR "/docs/plugins/socket.md", NULL);
+  cr_assert_not_null(doc);
+  const char *row = strstr(doc, "| `max_connections` |");
+  cr_assert_not_null(row);
+  const char *nl = strchr(row, '\n');
+  snprintf(help, sizeof(help), "%.*s", (int)(nl - row), row);
+  cr_assert_not_null(strstr(help, "accepted and closed at once, and counted"), "%s", help);
+  free(doc);
+}
+
 Test(listen, idle_timeout_closes_a_silent_client) {
   char *cfg = sockt_config("",
                            "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
