@@ -30,7 +30,7 @@
 #define REST_BATCH_DEFAULT 64
 
 void rest__engine_maybe_free(rest_engine *e) {
-  if (!e->closing || e->pending_closes != 0) {
+  if (!e->closing || e->pending_closes != 0 || e->parsing) {
     return;
   }
   for (size_t i = 0; i < e->n_shards; i++) {
@@ -360,8 +360,10 @@ void rest_engine_close(rest_engine *e) {
    * freed by a callback half-way (none runs before the next loop turn,
    * but the count should not depend on that). */
   e->pending_closes++;
-  /* No round is left, so neither is a wait. */
+  /* No round is left, so neither is a wait. A parse may still run, for
+   * a round cancelled during it: the engine waits for its end. */
   e->wait_head = e->wait_tail = NULL;
+  e->parse_head = e->parse_tail = NULL;
   e->pending_closes++;
   uv_close((uv_handle_t *)&e->idle, on_idle_closed);
   for (size_t i = 0; i < e->n_shards; i++) {

@@ -31,7 +31,10 @@ struct rest_engine {
   long shard_size;
   uv_idle_t idle; /* runs while rounds wait for their turn */
   rest_wait *wait_head, *wait_tail;
+  unsigned long idle_round; /* idle callbacks so far (rest_wait.round) */
   long batch;
+  rest_wait *parse_head, *parse_tail; /* long bodies waiting to be parsed */
+  int parsing;                        /* a parse is on the threadpool */
   rest_socks *socks;
   long max_total, max_host;
   long registered, attached; /* sources created; of them, put on a shard */

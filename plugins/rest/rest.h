@@ -27,12 +27,14 @@ typedef struct rest_job {
   uint64_t done_ns;
 } rest_job;
 
-/* A round waiting for its turn to start its first transfer. */
+/* A round waiting for its turn: to start its first transfer, to write its
+ * next chunk of records, or to parse a long body. */
 typedef struct rest_wait rest_wait;
 struct rest_wait {
   void (*start)(rest_wait *w); /* its turn has come */
   rest_wait *prev, *next;
-  int queued;
+  int queued;          /* 0, or the queue it is in (engine_queue.c) */
+  unsigned long round; /* the idle turn it was queued in */
 };
 
 /* An engine with no shard yet: shards come with the first rounds, so a
@@ -60,8 +62,20 @@ void rest_engine_remove(rest_shard *sh, CURL *easy);
 /* Calls w->start from a later loop turn, in the order queued, a batch a
  * turn (see engine.c for why). */
 void rest_engine_queue(rest_engine *e, rest_wait *w);
-/* Takes a queued wait out; w->start is not called. No-op if not queued. */
+/* Takes a queued wait out, from either queue; w->start is not called.
+ * No-op if not queued. */
 void rest_engine_unqueue(rest_engine *e, rest_wait *w);
+/* A long body may be parsed on libuv's threadpool: 1 now (the caller
+ * queues the work, and calls rest_engine_parse_end() in its after-work
+ * callback), or 0 with w queued, and w->start is called when the parse
+ * before it ends. One at a time: libuv's pool is the blocking sources'
+ * too, sized for them and two threads more (siphon.threads), and rest's
+ * parses take no more than one of those two. */
+int rest_engine_parse_begin(rest_engine *e, rest_wait *w);
+/* A parse that rest_engine_parse_begin() let start has ended: the next
+ * waiting one starts. The engine outlives rest_engine_close() until it is
+ * called. */
+void rest_engine_parse_end(rest_engine *e);
 
 /* ---- the source: its options, resolved once in create() ---- */
 

@@ -22,18 +22,20 @@ struct rest_run {
   rest_records recs; /* held until the last page is in */
   json_t *seen;      /* {url: true}: pages fetched this round (paginated only) */
   int writing;       /* the last page is in: its records are being written */
-  /* A long body on the threadpool. A cancel meanwhile is kept for its
-   * end: the worker still reads x's body. */
-  uv_work_t parse;
+  /* A long body, parsed on the threadpool: PARSE_QUEUED while another
+   * parse has the engine's slot, PARSE_RUNNING once queued to libuv. */
   int parsing;
+  uv_work_t parse;
+  rest_engine *eng; /* for the parse's end, which may outlive the source */
   long status;
   json_t *parsed;
   int parse_rc;
   char parse_msg[512];
-  int cancel_status;
-  char cancel_msg[160];
-  int orphan; /* its source was destroyed while it parsed: only freed */
+  long parse_delay_ms; /* SIPHON_REST_PARSE_DELAY_MS, for the tests */
+  int orphan;          /* its round ended during the parse: only freed then */
 };
+
+enum { PARSE_QUEUED = 1, PARSE_RUNNING = 2 };
 
 static uint64_t now_ms(const rest_source *s) {
   return uv_now(s->api->loop(s->src));
@@ -47,17 +49,22 @@ static void run_free(rest_run *r) {
   free(r);
 }
 
+/* msg as it may be shown: what a server said back may hold a secret of
+ * the source's. Copied into buf first, since msg may be the run's own. */
+static const char *shown_msg(const rest_source *s, const char *msg, char *buf, size_t len) {
+  if (msg == NULL) {
+    return NULL;
+  }
+  snprintf(buf, len, "%s", msg);
+  rest_redact(s, buf);
+  return buf;
+}
+
 static void done(rest_run *r, int status, const char *msg) {
   rest_source *s = r->s;
   siphon_round *round = r->round;
   char shown[1024];
-  if (msg != NULL) {
-    /* What a server said back may hold a secret of the source's. Copied
-     * first: msg may be the run's own. */
-    snprintf(shown, sizeof(shown), "%s", msg);
-    rest_redact(s, shown);
-    msg = shown;
-  }
+  msg = shown_msg(s, msg, shown, sizeof(shown));
   s->run = NULL;
   run_free(r);
   s->api->round_done(round, status, msg);
@@ -71,7 +78,7 @@ static void on_write_turn(rest_wait *w) {
     rest_engine_queue(r->s->eng, &r->wait);
     return;
   }
-  done(r, 0, NULL);
+  done(r, more, NULL); /* < 0: the host refused them, and has said why */
 }
 
 static void finish(rest_run *r, int status, const char *msg) {
@@ -162,30 +169,53 @@ static void page_parsed(rest_run *r, int rc, json_t *doc, const char *parse_msg)
 
 static void parse_work(uv_work_t *w) {
   rest_run *r = w->data;
-  /* Only what is the run's own: a destroy may free the source meanwhile. */
+  if (r->parse_delay_ms > 0) {
+    uv_sleep((unsigned int)r->parse_delay_ms);
+  }
+  /* Only what is the run's own: the round may end, and the source go,
+   * meanwhile. */
   r->parse_rc = rest_response_parse(0, 0, r->status, &r->x->body, &r->parsed, r->parse_msg,
                                     sizeof(r->parse_msg));
 }
 
 static void parse_after(uv_work_t *w, int status) {
   rest_run *r = w->data;
+  rest_engine *e = r->eng;
   r->parsing = 0;
   if (r->orphan) {
     run_free(r);
+    rest_engine_parse_end(e);
     return;
   }
   json_t *doc = r->parsed;
   r->parsed = NULL;
-  if (r->cancel_status != 0) {
-    json_decref(doc);
-    finish(r, r->cancel_status, r->cancel_msg);
-    return;
-  }
   if (status != 0) { /* never cancelled with uv_cancel(): parse here */
     r->parse_rc =
         rest_response_parse(0, 0, r->status, &r->x->body, &doc, r->parse_msg, sizeof(r->parse_msg));
   }
+  rest_engine_parse_end(e); /* may start another round's parse */
   page_parsed(r, r->parse_rc, doc, r->parse_msg);
+}
+
+/* The engine's parse slot is this run's. */
+static void parse_start(rest_run *r) {
+  rest_source *s = r->s;
+  r->parse.data = r;
+  if (uv_queue_work(s->api->loop(s->src), &r->parse, parse_work, parse_after) == 0) {
+    r->parsing = PARSE_RUNNING;
+    return;
+  }
+  r->parsing = 0;
+  rest_engine_parse_end(r->eng);
+  json_t *doc = NULL;
+  r->parse_rc =
+      rest_response_parse(0, 0, r->status, &r->x->body, &doc, r->parse_msg, sizeof(r->parse_msg));
+  page_parsed(r, r->parse_rc, doc, r->parse_msg);
+}
+
+/* Its turn for the parse slot (rest_engine_parse_begin). */
+static void on_parse_turn(rest_wait *w) {
+  parse_start((rest_run *)w);
 }
 
 static void on_page_done(void *arg, CURL *easy, CURLcode result) {
@@ -211,11 +241,15 @@ static void on_page_done(void *arg, CURL *easy, CURLcode result) {
     return;
   }
   if (rest_response_parse_is_long(s, x, r->status)) {
-    r->parse.data = r;
-    if (uv_queue_work(s->api->loop(s->src), &r->parse, parse_work, parse_after) == 0) {
-      r->parsing = 1;
-      return;
+    const char *delay = getenv("SIPHON_REST_PARSE_DELAY_MS");
+    r->parse_delay_ms = delay != NULL ? strtol(delay, NULL, 10) : 0;
+    r->wait.start = on_parse_turn;
+    if (rest_engine_parse_begin(s->eng, &r->wait)) {
+      parse_start(r);
+    } else {
+      r->parsing = PARSE_QUEUED;
     }
+    return;
   }
   json_t *doc = NULL;
   rc = rest_response_parse(s->head, s->format_text, r->status, &x->body, &doc, msg, sizeof(msg));
@@ -293,6 +327,7 @@ int rest_round_start(rest_source *s, siphon_round *round) {
     return -ENOMEM;
   }
   r->s = s;
+  r->eng = s->eng;
   r->round = round;
   if (s->page_type != REST_PAGE_NONE) {
     r->seen = json_object();
@@ -326,10 +361,10 @@ int rest_round_start(rest_source *s, siphon_round *round) {
 
 void rest_round_cancel(rest_source *s, siphon_round *round) {
   rest_run *r = s->run;
-  if (r == NULL || (round != NULL && r->round != round) || r->cancel_status != 0) {
+  if (r == NULL || (round != NULL && r->round != round)) {
     return;
   }
-  rest_engine_unqueue(s->eng, &r->wait);
+  rest_engine_unqueue(s->eng, &r->wait); /* a turn, or the parse slot */
   if (r->x != NULL && !r->parsing) {
     rest_engine_remove(s->shard, r->x->easy);
     /* A transfer removed part-way loses its connection. */
@@ -341,8 +376,14 @@ void rest_round_cancel(rest_source *s, siphon_round *round) {
   const char *what = status == -ETIMEDOUT ? "timed out" : "cancelled";
   unsigned long long ms = (unsigned long long)(now - r->started_ms);
   if (r->writing) {
+    size_t sent = r->recs.sent, len = r->recs.len;
     snprintf(msg, sizeof(msg), "%s after %llu ms, with %zu of its %zu records written", what, ms,
-             r->recs.sent, r->recs.len);
+             sent, len);
+    /* Said here too: the host's own timeout message is the round's. */
+    s->api->log(s->src, SIPHON_LOG_WARN,
+                "%s while writing the round's records: %zu of %zu written, the other %zu "
+                "discarded",
+                what, sent, len, len - sent);
     /* The host counts each as discarded. */
     rest_records_discard(&r->recs, s->api, r->round);
   } else if (r->parsing) {
@@ -352,18 +393,16 @@ void rest_round_cancel(rest_source *s, siphon_round *round) {
   } else {
     snprintf(msg, sizeof(msg), "%s after %llu ms on page %d", what, ms, r->page);
   }
-  if (r->parsing && round == NULL) {
-    /* The source is being destroyed (the host destroys only idle ones, so
-     * this is a defence): the run outlives it, knowing it no more. */
+  if (r->parsing == PARSE_RUNNING) {
+    /* The worker reads only the run's body: the round ends now, and the
+     * run when the worker is done (parse_after). Its easy handle goes
+     * now, while libcurl and the share it uses are still there. */
+    curl_easy_cleanup(r->x->easy);
+    r->x->easy = NULL;
     r->orphan = 1;
     s->run = NULL;
-    s->api->round_done(r->round, status, msg);
-    return;
-  }
-  if (r->parsing) {
-    /* The worker still reads x's body: the round ends when it is done. */
-    r->cancel_status = status;
-    snprintf(r->cancel_msg, sizeof(r->cancel_msg), "%s", msg);
+    char shown[1024];
+    s->api->round_done(r->round, status, shown_msg(s, msg, shown, sizeof(shown)));
     return;
   }
   finish(r, status, msg);
