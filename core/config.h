@@ -126,12 +126,17 @@ const char *const *siphon__config_keys(const char *section);
 /* The text of a string value made of digits only ("8", "10"), or NULL. */
 const char *siphon__json_digits(const json_t *v);
 
+/* The longest duration: 100 years of 365.25 days, in ms. Far below
+ * 64 bits, so that a plugin adding one to a time in ms cannot overflow
+ * ("5124095576030h" wrapped the rest plugin's deadline to the past). */
+#define SIPHON__DURATION_MAX_MS 3155760000000ull
+
 /* What siphon says of a duration too long to keep. */
-#define SIPHON__DURATION_TOO_LONG "too long: a duration must fit 64 bits of milliseconds"
+#define SIPHON__DURATION_TOO_LONG "too long: a duration may be at most 100 years (876600h)"
 
 /* Parses a duration: a JSON integer of ms, or a string "250ms", "10s",
- * "1.5s", "1m", "2h". Returns 0, -ERANGE when it is too long to keep, or
- * -EINVAL. */
+ * "1.5s", "1m", "2h". Returns 0, -ERANGE when it is longer than
+ * SIPHON__DURATION_MAX_MS, or -EINVAL. */
 int siphon__duration_parse(const json_t *v, uint64_t *ms_out);
 int siphon__duration_parse_str(const char *s, uint64_t *ms_out);
 

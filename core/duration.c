@@ -119,7 +119,21 @@ int siphon__duration_parse_str(const char *s, uint64_t *ms_out) {
   return 0;
 }
 
+static int duration_parse_any(const json_t *v, uint64_t *ms_out);
+
 int siphon__duration_parse(const json_t *v, uint64_t *ms_out) {
+  uint64_t ms = 0;
+  int rc = duration_parse_any(v, &ms);
+  if (rc == 0 && ms > SIPHON__DURATION_MAX_MS) {
+    return -ERANGE;
+  }
+  if (rc == 0) {
+    *ms_out = ms;
+  }
+  return rc;
+}
+
+static int duration_parse_any(const json_t *v, uint64_t *ms_out) {
   if (json_is_integer(v)) {
     json_int_t i = json_integer_value(v);
     if (i < 0) {

@@ -276,6 +276,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     }
     if (!p->initialized && p->desc.plugin_init != NULL) {
       rc = p->desc.plugin_init(&h->api, h->loop, &p->plugin_data, &err);
+      siphon__error_end(&err);
       if (rc != 0) {
         p->init_failed = 1;
         snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
@@ -288,6 +289,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
     p->initialized = 1;
     memset(&err, 0, sizeof(err));
     rc = p->desc.create(&h->api, s, validated[i], &s->instance, &err);
+    siphon__error_end(&err);
     json_decref(validated[i]);
     if (rc != 0) {
       /* create() judges the options: an error there without a path is
@@ -865,6 +867,7 @@ int siphon__host_run(siphon__host *h) {
     siphon_error e;
     memset(&e, 0, sizeof(e));
     rc = s->plugin->desc.start(s->instance, &e);
+    siphon__error_end(&e);
     if (rc != 0) {
       /* A listener that cannot listen is a setup error (a port in use, a
        * path not writable): stop with a failure rather than run without. */

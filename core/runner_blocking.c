@@ -18,6 +18,7 @@ static void work_cb(uv_work_t *req) {
   siphon_round *r = req->data;
   siphon_source *s = r->src;
   r->b->status = s->plugin->desc.collect_blocking(s->instance, r, &r->b->err);
+  siphon__error_end(&r->b->err);
 }
 
 /* Whether a round of p may take a pool thread now: within p's share of

@@ -8,6 +8,8 @@
 
 #include <uv.h>
 
+#include "siphon/plugin.h"
+
 static void siphon__oom(void) {
   fputs("siphon: out of memory\n", stderr);
   abort();
@@ -86,4 +88,9 @@ int siphon__mkdir_p(const char *path) {
   }
   free(copy);
   return rc;
+}
+
+void siphon__error_end(struct siphon_error *e) {
+  e->path[sizeof(e->path) - 1] = '\0';
+  e->text[sizeof(e->text) - 1] = '\0';
 }

@@ -20,4 +20,10 @@ int siphon__mkdir_p(const char *path);
 /* Milliseconds on a monotonic clock. */
 uint64_t siphon__now_ms(void);
 
+struct siphon_error;
+/* Ends a plugin's error path and text with a NUL at their last byte: a
+ * plugin that fills either to the brim (a memcpy, strncpy) must not make
+ * the host read past them. */
+void siphon__error_end(struct siphon_error *e);
+
 #endif

@@ -243,7 +243,9 @@ typedef struct siphon_host_api {
   const char *(*source_name)(const siphon_source *src);
 
   /* source_timeout_ms: the source's timeout in ms (its interval when the
-   * config sets none). Any thread. */
+   * config sets none). Any thread. Like every duration siphon accepts
+   * (the interval's, and SIPHON_OPT_DURATION options'), at most 100 years
+   * (3,155,760,000,000 ms): adding it to a time in ms cannot overflow. */
   uint64_t (*source_timeout_ms)(const siphon_source *src);
 
   /* source_interval_ms: the source's interval in ms. Any thread. */

@@ -154,8 +154,13 @@ Test(config_bad, duration_not_understood) {
       "number of milliseconds, got \"ten\"");
   /* A duration that does not fit is said to be too long, not misread. */
   REFUSED(SRC(", \"interval\": \"9999999999999999h\""),
-          "t.json: sources[0].interval: \"9999999999999999h\" is too long: a duration must fit "
-          "64 bits of milliseconds");
+          "t.json: sources[0].interval: \"9999999999999999h\" is too long: a duration may be at "
+          "most 100 years (876600h)");
+  /* One that fits 64 bits but wraps a plugin's time plus it. */
+  REFUSED(SRC(", \"interval\": \"5124095576030h\""),
+          "t.json: sources[0].interval: \"5124095576030h\" is too long");
+  REFUSED(SRC(", \"interval\": 3155760000001"),
+          "t.json: sources[0].interval: 3155760000001 is too long");
 }
 
 Test(config_bad, duration_without_unit) {

@@ -202,6 +202,32 @@ Test(host, once_prints_its_table_when_a_round_outlasts_the_stop) {
   free(cfg);
 }
 
+/* A plugin that fills its error's path and text to the last byte, with
+ * no NUL: the host reads each to its last byte but one, not past it
+ * (past the text is the end of the host's stack struct: ASan catches a
+ * read there). */
+Test(host, an_error_filled_to_the_brim_is_read_within_it) {
+  char *cfg = config("",
+                     "{\"name\": \"brim\", \"plugin\": \"tick\", \"options\": "
+                     "{\"error_brim\": true}}");
+  tproc p;
+  int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  char want[300];
+  memset(want, 't', 255);
+  want[255] = '\0';
+  const char *at = strstr(p.err, want);
+  cr_assert_not_null(at, "%s", p.err);
+  cr_assert_neq(at[255], 't', "read past the text: %s", p.err);
+  cr_assert_null(
+      strstr(p.err,
+             "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+             "ppppppppppppppppppppppppppppppppppppppppppppppppppppt"),
+      "read past the path into the text: %s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* The same leftover after --check, where siphon never ran: it hung
  * forever in the teardown. */
 Test(host, a_handle_a_plugin_leaves_active_does_not_hang_check) {
@@ -1876,10 +1902,12 @@ Test(host, many_pauses_are_said_once_a_minute) {
   free(cfg);
 }
 
+/* The longest interval siphon takes (longer ones are refused:
+ * test_config's duration_not_understood). */
 Test(host, huge_interval_does_not_wrap) {
   char *cfg = config("",
                      "{\"name\": \"rare\", \"plugin\": \"tick\","
-                     " \"interval\": \"18446744073709000000ms\"}");
+                     " \"interval\": \"876600h\"}");
   tproc p;
   start(&p, NULL, cfg);
   cr_assert(tproc_wait_stdout(&p, "\"source\":\"rare\"", 5000), "%s", p.err);

@@ -48,6 +48,8 @@ static const siphon_option tick_options[] = {
      "call set_streaming() without having start(): a plugin bug the host must catch"},
     {"create_rc", SIPHON_OPT_INT, 0, "0", NULL,
      "what create() returns, without filling err (not 0: it fails)"},
+    {"error_brim", SIPHON_OPT_BOOL, 0, "false", NULL,
+     "create() fails with err's path and text filled to the last byte, no NUL"},
     {"leak_timer", SIPHON_OPT_BOOL, 0, "false", NULL,
      "start a repeating timer that destroy() never closes: a plugin bug the host must end"},
     {NULL, 0, 0, NULL, NULL, NULL}};
@@ -131,6 +133,12 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   tick *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     return -ENOMEM;
+  }
+  if (json_is_true(json_object_get(options, "error_brim"))) {
+    memset(err->path, 'p', sizeof(err->path));
+    memset(err->text, 't', sizeof(err->text));
+    free(t);
+    return -EINVAL;
   }
   json_int_t create_rc = json_integer_value(json_object_get(options, "create_rc"));
   if (create_rc != 0) {
