@@ -22,7 +22,7 @@ static void usage(FILE *f) {
   fputs(
       "usage: siphon -c FILE [--once | --check] [--log-level LEVEL] [--log-file FILE]\n"
       "       siphon --plugin NAME|PATH [--options JSON] [--name NAME] [--interval D]\n"
-      "              [--timeout D] [--once] [--log-file FILE]\n"
+      "              [--timeout D] [--once | --check] [--log-level LEVEL] [--log-file FILE]\n"
       "       siphon --list-plugins [-c FILE]\n"
       "       siphon --help-plugin NAME [-c FILE]\n"
       "       siphon --schema [-c FILE]\n"
