@@ -193,6 +193,13 @@ int rest_response_parse(int head, int text, long status, const rest_buf *body, j
   }
   json_error_t jerr;
   *doc = json_loadb(data + bom, body->len - bom, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+  if (*doc == NULL && json_error_code(&jerr) == json_error_numeric_overflow) {
+    /* A uint64 counter (a byte total, an ID) is beyond jansson's 64-bit
+     * signed integers: read the page's integers as reals, as Telegraf's
+     * float64 does, rather than fail the round. */
+    *doc = json_loadb(data + bom, body->len - bom,
+                      JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+  }
   if (*doc == NULL) {
     snprintf(msg, msg_len, "invalid JSON at byte %d: %s", (int)bom + token_start(data + bom, &jerr),
              jerr.text);

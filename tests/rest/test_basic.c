@@ -393,6 +393,23 @@ Test(rest_basic, a_byte_order_mark_is_skipped) {
   free(path);
 }
 
+/* A uint64 beyond jansson's integers (a byte total) does not fail the
+ * round: the page's integers are read as reals. */
+Test(rest_basic, an_integer_beyond_64_bits_is_read_as_a_real) {
+  char *path = tmp_write("big.json", "{\"bytes\": 18446744073709551615, \"n\": 3}");
+  restt_run r = restt_once("", "{\"url\": \"file://%s\"}", path);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *d = restt_only_data(&r);
+  cr_assert(json_is_real(json_object_get(d, "bytes")), "%s", r.err);
+  cr_assert_float_eq(json_real_value(json_object_get(d, "bytes")), 18446744073709551615.0, 1e4);
+  cr_assert(json_is_real(json_object_get(d, "n")));
+  cr_assert_float_eq(json_real_value(json_object_get(d, "n")), 3.0, 1e-9);
+  restt_run_free(&r);
+  *strrchr(path, '/') = '\0';
+  tmp_rmtree(path);
+  free(path);
+}
+
 /* An error page that repeats the credentials it refused: the round's
  * message quotes it with every secret of the source's masked. */
 Test(rest_basic, secrets_a_server_echoes_are_masked) {
