@@ -613,6 +613,12 @@ int siphon__cli_run(siphon__cli *cli) {
     rc = siphon__host_run(&host);
   }
   siphon__host_teardown(&host);
+  if (rc != 0 && siphon__log_file() != NULL) {
+    /* Why is in the log file; a supervisor's journal holds stderr only,
+     * and would show an exit with no word of it. */
+    fprintf(stderr, "siphon: exiting with status %d: the log, %s, says why\n", rc,
+            siphon__log_file());
+  }
   siphon__log_close_file();
   siphon__diag_free(&d);
   siphon__config_free(&cfg);

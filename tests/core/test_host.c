@@ -996,6 +996,28 @@ Test(host, log_file_takes_the_log_and_sighup_reopens_it) {
   free(cfg);
 }
 
+/* An exit that is not 0, with the log in a file: stderr, all that a
+ * supervisor's journal holds, points at the file. */
+Test(host, a_failed_exit_with_a_log_file_says_where_the_log_is) {
+  char *dir = tmp_dir();
+  char extra[1200], path[1100];
+  snprintf(path, sizeof(path), "%s/siphon.log", dir);
+  snprintf(extra, sizeof(extra), "\"log_file\": \"%s\"", path);
+  char *cfg =
+      config(extra, "{\"name\": \"t\", \"plugin\": \"tick\", \"options\": {\"fail_rounds\": -1}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 1, "%s", p.err);
+  char want[1200];
+  snprintf(want, sizeof(want), "siphon: exiting with status 1: the log, %s, says why\n", path);
+  cr_assert_not_null(strstr(p.err, want), "%s", p.err);
+  cr_assert(file_has(path, "[t] collect failed"), "%s", p.err);
+  tproc_free(&p);
+  tmp_rmtree(dir);
+  free(dir);
+  free(cfg);
+}
+
 Test(host, log_file_flag_overrides_the_config) {
   char *dir = tmp_dir();
   char extra[1200], from_config[1100], from_flag[1100];
