@@ -31,6 +31,12 @@ typedef struct siphon__ts_item {
 #define SIPHON__TS_HIGH 16384
 #define SIPHON__TS_LOW (SIPHON__TS_HIGH / 2)
 
+/* A producer waits for room this long at most, then queues its record
+ * anyway: backpressure, never a deadlock, should the loop itself wait on
+ * that thread in a way siphon cannot see (a plugin's collect() taking a
+ * lock the thread holds while it emits). */
+#define SIPHON__TS_WAIT_NS (100ull * 1000 * 1000)
+
 /* Queued and not yet written, for the counts a hard exit gives. */
 static _Atomic uint64_t ts_queued;
 
@@ -96,7 +102,20 @@ int siphon__ts_init(siphon__host *h) {
   }
   h->ts_async.data = h;
   h->loop_thread = uv_thread_self();
+  h->ts_ready = 1;
   return 0;
+}
+
+void siphon__ts_plugin_call(siphon__host *h, int entering) {
+  if (!h->ts_ready) {
+    return;
+  }
+  uv_mutex_lock(&h->ts_lock);
+  h->ts_in_plugin += entering ? 1 : -1;
+  if (entering) {
+    uv_cond_broadcast(&h->ts_room);
+  }
+  uv_mutex_unlock(&h->ts_lock);
 }
 
 void siphon__ts_resume(siphon__host *h) {
@@ -104,6 +123,9 @@ void siphon__ts_resume(siphon__host *h) {
 }
 
 void siphon__ts_unbound(siphon__host *h) {
+  if (!h->ts_ready) {
+    return;
+  }
   uv_mutex_lock(&h->ts_lock);
   h->ts_unbounded = 1;
   uv_cond_broadcast(&h->ts_room);
@@ -124,17 +146,21 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
   it->data = data;
   it->meta = meta;
   it->next = NULL;
-  siphon__record_timestamp(it->ts);
   uv_thread_t self = uv_thread_self();
   int may_wait = !uv_thread_equal(&self, &h->loop_thread);
   uv_mutex_lock(&h->ts_lock);
   /* Backpressure for the plugin's thread, as a blocking write gives: the
    * loop writes the queue as fast as the output takes it. Never the loop
-   * thread, which is the one that makes room. */
-  while (may_wait && !h->ts_closed && !h->ts_unbounded &&
+   * thread, which is the one that makes room, and never while the loop
+   * is in one of the plugin's calls (siphon__ts_plugin_call). */
+  while (may_wait && !h->ts_closed && !h->ts_unbounded && h->ts_in_plugin == 0 &&
          atomic_load(&ts_queued) >= SIPHON__TS_HIGH) {
-    uv_cond_wait(&h->ts_room, &h->ts_lock);
+    if (uv_cond_timedwait(&h->ts_room, &h->ts_lock, SIPHON__TS_WAIT_NS) != 0) {
+      break; /* UV_ETIMEDOUT */
+    }
   }
+  /* After the wait: the record's time is when it went in. */
+  siphon__record_timestamp(it->ts);
   if (h->ts_closed) {
     uv_mutex_unlock(&h->ts_lock);
     atomic_fetch_add(&s->discarded, 1);

@@ -392,7 +392,9 @@ static void pause_sources(siphon__host *h) {
   for (size_t i = 0; i < h->source_count && !h->stopping; i++) {
     siphon_source *s = &h->sources[i];
     if (s->started && s->plugin->desc.pause != NULL) {
+      siphon__ts_plugin_call(h, 1);
       s->plugin->desc.pause(s->instance);
+      siphon__ts_plugin_call(h, 0);
     }
   }
 }
@@ -414,7 +416,9 @@ static void resume_sources(siphon__host *h) {
   for (size_t i = 0; i < h->source_count && !h->paused && !h->stopping; i++) {
     siphon_source *s = &h->sources[i];
     if (s->started && s->plugin->desc.resume != NULL) {
+      siphon__ts_plugin_call(h, 1);
       s->plugin->desc.resume(s->instance);
+      siphon__ts_plugin_call(h, 0);
     }
   }
   if (!h->paused) {
@@ -458,6 +462,9 @@ static void close_cb_noop(uv_handle_t *handle);
  * initialized), then finalizes every plugin that was initialized. Emits
  * from plugin threads are refused from here on. */
 static void destroy_instances(siphon__host *h, int timers) {
+  /* A destroy() joins its threads: none may wait for room. (A stop has
+   * done it already; a failed setup has not.) */
+  siphon__ts_unbound(h);
   for (size_t i = 0; i < h->source_count; i++) {
     siphon_source *s = &h->sources[i];
     if (!s->created) {
@@ -655,6 +662,9 @@ void siphon__host_maybe_finish(siphon__host *h) {
 
 static void on_hard_deadline(uv_timer_t *t) {
   siphon__host *h = t->data;
+  /* The loop may be held a while below (writing held records, or never
+   * back): a second signal from now on is late_signal()'s. */
+  install_late_signal();
   /* A blocking round that returned is only writing what it emitted, a
    * chunk a loop turn: not hung. What it holds is written now, before
    * anything is judged hung and lost with it. */
@@ -866,7 +876,9 @@ int siphon__host_run(siphon__host *h) {
     }
     siphon_error e;
     memset(&e, 0, sizeof(e));
+    siphon__ts_plugin_call(h, 1);
     rc = s->plugin->desc.start(s->instance, &e);
+    siphon__ts_plugin_call(h, 0);
     siphon__error_end(&e);
     if (rc != 0) {
       /* A listener that cannot listen is a setup error (a port in use, a
@@ -921,6 +933,7 @@ void siphon__host_teardown(siphon__host *h) {
       destroy_instances(h, 0);
       /* A handle a plugin left active in create() would hold the run
        * below forever: closed after a second, as after a run. */
+      uv_update_time(h->loop); /* the setup may have taken a while */
       if (uv_timer_init(h->loop, &h->leftover) == 0) {
         h->leftover_armed = 1;
         uv_timer_start(&h->leftover, on_leftover, 1000, 0);

@@ -131,6 +131,8 @@ struct siphon__host {
    * ts_unbounded (the stop has begun) or they are the loop thread. */
   uv_cond_t ts_room;
   int ts_unbounded;
+  int ts_in_plugin; /* the loop is in a plugin's start/pause/resume */
+  int ts_ready;     /* siphon__ts_init() done */
   uv_thread_t loop_thread;
 
   uv_signal_t sigint, sigterm, sighup;
@@ -216,8 +218,13 @@ void siphon__ts_drain(siphon__host *h);
 /* The output drained: write what waits (drain() skips while paused). */
 void siphon__ts_resume(siphon__host *h);
 /* The stop has begun: no producer waits for room from now on, and the
- * queue is written whether the output is behind or not. */
+ * queue is written whether the output is behind or not. A no-op before
+ * siphon__ts_init(). */
 void siphon__ts_unbound(siphon__host *h);
+/* The loop calls into a plugin (entering 1) or is back (0): meanwhile no
+ * producer waits for room, since the plugin may wait on its own threads
+ * (pause() joining them, or taking a lock one holds while it emits). */
+void siphon__ts_plugin_call(siphon__host *h, int entering);
 /* Records emit_threadsafe() queued and the loop has not written yet. */
 uint64_t siphon__ts_queued(void);
 

@@ -216,17 +216,18 @@ typedef struct siphon_host_api {
    * emit_threadsafe: a record from any thread the plugin owns (the C twin
    * of asyncio's run_coroutine_threadsafe). The record is queued and
    * written on the loop thread, in order per calling thread. data and meta
-   * are STOLEN. Blocks the calling thread while 16,384 records wait in the
-   * queue, until the loop has written half of them: backpressure, as a
-   * blocking write gives, and while the output is behind (over
-   * siphon.buffer_limit) the queue is not written. Never blocks on the
-   * loop thread, nor once the stop has begun. Returns 0, -ECANCELED once the host takes no more (it
-   * is leaving without waiting for the plugin, past shutdown_grace; the
-   * record is counted as discarded), or -EINVAL for a NULL data. From a
-   * polled source it is written outside any round (no round counts it),
-   * as a plugin's background thread may want. Any thread, including the loop, but
-   * only until the source's destroy() returns: join your threads in
-   * stop() or destroy(), since the source may be freed after it.
+   * are STOLEN. While 16,384 records (of every plugin's threads) wait in
+   * the queue, the calling thread waits until the loop has written half
+   * of them, or 100 ms at most: backpressure, as a blocking write gives;
+   * while the output is behind (over siphon.buffer_limit) the queue is
+   * not written. It never waits on the loop thread, while the host is in
+   * the plugin's start(), pause() or resume() (which may join the thread
+   * or take a lock it holds), nor once the stop has begun. Returns 0, -ECANCELED once the host
+   * takes no more (it is leaving without waiting for the plugin, past shutdown_grace; the record is
+   * counted as discarded), or -EINVAL for a NULL data. From a polled source it is written outside
+   * any round (no round counts it), as a plugin's background thread may want. Any thread, including
+   * the loop, but only until the source's destroy() returns: join your threads in stop() or
+   * destroy(), since the source may be freed after it.
    */
   int (*emit_threadsafe)(siphon_source *src, json_t *data, json_t *meta);
 

@@ -252,18 +252,47 @@ Test(host, threadsafe_emits_wait_while_the_output_is_behind) {
                      "{\"threads\": 2, \"records\": 100000}}");
   char script[1024];
   snprintf(script, sizeof(script),
-           "timeout -s TERM 6 '%s' -c '%s' | { sleep 2; echo reading >&2; wc -l; }", SIPHON_BIN,
-           cfg);
+           "{ '%s' -c '%s' & pid=$!; sleep 4; kill -TERM $pid; wait $pid; echo \"siphon=$?\" >&2; }"
+           " | { sleep 2; echo reading >&2; wc -l; }",
+           SIPHON_BIN, cfg);
   const char *argv[] = {"/bin/sh", "-c", script, NULL};
   tproc p;
   cr_assert_eq(tproc_start(&p, argv, NULL), 0);
-  cr_assert(tproc_wait_stderr(&p, "reading", 10000), "%s", p.err);
-  cr_assert(strstr(p.err, "emitted 100000 records") == NULL,
-            "a thread emitted everything while nothing read the output: %s", p.err);
   int st = tproc_finish(&p, 20000);
   cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_not_null(strstr(p.err, "siphon=0"), "%s", p.err);
+  /* Ordered in stderr, whenever the test reads it: no thread was done
+   * before the reader began. */
+  const char *reading = strstr(p.err, "reading");
+  const char *emitted = strstr(p.err, "emitted 100000 records");
+  cr_assert(reading != NULL && emitted != NULL, "%s", p.err);
+  cr_assert(reading < emitted, "a thread emitted everything while nothing read the output: %s",
+            p.err);
   cr_assert_eq(atol(p.out), 200000, "%s records: %s", p.out, p.err);
   cr_assert_eq(tproc_count(p.err, "emitted 100000 records"), 2, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* The backpressure above must not deadlock a plugin whose pause() takes
+ * a lock its threads hold while they emit: the loop in pause() waited on
+ * a thread that waited on the loop. */
+Test(host, threadsafe_backpressure_does_not_deadlock_a_pausing_plugin) {
+  char *cfg = config("\"buffer_limit\": \"64KiB\"",
+                     "{\"name\": \"th\", \"plugin\": \"threads\", \"options\": "
+                     "{\"threads\": 4, \"records\": 50000, \"pause_lock\": true}}");
+  char script[1024];
+  snprintf(script, sizeof(script),
+           "{ timeout -s KILL 8 '%s' -c '%s' & pid=$!; sleep 4; kill -TERM $pid; wait $pid;"
+           " echo \"siphon=$?\" >&2; } | { sleep 1; wc -l; }",
+           SIPHON_BIN, cfg);
+  const char *argv[] = {"/bin/sh", "-c", script, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  int st = tproc_finish(&p, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_not_null(strstr(p.err, "siphon=0"), "deadlocked (killed): %s", p.err);
+  cr_assert_eq(atol(p.out), 200000, "%s records: %s", p.out, p.err);
   tproc_free(&p);
   free(cfg);
 }

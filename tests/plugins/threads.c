@@ -1,6 +1,8 @@
 /* threads: a streaming test plugin that owns threads. start() spawns
  * `threads` threads that each emit `records` records through the host's
- * thread-safe emit; destroy() joins them. */
+ * thread-safe emit; destroy() joins them. With `pause_lock`, each thread
+ * holds the plugin's lock while it emits and pause() takes that lock: a
+ * plugin the host's backpressure must not deadlock. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -18,18 +20,27 @@ typedef struct threads {
   json_int_t nthreads, records;
   worker *workers;
   int started;
+  int pause_lock;
+  uv_mutex_t lock;
 } threads;
 
 static const siphon_option threads_options[] = {
     {"threads", SIPHON_OPT_INT, 0, "4", NULL, "threads to start"},
     {"records", SIPHON_OPT_INT, 0, "1000", NULL, "records each thread emits"},
+    {"pause_lock", SIPHON_OPT_BOOL, 0, "false", NULL, "emit holding a lock that pause() takes"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static void worker_main(void *arg) {
   worker *w = arg;
   threads *t = w->owner;
   for (json_int_t n = 0; n < t->records; n++) {
+    if (t->pause_lock) {
+      uv_mutex_lock(&t->lock);
+    }
     t->api->emit_threadsafe(t->src, json_pack("{sisI}", "thread", w->index, "n", n), NULL);
+    if (t->pause_lock) {
+      uv_mutex_unlock(&t->lock);
+    }
   }
   t->api->log(t->src, SIPHON_LOG_INFO, "thread %d emitted %lld records", w->index,
               (long long)t->records);
@@ -45,11 +56,16 @@ static int threads_create(const siphon_host_api *api, siphon_source *src, const 
   t->src = src;
   t->nthreads = json_integer_value(json_object_get(options, "threads"));
   t->records = json_integer_value(json_object_get(options, "records"));
+  t->pause_lock = json_is_true(json_object_get(options, "pause_lock"));
   if (t->nthreads < 1 || t->nthreads > 64) {
     snprintf(err->path, sizeof(err->path), "threads");
     snprintf(err->text, sizeof(err->text), "expected 1 to 64 threads");
     free(t);
     return -EINVAL;
+  }
+  if (uv_mutex_init(&t->lock) != 0) {
+    free(t);
+    return -ENOMEM;
   }
   *instance = t;
   return 0;
@@ -78,11 +94,24 @@ static void threads_stop(void *instance) {
   (void)instance; /* the threads end by themselves; destroy joins them */
 }
 
+static void threads_pause(void *instance) {
+  threads *t = instance;
+  if (t->pause_lock) {
+    uv_mutex_lock(&t->lock);
+    uv_mutex_unlock(&t->lock);
+  }
+}
+
+static void threads_resume(void *instance) {
+  (void)instance;
+}
+
 static void threads_destroy(void *instance) {
   threads *t = instance;
   for (int i = 0; i < t->started; i++) {
     uv_thread_join(&t->workers[i].tid);
   }
+  uv_mutex_destroy(&t->lock);
   free(t->workers);
   free(t);
 }
@@ -99,5 +128,7 @@ SIPHON_PLUGIN_DEFINE = {
     .create = threads_create,
     .start = threads_start,
     .stop = threads_stop,
+    .pause = threads_pause,
+    .resume = threads_resume,
     .destroy = threads_destroy,
 };
