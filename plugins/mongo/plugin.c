@@ -2,12 +2,14 @@
  * MongoDB. libmongoc is synchronous, so this is a blocking plugin: each
  * round runs on libuv's threadpool, pops a client from the pool its URI
  * shares with other sources, and pushes it back. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mongo.h"
 
@@ -52,6 +54,44 @@ static const siphon_option mg_options[] = {
 
 /* --- plugin-wide --- */
 
+/* libmongoc parses on past a URI option it does not know, with only a
+ * warning ("Unsupported URI option \"replicasett\"") where siphon refuses
+ * every other unknown key. While create() parses a URI, the driver's
+ * warnings on that thread are collected here: an unknown option becomes
+ * create()'s error, the others are logged as the source's. Thread-local:
+ * rounds on the pool threads go on logging as usual meanwhile. */
+#define MG_URI_UNKNOWN "Unsupported URI option \""
+#define MG_URI_NOTES 4
+
+typedef struct mg_uri_notes {
+  char unknown[64]; /* the first unknown option, as the driver names it */
+  int unknown_count;
+  char notes[MG_URI_NOTES][SIPHON_ERROR_TEXT_LENGTH]; /* other warnings */
+  int note_count;
+} mg_uri_notes;
+
+static _Thread_local mg_uri_notes *uri_notes;
+
+/* Takes a warning of the URI parser; 0 when there is no room left, so
+ * that the caller logs it rather than lose it. */
+static int uri_note(mg_uri_notes *n, const char *msg, int len) {
+  size_t plen = strlen(MG_URI_UNKNOWN);
+  if ((size_t)len > plen && strncmp(msg, MG_URI_UNKNOWN, plen) == 0) {
+    const char *key = msg + plen;
+    const char *end = memchr(key, '"', (size_t)len - plen);
+    int klen = end != NULL ? (int)(end - key) : len - (int)plen;
+    if (n->unknown_count++ == 0) {
+      snprintf(n->unknown, sizeof(n->unknown), "%.*s", klen, key);
+    }
+    return 1;
+  }
+  if (n->note_count == MG_URI_NOTES) {
+    return 0;
+  }
+  snprintf(n->notes[n->note_count++], sizeof(n->notes[0]), "%.*s", len, msg);
+  return 1;
+}
+
 static void mg_log_handler(mongoc_log_level_t level, const char *domain, const char *message,
                            void *user_data) {
   const siphon_host_api *api = user_data;
@@ -63,7 +103,21 @@ static void mg_log_handler(mongoc_log_level_t level, const char *domain, const c
   } else if (level == MONGOC_LOG_LEVEL_TRACE) {
     return;
   }
-  api->log(NULL, l, "mongoc %s: %s", domain, message);
+  /* Some of the driver's messages end with a newline of their own
+   * ("Invalid connecttimeoutms: cannot parse integer\n"); the host adds
+   * one, and the line came out followed by a blank one. */
+  size_t len = strlen(message);
+  while (len > 0 && (message[len - 1] == '\n' || message[len - 1] == '\r')) {
+    len--;
+  }
+  if (len > INT32_MAX) {
+    len = INT32_MAX;
+  }
+  if (uri_notes != NULL && level == MONGOC_LOG_LEVEL_WARNING &&
+      uri_note(uri_notes, message, (int)len)) {
+    return;
+  }
+  api->log(NULL, l, "mongoc %s: %.*s", domain, (int)len, message);
 }
 
 static int mg_plugin_init(const siphon_host_api *api, uv_loop_t *loop, void **plugin_data,
@@ -98,6 +152,174 @@ static int bad(siphon_error *err, const char *path, const char *fmt, ...) {
   vsnprintf(err->text, sizeof(err->text), fmt, ap);
   va_end(ap);
   return -EINVAL;
+}
+
+/* The connection-string options libmongoc 1.23 takes, as its manual
+ * spells them: only for a "did you mean" (the driver itself decides what
+ * it knows). The deprecated ssl* names are left out, so that a typo is
+ * pointed at their tls* successors. */
+static const char *const uri_options[] = {"appName",
+                                          "authMechanism",
+                                          "authMechanismProperties",
+                                          "authSource",
+                                          "canonicalizeHostname",
+                                          "compressors",
+                                          "connectTimeoutMS",
+                                          "directConnection",
+                                          "gssapiServiceName",
+                                          "heartbeatFrequencyMS",
+                                          "journal",
+                                          "loadBalanced",
+                                          "localThresholdMS",
+                                          "maxIdleTimeMS",
+                                          "maxPoolSize",
+                                          "maxStalenessSeconds",
+                                          "minPoolSize",
+                                          "readConcernLevel",
+                                          "readPreference",
+                                          "readPreferenceTags",
+                                          "replicaSet",
+                                          "retryReads",
+                                          "retryWrites",
+                                          "safe",
+                                          "serverSelectionTimeoutMS",
+                                          "serverSelectionTryOnce",
+                                          "socketCheckIntervalMS",
+                                          "socketTimeoutMS",
+                                          "srvMaxHosts",
+                                          "srvServiceName",
+                                          "tls",
+                                          "tlsAllowInvalidCertificates",
+                                          "tlsAllowInvalidHostnames",
+                                          "tlsCAFile",
+                                          "tlsCertificateKeyFile",
+                                          "tlsCertificateKeyFilePassword",
+                                          "tlsDisableCertificateRevocationCheck",
+                                          "tlsDisableOCSPEndpointCheck",
+                                          "tlsInsecure",
+                                          "w",
+                                          "waitQueueMultiple",
+                                          "waitQueueTimeoutMS",
+                                          "wTimeoutMS",
+                                          "zlibCompressionLevel",
+                                          NULL};
+
+/* Case-insensitive edit distance between two option names, with an
+ * adjacent transposition counting once ("tsl" for "tls"), as the host
+ * measures its own keys; names of 64 characters or more are never near. */
+static size_t name_distance(const char *a, const char *b) {
+  size_t n = strlen(a), m = strlen(b);
+  if (n >= 64 || m >= 64) {
+    return SIZE_MAX;
+  }
+  size_t rows[3][64];
+  size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+  for (size_t j = 0; j <= m; j++) {
+    prev[j] = j;
+  }
+  for (size_t i = 1; i <= n; i++) {
+    cur[0] = i;
+    int ca = tolower((unsigned char)a[i - 1]);
+    for (size_t j = 1; j <= m; j++) {
+      int cb = tolower((unsigned char)b[j - 1]);
+      size_t best = prev[j - 1] + (ca == cb ? 0 : 1);
+      if (prev[j] + 1 < best) {
+        best = prev[j] + 1;
+      }
+      if (cur[j - 1] + 1 < best) {
+        best = cur[j - 1] + 1;
+      }
+      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < best) {
+        best = prev2[j - 2] + 1;
+      }
+      cur[j] = best;
+    }
+    size_t *t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
+  }
+  return prev[m];
+}
+
+/* The known option nearest to `key`, within one edit for short names and
+ * about a third of the letters for long ones (as the host suggests its
+ * own keys), and with at least one letter kept ("x" is not a typo of
+ * "w"); NULL when none is that near. */
+static const char *uri_option_near(const char *key) {
+  size_t len = strlen(key);
+  if (len == 0) {
+    return NULL;
+  }
+  size_t limit = len / 3 > 1 ? len / 3 : 1;
+  if (limit >= len) {
+    limit = len - 1;
+  }
+  const char *best = NULL;
+  size_t best_d = limit + 1;
+  for (size_t i = 0; uri_options[i] != NULL; i++) {
+    size_t d = name_distance(key, uri_options[i]);
+    if (d < best_d) {
+      best = uri_options[i];
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+/* The driver names an unknown option in lower case; the user's own
+ * spelling is found in the query string (a key there, between '?' or
+ * '&' and '='). Only those letters are copied: nothing else of the URI,
+ * which may hold a password, reaches the message. */
+static void user_spelling(const char *uri, const char *lower, char *out, size_t size) {
+  size_t klen = strlen(lower);
+  snprintf(out, size, "%s", lower);
+  const char *q = strchr(uri, '?');
+  for (const char *p = q; p != NULL && klen > 0; p = strpbrk(p + 1, "?&")) {
+    if (strncasecmp(p + 1, lower, klen) == 0 && p[1 + klen] == '=') {
+      snprintf(out, size, "%.*s", (int)klen, p + 1);
+      return;
+    }
+  }
+}
+
+/* The URI of option `uri`, parsed without connecting. Returns 0 or a
+ * negative errno with err filled; an option libmongoc does not know is
+ * an error, as an unknown key is anywhere else. */
+static int parse_uri(const siphon_host_api *api, siphon_source *src, const char *text,
+                     mongoc_uri_t **out, siphon_error *err) {
+  mg_uri_notes notes;
+  memset(&notes, 0, sizeof(notes));
+  bson_error_t berr;
+  uri_notes = &notes;
+  mongoc_uri_t *uri = mongoc_uri_new_with_error(text, &berr);
+  uri_notes = NULL;
+  /* The driver's other warnings ("Deprecated boolean value for \"tls\"")
+   * are the source's: logged with its name. */
+  for (int i = 0; i < notes.note_count; i++) {
+    api->log(src, SIPHON_LOG_WARN, "options.uri: %s", notes.notes[i]);
+  }
+  /* The error names what is wrong, never the URI itself. */
+  if (uri == NULL) {
+    return bad(err, "uri", "not a valid MongoDB connection string: %.180s", berr.message);
+  }
+  if (notes.unknown_count > 0) {
+    mongoc_uri_destroy(uri);
+    char name[sizeof(notes.unknown)];
+    user_spelling(text, notes.unknown, name, sizeof(name));
+    const char *near = uri_option_near(name);
+    char more[48] = "";
+    if (notes.unknown_count > 1) {
+      snprintf(more, sizeof(more), " (and %d more)", notes.unknown_count - 1);
+    }
+    if (near != NULL) {
+      return bad(err, "uri", "unknown URI option \"%s\"%s; did you mean \"%s\"?", name, more, near);
+    }
+    return bad(err, "uri", "unknown URI option \"%s\"%s: libmongoc does not know it", name, more);
+  }
+  *out = uri;
+  return 0;
 }
 
 static int to_bson(const json_t *options, const char *key, bson_t **out, siphon_error *err) {
@@ -342,14 +564,9 @@ static int mg_create(const siphon_host_api *api, siphon_source *src, const json_
   s->api = api;
   s->src = src;
   s->pools = api->plugin_data(src);
-  bson_error_t berr;
-  /* Parsing only: create() also serves --check, which must not connect.
-   * The error names what is wrong, never the URI itself. */
-  s->uri = mongoc_uri_new_with_error(opt_str(options, "uri"), &berr);
-  int rc = 0;
-  if (s->uri == NULL) {
-    rc = bad(err, "uri", "not a valid MongoDB connection string: %.180s", berr.message);
-  } else {
+  /* Parsing only: create() also serves --check, which must not connect. */
+  int rc = parse_uri(api, src, opt_str(options, "uri"), &s->uri, err);
+  if (rc == 0) {
     apply_timeouts(s->uri, driver_budget_ms(api->source_timeout_ms(src)));
     rc = build_query(api, src, options, s->uri, &s->q, err);
   }

@@ -408,6 +408,93 @@ Test(config, options_the_operation_does_not_use) {
                      "sources[0].options.uri", "not a valid MongoDB connection string");
 }
 
+/* An option libmongoc does not know is an error, as an unknown key is
+ * anywhere else in siphon: the driver would only warn and go on without
+ * it (a misspelt replicaSet connects to a lone member). The message
+ * names the option as written, never the rest of the URI. */
+Test(config, unknown_uri_options_are_refused) {
+  const char *rest = "\"database\": \"d\", \"collection\": \"c\"";
+  const char *cases[][2] = {
+      {"mongodb://reader:Pw-4t7q@127.0.0.1:1/?replicaSett=rs0",
+       "unknown URI option \"replicaSett\"; did you mean \"replicaSet\"?"},
+      {"mongodb://127.0.0.1:1/?x=1", "unknown URI option \"x\": libmongoc does not know it"},
+      {"mongodb://127.0.0.1:1/?appName=a&TSL=true&y=2",
+       "unknown URI option \"TSL\" (and 1 more); did you mean \"tls\"?"},
+      {"mongodb://127.0.0.1:1/?tlsCertificateKeyFilePasswrd=K3y-9q",
+       "did you mean \"tlsCertificateKeyFilePassword\"?"},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    char *o = mt_fmt("\"uri\": \"%s\", %s", cases[k][0], rest);
+    char *src = mt_fmt(
+        "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", \"options\": "
+        "{%s}}",
+        o);
+    char *cfg = mt_config("", src);
+    const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+    tproc p;
+    int st = tproc_run(&p, argv, NULL, 20000);
+    cr_expect_eq(st, 2, "case %zu: exit %d: %s", k, st, p.err);
+    cr_expect(strstr(p.err, "sources[0].options.uri: ") != NULL, "case %zu: %s", k, p.err);
+    cr_expect(strstr(p.err, cases[k][1]) != NULL, "case %zu: no '%s' in: %s", k, cases[k][1],
+              p.err);
+    /* The driver's own warning is the error now, not a line besides. */
+    cr_expect(strstr(p.err, "Unsupported URI option") == NULL, "case %zu: %s", k, p.err);
+    cr_expect(strstr(p.err, "Pw-4t7q") == NULL && strstr(p.err, "K3y-9q") == NULL &&
+                  strstr(p.out, "Pw-4t7q") == NULL && strstr(p.out, "K3y-9q") == NULL,
+              "case %zu shows a password: %s%s", k, p.out, p.err);
+    tproc_free(&p);
+    free(cfg);
+    free(src);
+    free(o);
+  }
+  /* Every option spelt as libmongoc's manual does, in any case, passes. */
+  char *o = mt_fmt(
+      "\"uri\": \"mongodb://127.0.0.1:1/?replicaSet=rs0&READPREFERENCE=secondaryPreferred"
+      "&appname=x&maxPoolSize=3&w=majority&authSource=admin\", %s",
+      rest);
+  char *src = mt_fmt(
+      "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", \"options\": {%s}}", o);
+  char *cfg = mt_config("", src);
+  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+  tproc p;
+  int st = tproc_run(&p, argv, NULL, 20000);
+  cr_expect_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_expect_str_eq(p.err, "", "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+  free(src);
+  free(o);
+}
+
+/* Some of libmongoc's messages end with a newline of their own; the log
+ * line must not be followed by a blank one. The driver's other warnings
+ * about the URI are the source's. */
+Test(config, driver_warnings_have_no_blank_line) {
+  const char *cases[][3] = {
+      {"connectTimeoutMS=abc", "2",
+       "[m] options.uri: Invalid connecttimeoutms: cannot parse integer\n"},
+      {"tls=yes", "0", "[m] options.uri: Deprecated boolean value for \"tls\": \"yes\""},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    char *src = mt_fmt(
+        "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", \"options\": "
+        "{\"uri\": \"mongodb://127.0.0.1:1/?%s\", \"database\": \"d\", \"collection\": \"c\"}}",
+        cases[k][0]);
+    char *cfg = mt_config("", src);
+    const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+    tproc p;
+    int st = tproc_run(&p, argv, NULL, 20000);
+    cr_expect_eq(st, atoi(cases[k][1]), "%s: exit %d: %s", cases[k][0], st, p.err);
+    cr_expect(strstr(p.err, cases[k][2]) != NULL, "%s: no '%s' in: %s", cases[k][0], cases[k][2],
+              p.err);
+    cr_expect(strstr(p.err, "\n\n") == NULL && p.err[0] != '\n', "%s: a blank line in: %s",
+              cases[k][0], p.err);
+    tproc_free(&p);
+    free(cfg);
+    free(src);
+  }
+}
+
 /* Credentials in the URI never reach the output: not in --check, not in
  * the errors of a failing round, not in debug logs. */
 Test(config, credentials_never_shown) {
