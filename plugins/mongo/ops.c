@@ -40,54 +40,24 @@ static int fail(const mg_run *run, const bson_error_t *berr, siphon_error *err) 
   return -EIO;
 }
 
-/* A document waiting to be emitted: the last one of a round is held back
- * until we know whether max_documents cut the round short, so that it can
- * carry the truncation in its meta. */
+/* A document read and not emitted yet. */
 typedef struct held {
-  json_t *data;
+  json_t *data; /* NULL: it cannot be rendered, and is skipped */
   bson_value_t since;
   int has_since;
 } held;
 
-static int emit_held(mg_run *run, held *h, json_t *meta) {
-  int rc = run->api->round_emit(run->round, h->data, meta);
+static void held_free(held *h) {
+  json_decref(h->data);
   h->data = NULL;
-  if (rc == 0) {
-    run->emitted++;
-    if (h->has_since) {
-      if (run->has_last) {
-        bson_value_destroy(&run->last);
-      }
-      run->last = h->since;
-      run->has_last = 1;
-      run->advanced = 1;
-      h->has_since = 0;
-    }
-  }
   if (h->has_since) {
     bson_value_destroy(&h->since);
     h->has_since = 0;
   }
-  return rc;
 }
 
-static int hold(mg_run *run, held *h, const bson_t *doc) {
-  json_t *data = mg_bson_to_json(doc, run->q->ejson);
-  if (data == NULL) {
-    /* Skipped, not fatal: with `since`, one unreadable document (invalid
-     * UTF-8 written by some other client) must not stall the source. */
-    run->api->log(run->src, SIPHON_LOG_WARN,
-                  "a document cannot be rendered as Extended JSON (invalid UTF-8?): skipped");
-  }
-  h->data = data;
-  bson_iter_t it, child;
-  if (run->q->since != NULL && bson_iter_init(&it, doc) &&
-      bson_iter_find_descendant(&it, run->q->since, &child)) {
-    bson_value_copy(bson_iter_value(&child), &h->since);
-    h->has_since = 1;
-  }
-  if (data == NULL && h->has_since) {
-    /* Move past it all the same. */
+static void advance(mg_run *run, held *h) {
+  if (h->has_since) {
     if (run->has_last) {
       bson_value_destroy(&run->last);
     }
@@ -96,51 +66,254 @@ static int hold(mg_run *run, held *h, const bson_t *doc) {
     run->advanced = 1;
     h->has_since = 0;
   }
+}
+
+/* Emits h (stealing meta) and moves the since value to it. A document
+ * that cannot be rendered is moved past all the same: with `since`, one
+ * unreadable document (invalid UTF-8 written by some other client) must
+ * not stall the source. Returns 0 or -ECANCELED. */
+static int emit_held(mg_run *run, held *h, json_t *meta) {
+  int rc = 0;
+  if (h->data == NULL) {
+    json_decref(meta);
+  } else {
+    rc = run->api->round_emit(run->round, h->data, meta);
+    h->data = NULL;
+    if (rc == 0) {
+      run->emitted++;
+    }
+  }
+  if (rc == 0) {
+    advance(run, h);
+  }
+  held_free(h);
+  return rc == 0 ? 0 : -ECANCELED;
+}
+
+/* A document as a record, and its since value; `render` 0 for the since
+ * value only (the document past the bound, which is not emitted). */
+static void hold(mg_run *run, held *h, const bson_t *doc, int render) {
+  memset(h, 0, sizeof(*h));
+  if (render) {
+    h->data = mg_bson_to_json(doc, run->q->ejson);
+    if (h->data == NULL) {
+      run->api->log(run->src, SIPHON_LOG_WARN,
+                    "a document cannot be rendered as Extended JSON (invalid UTF-8?): skipped");
+    }
+  }
+  bson_iter_t it, child;
+  if (run->q->since != NULL && bson_iter_init(&it, doc) &&
+      bson_iter_find_descendant(&it, run->q->since, &child)) {
+    bson_value_copy(bson_iter_value(&child), &h->since);
+    h->has_since = 1;
+  }
+}
+
+static int is_number(bson_type_t t) {
+  return t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64 || t == BSON_TYPE_DOUBLE;
+}
+
+static double as_double(const bson_value_t *v) {
+  switch (v->value_type) {
+    case BSON_TYPE_INT32:
+      return v->value.v_int32;
+    case BSON_TYPE_INT64:
+      return (double)v->value.v_int64;
+    default:
+      return v->value.v_double;
+  }
+}
+
+/* Whether two since values are equal as the server compares them: then
+ * `$gt` the one skips the other. Numbers of different types compare by
+ * value (5 and 5.0 tie); other values tie when identical (strings by
+ * their bytes: the default, binary, collation). */
+static int since_equal(const held *a, const held *b) {
+  if (!a->has_since || !b->has_since) {
+    return 0;
+  }
+  const bson_value_t *x = &a->since, *y = &b->since;
+  if (is_number(x->value_type) && is_number(y->value_type)) {
+    if (x->value_type != BSON_TYPE_DOUBLE && y->value_type != BSON_TYPE_DOUBLE) {
+      int64_t i = x->value_type == BSON_TYPE_INT32 ? x->value.v_int32 : x->value.v_int64;
+      int64_t j = y->value_type == BSON_TYPE_INT32 ? y->value.v_int32 : y->value.v_int64;
+      return i == j;
+    }
+    double d = as_double(x), e = as_double(y);
+    return d == e || (d != d && e != e);
+  }
+  if (x->value_type != y->value_type) {
+    return 0;
+  }
+  bson_t bx = BSON_INITIALIZER, by = BSON_INITIALIZER;
+  int same = bson_append_value(&bx, "v", 1, x) && bson_append_value(&by, "v", 1, y) &&
+             bson_equal(&bx, &by);
+  bson_destroy(&bx);
+  bson_destroy(&by);
+  return same;
+}
+
+/* The documents of a round not emitted yet. With `since`, a document is
+ * emitted only once a greater value follows it: the round may stop
+ * (limit, max_documents, an error) inside a group of documents that
+ * share one value, and the next round asks for values `$gt` the last
+ * emitted, so emitting part of a group would lose the rest of it for
+ * good. The group is left for the next round instead, which reads it
+ * whole. The last document emitted is held back too, to carry the
+ * truncation in its meta. */
+typedef struct pending {
+  held tail; /* the last document of a complete group */
+  int has_tail;
+  held *group; /* the documents of the latest value, in order */
+  size_t n, cap;
+} pending;
+
+static void pending_drop_group(pending *p) {
+  for (size_t i = 0; i < p->n; i++) {
+    held_free(&p->group[i]);
+  }
+  p->n = 0;
+}
+
+/* The group is complete: all of it but its last document goes out, and
+ * that one becomes the tail. Returns 0 or -ECANCELED. */
+static int pending_complete(mg_run *run, pending *p) {
+  int rc = 0;
+  if (p->n == 0) {
+    return 0;
+  }
+  if (p->has_tail) {
+    rc = emit_held(run, &p->tail, NULL);
+    p->has_tail = 0;
+  }
+  for (size_t i = 0; i + 1 < p->n; i++) {
+    if (rc == 0) {
+      rc = emit_held(run, &p->group[i], NULL);
+    } else {
+      held_free(&p->group[i]);
+    }
+  }
+  if (rc == 0) {
+    p->tail = p->group[p->n - 1];
+    p->has_tail = 1;
+  } else {
+    held_free(&p->group[p->n - 1]);
+  }
+  p->n = 0;
+  return rc;
+}
+
+static int pending_add(pending *p, held *h) {
+  if (p->n == p->cap) {
+    size_t cap = p->cap == 0 ? 16 : 2 * p->cap;
+    held *g = realloc(p->group, cap * sizeof(*g));
+    if (g == NULL) {
+      return -ENOMEM;
+    }
+    p->group = g;
+    p->cap = cap;
+  }
+  p->group[p->n++] = *h;
   return 0;
+}
+
+static void pending_free(pending *p) {
+  pending_drop_group(p);
+  if (p->has_tail) {
+    held_free(&p->tail);
+  }
+  free(p->group);
 }
 
 static json_t *truncation_meta(const mg_run *run) {
   return json_pack("{sbsI}", "truncated", 1, "max_documents", (json_int_t)run->q->max_documents);
 }
 
+/* The most documents a round emits: the limit, when it is below
+ * max_documents. */
+static int64_t round_bound(const mg_query *q) {
+  return q->limit > 0 && q->limit < q->max_documents ? q->limit : q->max_documents;
+}
+
+static int cancelled(mg_run *run, siphon_error *err) {
+  snprintf(err->text, sizeof(err->text), "cancelled after %lld documents", (long long)run->emitted);
+  return -ECANCELED;
+}
+
 static int drain(mg_run *run, mongoc_cursor_t *cur, siphon_error *err) {
   const siphon_host_api *api = run->api;
-  held h = {0};
+  const mg_query *q = run->q;
+  int64_t bound = round_bound(q);
+  pending p = {0};
+  held next = {0}; /* the first document past the bound */
+  int cut = 0;
   int rc = 0;
   int64_t taken = 0;
   const bson_t *doc;
   for (;;) {
     if (api->round_cancelled(run->round)) {
-      snprintf(err->text, sizeof(err->text), "cancelled after %lld documents",
-               (long long)run->emitted);
-      rc = -ECANCELED;
+      rc = cancelled(run, err);
       break;
     }
     if (!mongoc_cursor_next(cur, &doc)) {
       break;
     }
-    if (taken >= run->q->max_documents) {
-      run->truncated = 1;
+    if (taken >= bound) {
+      cut = 1;
+      hold(run, &next, doc, 0);
       break;
     }
-    if (h.data != NULL && emit_held(run, &h, NULL) != 0) {
-      rc = -ECANCELED;
-      snprintf(err->text, sizeof(err->text), "cancelled after %lld documents",
+    held h;
+    hold(run, &h, doc, 1);
+    if (p.n > 0 && !since_equal(&p.group[p.n - 1], &h) && pending_complete(run, &p) != 0) {
+      held_free(&h);
+      rc = cancelled(run, err);
+      break;
+    }
+    if (pending_add(&p, &h) != 0) {
+      held_free(&h);
+      snprintf(err->text, sizeof(err->text), "out of memory after %lld documents",
                (long long)run->emitted);
+      rc = -ENOMEM;
       break;
     }
-    hold(run, &h, doc);
     taken++;
   }
-  if (h.data != NULL) {
-    emit_held(run, &h, run->truncated ? truncation_meta(run) : NULL);
-  } else if (h.has_since) {
-    bson_value_destroy(&h.since);
-  }
   bson_error_t berr;
-  if (rc == 0 && !run->truncated && mongoc_cursor_error(cur, &berr)) {
+  if (rc == 0 && !cut && mongoc_cursor_error(cur, &berr)) {
     rc = fail(run, &berr, err);
   }
+  /* max_documents, not the limit, cut the round short: said in the
+   * meta of its last record and in the log. */
+  run->truncated = cut && !(q->limit > 0 && q->limit <= q->max_documents);
+  if (q->since != NULL && p.n > 0 && ((cut && since_equal(&p.group[p.n - 1], &next)) || rc != 0)) {
+    /* The round stopped inside a group, or may have (an error, a
+     * cancel): the next one starts at that group. */
+    if (rc == 0 && !(p.has_tail && p.tail.has_since)) {
+      /* Nothing before the group moves the since value: no round could
+       * get past it. A failure that says so, rather than a loss. */
+      const char *which = q->limit <= 0 || q->limit > q->max_documents ? "max_documents"
+                          : q->limit < q->max_documents                ? "limit"
+                                                                       : "limit and max_documents";
+      snprintf(err->text, sizeof(err->text),
+               "find on %.25s.%.25s: more than %lld documents share one value of the since field "
+               "\"%.25s\": raise %s above that, or pick a field whose values are unique",
+               q->database, q->collection, (long long)bound, q->since, which);
+      rc = -EOVERFLOW;
+      run->truncated = 0;
+    }
+    pending_drop_group(&p);
+  } else if (pending_complete(run, &p) != 0 && rc == 0) {
+    rc = cancelled(run, err);
+  }
+  if (p.has_tail) {
+    p.has_tail = 0;
+    if (emit_held(run, &p.tail, run->truncated ? truncation_meta(run) : NULL) != 0 && rc == 0) {
+      rc = cancelled(run, err);
+    }
+  }
+  held_free(&next);
+  pending_free(&p);
   return rc;
 }
 
@@ -182,9 +355,13 @@ static int run_find(mg_run *run, mongoc_collection_t *coll, siphon_error *err) {
   } else if (q->sort != NULL) {
     ok = ok && BSON_APPEND_DOCUMENT(&opts, "sort", q->sort);
   }
-  /* One past max_documents is enough to know the round was cut short. */
+  /* One past max_documents is enough to know the round was cut short;
+   * with since, one past the limit too, to know whether the limit falls
+   * inside a group of equal values (see drain()). */
   int64_t limit = q->limit;
-  if (limit == 0 || limit > q->max_documents) {
+  if (q->since != NULL) {
+    limit = round_bound(q) + 1;
+  } else if (limit == 0 || limit > q->max_documents) {
     limit = q->max_documents + 1;
   }
   ok = ok && BSON_APPEND_INT64(&opts, "limit", limit);

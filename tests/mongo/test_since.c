@@ -168,6 +168,158 @@ Test(since, catches_up_under_max_documents) {
   inc_teardown(&t);
 }
 
+/* --- a bound inside a group of equal values --- */
+
+typedef struct ties {
+  char *db;
+  char *dir;
+  char *cfg;
+} ties;
+
+/* A since source on "at" over ev, with extra options (the bound). */
+static void ties_setup(ties *t, const char *bound) {
+  t->db = mt_db();
+  t->dir = tmp_dir();
+  char *opts = mt_fmt(
+      "\"database\": \"%s\", \"collection\": \"ev\", \"since\": \"at\","
+      " \"projection\": {\"_id\": 0}, %s",
+      t->db, bound);
+  char *src = mt_source("inc", "\"interval\": \"1s\"", opts);
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", t->dir);
+  t->cfg = mt_config(sx, src);
+  free(sx);
+  free(src);
+  free(opts);
+}
+
+static void ties_teardown(ties *t) {
+  tmp_rmtree(t->dir);
+  free(t->dir);
+  free(t->cfg);
+  free(t->db);
+}
+
+/* One --once round: the "n" of its records in ascending order (the
+ * server orders documents of equal "at" as it likes), and the meta of
+ * the last record, as JSON texts. */
+static void ties_round(ties *t, char **ns, char **last_meta) {
+  tproc p;
+  int st = mt_once(&p, t->cfg, 30000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  json_t *recs = mt_records(p.out);
+  json_t *data = mt_data(recs, "inc");
+  int got[64];
+  size_t n = json_array_size(data);
+  cr_assert_leq(n, 64u);
+  for (size_t k = 0; k < n; k++) {
+    got[k] = (int)json_integer_value(json_object_get(json_array_get(data, k), "n"));
+  }
+  for (size_t k = 1; k < n; k++) {
+    for (size_t j = k; j > 0 && got[j - 1] > got[j]; j--) {
+      int x = got[j];
+      got[j] = got[j - 1];
+      got[j - 1] = x;
+    }
+  }
+  json_t *arr = json_array();
+  for (size_t k = 0; k < n; k++) {
+    json_array_append_new(arr, json_integer(got[k]));
+  }
+  *ns = mt_dump(arr);
+  json_t *meta =
+      n > 0 ? json_object_get(json_array_get(recs, json_array_size(recs) - 1), "meta") : NULL;
+  *last_meta = meta != NULL ? mt_dump(meta) : mt_fmt("null");
+  json_decref(arr);
+  json_decref(data);
+  json_decref(recs);
+  tproc_free(&p);
+}
+
+static void ties_expect(ties *t, const char *want_ns, const char *want_meta) {
+  char *ns, *meta;
+  ties_round(t, &ns, &meta);
+  cr_expect_str_eq(ns, want_ns, "got %s, want %s", ns, want_ns);
+  cr_expect_str_eq(meta, want_meta, "meta %s, want %s", meta, want_meta);
+  free(ns);
+  free(meta);
+}
+
+/* Three documents share the date at which a round's bound falls: the
+ * round stops before them, and the next reads them all (it asks $gt the
+ * last value emitted, so a round that ended between them lost the rest
+ * for good). Both bounds: limit, and max_documents. */
+static void seed_ties(const char *db) {
+  mt_insert(db, "ev",
+            "[{\"n\": 0, \"at\": {\"$date\": \"2024-01-01T00:00:00Z\"}},"
+            " {\"n\": 1, \"at\": {\"$date\": \"2024-01-02T00:00:00Z\"}},"
+            " {\"n\": 2, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 3, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 4, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 5, \"at\": {\"$date\": \"2024-01-04T00:00:00Z\"}}]");
+}
+
+Test(since, a_limit_inside_equal_values_loses_nothing) {
+  ties t;
+  ties_setup(&t, "\"limit\": 3");
+  seed_ties(t.db);
+  ties_expect(&t, "[0,1]", "null");
+  ties_expect(&t, "[2,3,4]", "null");
+  ties_expect(&t, "[5]", "null");
+  ties_expect(&t, "[]", "null");
+  ties_teardown(&t);
+}
+
+Test(since, max_documents_inside_equal_values_loses_nothing) {
+  ties t;
+  ties_setup(&t, "\"max_documents\": 3");
+  seed_ties(t.db);
+  /* Cut short by max_documents: its last record says so. */
+  ties_expect(&t, "[0,1]", "{\"truncated\":true,\"max_documents\":3}");
+  ties_expect(&t, "[2,3,4]", "{\"truncated\":true,\"max_documents\":3}");
+  ties_expect(&t, "[5]", "null");
+  ties_expect(&t, "[]", "null");
+  ties_teardown(&t);
+}
+
+/* More documents of one value than the bound: no round could read past
+ * them without losing some. The round fails saying so, reads nothing and
+ * keeps the state; with a larger limit, the next reads them all. */
+Test(since, more_equal_values_than_the_limit_fail_the_round) {
+  ties t;
+  ties_setup(&t, "\"limit\": 3");
+  mt_insert(t.db, "ev",
+            "[{\"n\": 0, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 1, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 2, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 3, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}}]");
+  tproc p;
+  int st = mt_once(&p, t.cfg, 30000);
+  cr_expect_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_expect(strstr(p.err,
+                   "more than 3 documents share one value of the since field \"at\": "
+                   "raise limit above that") != NULL,
+            "%s", p.err);
+  cr_expect_str_eq(p.out, "", "%s", p.out);
+  tproc_free(&p);
+  char *path = mt_fmt("%s/inc.mongo-since.json", t.dir);
+  cr_expect_neq(access(path, F_OK), 0, "a state file was written");
+  free(path);
+  free(t.cfg);
+  char *opts = mt_fmt(
+      "\"database\": \"%s\", \"collection\": \"ev\", \"since\": \"at\","
+      " \"projection\": {\"_id\": 0}, \"limit\": 4",
+      t.db);
+  char *src = mt_source("inc", "\"interval\": \"1s\"", opts);
+  char *sx = mt_fmt("\"state_dir\": \"%s\"", t.dir);
+  t.cfg = mt_config(sx, src);
+  ties_expect(&t, "[0,1,2,3]", "null");
+  ties_expect(&t, "[]", "null");
+  free(sx);
+  free(src);
+  free(opts);
+  ties_teardown(&t);
+}
+
 /* With an inclusion projection the since field is added to it; records
  * carry it, and reads still resume where they stopped. */
 Test(since, date_field_with_projection) {
