@@ -564,3 +564,50 @@ Test(config, examples_pass_check) {
     free(src_path);
   }
 }
+
+/* A config duration ("800ms", "10s", "5m", "1h") in ms. */
+static long long duration_ms(const char *text) {
+  char *end;
+  double v = strtod(text, &end);
+  const char *units[] = {"ms", "s", "m", "h"};
+  const double scale[] = {1, 1000, 60000, 3600000};
+  for (size_t k = 0; k < 4; k++) {
+    if (strcmp(end, units[k]) == 0) {
+      return (long long)(v * scale[k]);
+    }
+  }
+  cr_assert_fail("not a duration: %s", text);
+  return 0;
+}
+
+/* The examples follow the advice above: each source's timeout (the
+ * interval when not given, 10 s by default) is under shutdown_grace (5 s
+ * by default), so that a stop while a server hangs waits for the round
+ * to end by itself rather than exits 1. */
+Test(config, examples_keep_timeouts_under_shutdown_grace) {
+  const char *names[] = {"mongo.json", "mongo-atlas.json"};
+  for (size_t k = 0; k < 2; k++) {
+    char *path = mt_fmt("%s/config/examples/%s", SIPHON_SOURCE_DIR, names[k]);
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", path, jerr.text);
+    const char *grace_text =
+        json_string_value(json_object_get(json_object_get(root, "siphon"), "shutdown_grace"));
+    long long grace = duration_ms(grace_text != NULL ? grace_text : "5s");
+    size_t i;
+    json_t *src;
+    json_array_foreach(json_object_get(root, "sources"), i, src) {
+      const char *t = json_string_value(json_object_get(src, "timeout"));
+      if (t == NULL) {
+        t = json_string_value(json_object_get(src, "interval"));
+      }
+      long long timeout = duration_ms(t != NULL ? t : "10s");
+      cr_expect_lt(timeout, grace,
+                   "%s: sources[%zu] (%s): timeout %s is not under shutdown_grace %s", names[k], i,
+                   json_string_value(json_object_get(src, "name")), t,
+                   grace_text != NULL ? grace_text : "5s (the default)");
+    }
+    json_decref(root);
+    free(path);
+  }
+}
