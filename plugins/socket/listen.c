@@ -234,10 +234,24 @@ static int read_start(sock_client *c) {
   return rc;
 }
 
-/* "127.0.0.1:5555" or "[::1]:5555". */
+/* "127.0.0.1:5555" or "[::1]:5555". An IPv4 client of a dual-stack
+ * listener ("[::]") comes as ::ffff:127.0.0.1, and is shown as the IPv4
+ * address it is, as a "0.0.0.0" listener shows it. */
 static void format_peer(const struct sockaddr *sa, char *out, size_t size) {
   char ip[64] = "?";
   int port = 0;
+  if (sa->sa_family == AF_INET6 &&
+      IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+    struct sockaddr_in a4;
+    memset(&a4, 0, sizeof(a4));
+    a4.sin_family = AF_INET;
+    a4.sin_port = a6->sin6_port;
+    memcpy(&a4.sin_addr, &a6->sin6_addr.s6_addr[12], 4);
+    uv_ip4_name(&a4, ip, sizeof(ip));
+    snprintf(out, size, "%s:%d", ip, ntohs(a4.sin_port));
+    return;
+  }
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
     uv_ip4_name(a, ip, sizeof(ip));

@@ -47,6 +47,27 @@ Test(listen, tcp_lines_crlf_partial_and_last_line_without_newline) {
   free(cfg);
 }
 
+/* An IPv4 client of a dual-stack listener is shown as IPv4, not as
+ * [::ffff:127.0.0.1]:port. */
+Test(listen, ipv4_peer_of_a_dual_stack_listener_is_shown_as_ipv4) {
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://[::]:0\"}");
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  int fd = sockt_connect("127.0.0.1", port);
+  char me[64];
+  sockt_local_name(fd, me, sizeof(me));
+  sockt_sends(fd, "v4\n");
+  cr_assert_eq(sockt_wait_records(&p, 1, 5000), 1);
+  close(fd);
+  sockt_stop(&p);
+  json_t *recs = sockt_records(p.out);
+  cr_assert_str_eq(peer_of(json_array_get(recs, 0)), me);
+  cr_assert_eq(strncmp(me, "127.0.0.1:", 10), 0, "%s", me);
+  json_decref(recs);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(listen, ipv6_peer_in_brackets) {
   char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://[::1]:0\"}");
   tproc p;
