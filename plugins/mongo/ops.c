@@ -68,11 +68,15 @@ static void advance(mg_run *run, held *h) {
   }
 }
 
-/* Emits h (stealing meta) and moves the since value to it. A document
- * that cannot be rendered is moved past all the same: with `since`, one
+/* Emits h (stealing meta) and, when `moves`, moves the since value to
+ * it: only the last document of a group of equal values moves it, so that
+ * a round stopped among the group (a cancel, a timeout) leaves the value
+ * before the group, and the next round reads the group again, repeating
+ * what was written of it rather than losing the rest. A document that
+ * cannot be rendered is moved past all the same: with `since`, one
  * unreadable document (invalid UTF-8 written by some other client) must
  * not stall the source. Returns 0 or -ECANCELED. */
-static int emit_held(mg_run *run, held *h, json_t *meta) {
+static int emit_held(mg_run *run, held *h, json_t *meta, int moves) {
   int rc = 0;
   if (h->data == NULL) {
     json_decref(meta);
@@ -83,7 +87,7 @@ static int emit_held(mg_run *run, held *h, json_t *meta) {
       run->emitted++;
     }
   }
-  if (rc == 0) {
+  if (rc == 0 && moves) {
     advance(run, h);
   }
   held_free(h);
@@ -183,12 +187,12 @@ static int pending_complete(mg_run *run, pending *p) {
     return 0;
   }
   if (p->has_tail) {
-    rc = emit_held(run, &p->tail, NULL);
+    rc = emit_held(run, &p->tail, NULL, 1);
     p->has_tail = 0;
   }
   for (size_t i = 0; i + 1 < p->n; i++) {
     if (rc == 0) {
-      rc = emit_held(run, &p->group[i], NULL);
+      rc = emit_held(run, &p->group[i], NULL, 0);
     } else {
       held_free(&p->group[i]);
     }
@@ -308,7 +312,7 @@ static int drain(mg_run *run, mongoc_cursor_t *cur, siphon_error *err) {
   }
   if (p.has_tail) {
     p.has_tail = 0;
-    if (emit_held(run, &p.tail, run->truncated ? truncation_meta(run) : NULL) != 0 && rc == 0) {
+    if (emit_held(run, &p.tail, run->truncated ? truncation_meta(run) : NULL, 1) != 0 && rc == 0) {
       rc = cancelled(run, err);
     }
   }
@@ -321,10 +325,13 @@ static int append_max_time(const mg_query *q, bson_t *opts) {
   return q->max_time_ms <= 0 || BSON_APPEND_INT64(opts, "maxTimeMS", q->max_time_ms);
 }
 
-/* find's filter: the source's own, and past the last value seen. */
+/* find's filter: the source's own, and past the last value seen. A
+ * document without the field cannot be placed after any value: it would
+ * sort first and be read again by every round until one has a value
+ * (then never again), so with `since` it is not read at all. */
 static bson_t *since_filter(const mg_run *run) {
   const mg_query *q = run->q;
-  if (q->since == NULL || !run->has_last) {
+  if (q->since == NULL) {
     return bson_copy(q->filter);
   }
   bson_t *f = bson_new();
@@ -333,7 +340,11 @@ static bson_t *since_filter(const mg_run *run) {
   BSON_APPEND_DOCUMENT(&and, "0", q->filter);
   BSON_APPEND_DOCUMENT_BEGIN(&and, "1", &one);
   BSON_APPEND_DOCUMENT_BEGIN(&one, q->since, &cond);
-  BSON_APPEND_VALUE(&cond, "$gt", &run->last);
+  if (run->has_last) {
+    BSON_APPEND_VALUE(&cond, "$gt", &run->last);
+  } else {
+    BSON_APPEND_BOOL(&cond, "$exists", true);
+  }
   bson_append_document_end(&one, &cond);
   bson_append_document_end(&and, &one);
   bson_append_array_end(f, &and);

@@ -300,8 +300,16 @@ static int parse_uri(const siphon_host_api *api, siphon_source *src, const char 
   for (int i = 0; i < notes.note_count; i++) {
     api->log(src, SIPHON_LOG_WARN, "options.uri: %s", notes.notes[i]);
   }
-  /* The error names what is wrong, never the URI itself. */
+  /* The error names what is wrong, never the URI itself. libmongoc's
+   * own quotes the user name or password it could not take ("Password
+   * \"pa:ss\" must not have unescaped chars"): said without them. */
   if (uri == NULL) {
+    if (strstr(berr.message, "assword") != NULL || strstr(berr.message, "sername") != NULL) {
+      return bad(err, "uri",
+                 "not a valid MongoDB connection string: its user name or password holds a "
+                 "character that must be percent-encoded (: / ? # [ ] @ as %%3A %%2F %%3F %%23 "
+                 "%%5B %%5D %%40)");
+    }
     return bad(err, "uri", "not a valid MongoDB connection string: %.180s", berr.message);
   }
   if (notes.unknown_count > 0) {

@@ -169,13 +169,19 @@ static void page_parsed(rest_run *r, int rc, json_t *doc, const char *parse_msg)
 
 static void parse_work(uv_work_t *w) {
   rest_run *r = w->data;
-  if (r->parse_delay_ms > 0) {
-    uv_sleep((unsigned int)r->parse_delay_ms);
-  }
   /* Only what is the run's own: the round may end, and the source go,
    * meanwhile. */
   r->parse_rc = rest_response_parse(0, 0, r->status, &r->x->body, &r->parsed, r->parse_msg,
                                     sizeof(r->parse_msg));
+  if (r->parse_delay_ms > 0) {
+    /* The tests' knob: the parse ends no sooner than this long after the
+     * round's start (uv_now() is uv_hrtime() in ms, as here). */
+    uint64_t until_ms = r->started_ms + (uint64_t)r->parse_delay_ms;
+    uint64_t now_ms = uv_hrtime() / 1000000u;
+    if (now_ms < until_ms) {
+      uv_sleep((unsigned int)(until_ms - now_ms));
+    }
+  }
 }
 
 static void parse_after(uv_work_t *w, int status) {

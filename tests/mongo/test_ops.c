@@ -408,6 +408,24 @@ Test(config, options_the_operation_does_not_use) {
                      "sources[0].options.uri", "not a valid MongoDB connection string");
 }
 
+/* libmongoc's message for a password it cannot take quotes it: --check
+ * says what is wrong without it. */
+Test(config, a_bad_password_in_the_uri_is_not_shown) {
+  const char *o =
+      "\"uri\": \"mongodb://alice:pa:s3cr3t@127.0.0.1:1/\", \"database\": \"d\", \"collection\": "
+      "\"c\"";
+  expect_check_error(o, "sources[0].options.uri", "must be percent-encoded");
+  char *src = mt_fmt("{\"name\": \"m\", \"plugin\": \"mongo\", \"options\": {%s}}", o);
+  char *cfg = mt_config("", src);
+  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+  tproc p;
+  tproc_run(&p, argv, NULL, 20000);
+  cr_expect(strstr(p.err, "s3cr3t") == NULL, "the password is shown: %s", p.err);
+  tproc_free(&p);
+  free(cfg);
+  free(src);
+}
+
 /* An option libmongoc does not know is an error, as an unknown key is
  * anywhere else in siphon: the driver would only warn and go on without
  * it (a misspelt replicaSet connects to a lone member). The message

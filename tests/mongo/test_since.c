@@ -281,6 +281,22 @@ Test(since, max_documents_inside_equal_values_loses_nothing) {
   ties_teardown(&t);
 }
 
+/* Documents without the since field cannot be placed after a value:
+ * they are not read. Before, they sorted first, came again every round,
+ * and made a limit of 3 fail as if 3 documents shared one value. */
+Test(since, documents_without_the_field_are_not_read) {
+  ties t;
+  ties_setup(&t, "\"limit\": 3");
+  mt_insert(t.db, "ev",
+            "[{\"n\": 0}, {\"n\": 1},"
+            " {\"n\": 2, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 3, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
+            " {\"n\": 4, \"at\": {\"$date\": \"2024-01-04T00:00:00Z\"}}]");
+  ties_expect(&t, "[2,3,4]", "null");
+  ties_expect(&t, "[]", "null");
+  ties_teardown(&t);
+}
+
 /* More documents of one value than the bound: no round could read past
  * them without losing some. The round fails saying so, reads nothing and
  * keeps the state; with a larger limit, the next reads them all. */
