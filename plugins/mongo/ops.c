@@ -370,10 +370,9 @@ static int run_find(mg_run *run, mongoc_collection_t *coll, siphon_error *err) {
    * with since, one past the limit too, to know whether the limit falls
    * inside a group of equal values (see drain()). */
   int64_t limit = q->limit;
-  if (q->since != NULL) {
-    limit = round_bound(q) + 1;
-  } else if (limit == 0 || limit > q->max_documents) {
-    limit = q->max_documents + 1;
+  if (q->since != NULL || limit == 0 || limit > q->max_documents) {
+    int64_t bound = q->since != NULL ? round_bound(q) : q->max_documents;
+    limit = bound < INT64_MAX ? bound + 1 : bound; /* max_documents may be INT64_MAX */
   }
   ok = ok && BSON_APPEND_INT64(&opts, "limit", limit);
   if (q->batch_size > 0) {

@@ -281,6 +281,17 @@ Test(since, max_documents_inside_equal_values_loses_nothing) {
   ties_teardown(&t);
 }
 
+/* The largest max_documents: one past it to ask for must not overflow
+ * (UBSan's signed-overflow check, in the sanitizer build). */
+Test(since, the_largest_max_documents_reads_everything) {
+  ties t;
+  ties_setup(&t, "\"max_documents\": 9223372036854775807");
+  seed_ties(t.db);
+  ties_expect(&t, "[0,1,2,3,4,5]", "null");
+  ties_expect(&t, "[]", "null");
+  ties_teardown(&t);
+}
+
 /* Documents without the since field cannot be placed after a value:
  * they are not read. Before, they sorted first, came again every round,
  * and made a limit of 3 fail as if 3 documents shared one value. */
