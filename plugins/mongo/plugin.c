@@ -321,10 +321,17 @@ static int parse_uri(const siphon_host_api *api, siphon_source *src, const char 
     if (notes.unknown_count > 1) {
       snprintf(more, sizeof(more), " (and %d more)", notes.unknown_count - 1);
     }
+    /* The version too: an option of a newer driver's (timeoutMS) is no
+     * typo, and the nearest name would mislead on its own. */
     if (near != NULL) {
-      return bad(err, "uri", "unknown URI option \"%s\"%s; did you mean \"%s\"?", name, more, near);
+      return bad(err, "uri",
+                 "unknown URI option \"%s\"%s: libmongoc " MONGOC_VERSION_S
+                 " does not support it; did you mean \"%s\"?",
+                 name, more, near);
     }
-    return bad(err, "uri", "unknown URI option \"%s\"%s: libmongoc does not know it", name, more);
+    return bad(err, "uri",
+               "unknown URI option \"%s\"%s: libmongoc " MONGOC_VERSION_S " does not support it",
+               name, more);
   }
   *out = uri;
   return 0;

@@ -434,10 +434,13 @@ Test(config, unknown_uri_options_are_refused) {
   const char *rest = "\"database\": \"d\", \"collection\": \"c\"";
   const char *cases[][2] = {
       {"mongodb://reader:Pw-4t7q@127.0.0.1:1/?replicaSett=rs0",
-       "unknown URI option \"replicaSett\"; did you mean \"replicaSet\"?"},
-      {"mongodb://127.0.0.1:1/?x=1", "unknown URI option \"x\": libmongoc does not know it"},
+       "unknown URI option \"replicaSett\": libmongoc " MONGOC_VERSION_S
+       " does not support it; did you mean \"replicaSet\"?"},
+      {"mongodb://127.0.0.1:1/?x=1",
+       "unknown URI option \"x\": libmongoc " MONGOC_VERSION_S " does not support it"},
       {"mongodb://127.0.0.1:1/?appName=a&TSL=true&y=2",
-       "unknown URI option \"TSL\" (and 1 more); did you mean \"tls\"?"},
+       "unknown URI option \"TSL\" (and 1 more): libmongoc " MONGOC_VERSION_S
+       " does not support it; did you mean \"tls\"?"},
       {"mongodb://127.0.0.1:1/?tlsCertificateKeyFilePasswrd=K3y-9q",
        "did you mean \"tlsCertificateKeyFilePassword\"?"},
   };
