@@ -13,9 +13,9 @@ libmongoc-dev libbson-dev zlib1g-dev"
 
 case "${1:-}" in
   # `make run` needs none of these: the test framework, the format check,
-  # valgrind, the TLS and HTTP/2 test servers' tools, and Node.js for the
-  # in-memory MongoDB server.
-  test) PKGS="$PKGS libcriterion-dev clang-format valgrind openssl nghttp2-server nodejs npm" ;;
+  # valgrind, the TLS and HTTP/2 test servers' tools, Node.js for the
+  # in-memory MongoDB server, and g++ for the SDK test of a C++ plugin.
+  test) PKGS="$PKGS libcriterion-dev g++ clang-format valgrind openssl nghttp2-server nodejs npm" ;;
   # What the benchmark scripts run (bench/*/*.sh), the mongo benchmark's
   # in-memory server (Node.js) among them.
   bench) PKGS="$PKGS time bc python3 nodejs npm" ;;

@@ -68,7 +68,13 @@ extern "C" {
 #else
 #define SIPHON_PLUGIN_EXPORT
 #endif
+/* In C++ a const at namespace scope is file-local, and its name mangled:
+ * the descriptor needs extern "C" there to be found by its name. */
+#ifdef __cplusplus
+#define SIPHON_PLUGIN_DEFINE extern "C" SIPHON_PLUGIN_EXPORT const siphon_plugin_desc siphon_plugin
+#else
 #define SIPHON_PLUGIN_DEFINE SIPHON_PLUGIN_EXPORT const siphon_plugin_desc siphon_plugin
+#endif
 
 /* Opaque handles owned by the host. */
 typedef struct siphon_source siphon_source; /* one configured source */

@@ -171,6 +171,54 @@ Test(install, template_builds_out_of_tree_and_runs) {
   free(src);
 }
 
+/* A plugin written in C++, with the same header and command: its
+ * descriptor must keep its C name (SIPHON_PLUGIN_DEFINE's extern "C"). */
+static const char cpp_plugin[] =
+    "#include <siphon/plugin.h>\n"
+    "static const siphon_host_api *host;\n"
+    "static int cpp_create(const siphon_host_api *api, siphon_source *, const json_t *,\n"
+    "                      void **instance, siphon_error *) {\n"
+    "  host = api;\n"
+    "  *instance = &host;\n"
+    "  return 0;\n"
+    "}\n"
+    "static int cpp_collect(void *, siphon_round *round) {\n"
+    "  host->round_emit(round, json_pack(\"{ss}\", \"lang\", \"c++\"), nullptr);\n"
+    "  host->round_done(round, 0, nullptr);\n"
+    "  return 0;\n"
+    "}\n"
+    "static void cpp_destroy(void *) {}\n"
+    "SIPHON_PLUGIN_DEFINE = {\n"
+    "    .abi_version = SIPHON_ABI_VERSION,\n"
+    "    .struct_size = sizeof(siphon_plugin_desc),\n"
+    "    .name = \"cpp\",\n"
+    "    .version = \"1.0.0\",\n"
+    "    .description = \"a plugin in C++\",\n"
+    "    .capability = SIPHON_CAP_ASYNC,\n"
+    "    .kind = SIPHON_KIND_POLLED,\n"
+    "    .create = cpp_create,\n"
+    "    .collect = cpp_collect,\n"
+    "    .destroy = cpp_destroy,\n"
+    "};\n";
+
+Test(install, a_plugin_in_cpp_builds_and_runs) {
+  char *dst = fmt("%s/cpp.cpp", work);
+  cr_assert_eq(tmp_write_at(dst, cpp_plugin), 0);
+  char *pcpath = fmt("PKG_CONFIG_PATH=%s/" SIPHON_INSTALL_LIBDIR "/pkgconfig", prefix);
+  const char *env[] = {pcpath, NULL};
+  char *cmd = fmt("cd '%s' && c++ -std=c++20 -shared -fPIC -Wall -Werror $(" SIPHON_PKG_CONFIG
+                  " --cflags siphon) cpp.cpp -o cpp.so && '%s/bin/siphon' --plugin ./cpp.so --once",
+                  work, prefix);
+  tproc p;
+  int st = sdk_sh(&p, cmd, env, T_MS);
+  cr_assert_eq(st, 0, "exit %d: %s%s", st, p.out, p.err);
+  cr_assert(strstr(p.out, "\"data\":{\"lang\":\"c++\"}") != NULL, "%s", p.out);
+  tproc_free(&p);
+  free(cmd);
+  free(pcpath);
+  free(dst);
+}
+
 Test(install, template_builds_with_its_own_cmake_file) {
   /* The template's folder copied whole, as an author starting a CMake
    * project does: its CMakeLists.txt builds it alone, through pkg-config,
