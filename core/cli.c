@@ -289,10 +289,14 @@ static void print_option(const siphon_option *o) {
   if (o->flags & SIPHON_OPT_SECRET) {
     strcat(flags, " secret");
   }
+  /* A secret's default is a secret too (a plugin that ships a shared
+   * key): never printed, as its value never is. */
+  const char *def = o->default_json == NULL          ? NULL
+                    : (o->flags & SIPHON_OPT_SECRET) ? "\"********\""
+                                                     : o->default_json;
   char line[512];
-  int n =
-      snprintf(line, sizeof(line), "    %-22s %-9s%s%s%s", o->key, siphon__opt_type_name(o->type),
-               flags, o->default_json ? " default " : "", o->default_json ? o->default_json : "");
+  int n = snprintf(line, sizeof(line), "    %-22s %-9s%s%s%s", o->key,
+                   siphon__opt_type_name(o->type), flags, def ? " default " : "", def ? def : "");
   for (n = n < (int)sizeof(line) ? n : (int)sizeof(line) - 1; n > 0 && line[n - 1] == ' '; n--) {
     line[n - 1] = '\0';
   }
@@ -324,7 +328,18 @@ static void print_plugin(const siphon__plugin *p) {
     printf("  options: none\n");
   }
   if (p->desc.example != NULL) {
-    printf("  example options:\n    %s\n", p->desc.example);
+    /* Its secrets masked, as --check masks a config's. */
+    json_t *ex = json_loads(p->desc.example, 0, NULL);
+    json_t *shown = ex != NULL ? siphon__options_redact(p->desc.options, ex) : NULL;
+    char *text = shown != NULL ? json_dumps(shown, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    /* As written, unless it holds a secret or a URL's password. */
+    char *as_is = ex != NULL ? json_dumps(ex, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    int secret = text != NULL && as_is != NULL && strcmp(text, as_is) != 0;
+    free(as_is);
+    json_decref(shown);
+    json_decref(ex);
+    printf("  example options:\n    %s\n", secret && text != NULL ? text : p->desc.example);
+    free(text);
   }
 }
 

@@ -576,7 +576,9 @@ static json_t *option_schema(const siphon_option *o) {
   if (o->description != NULL) {
     json_object_set_new(s, "description", json_string(o->description));
   }
-  if (o->default_json != NULL) {
+  /* A secret's default stays out of the schema, as its value stays out
+   * of every listing. */
+  if (o->default_json != NULL && !(o->flags & SIPHON_OPT_SECRET)) {
     json_t *def = json_loads(o->default_json, JSON_DECODE_ANY, NULL);
     if (def != NULL) {
       json_object_set_new(s, "default", def);

@@ -1424,6 +1424,18 @@ Test(host, list_and_help_plugins_come_from_the_options_table) {
   cr_assert(strstr(p.out, "\n    secret                 string    secret\n") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "\n    count                  integer   default 1\n") != NULL, "%s",
             p.out);
+  /* A secret's default and a secret in the example are masked. */
+  cr_assert(
+      strstr(p.out, "\n    shared_key             string    secret default \"********\"\n") != NULL,
+      "%s", p.out);
+  cr_assert(strstr(p.out, "hunter2") == NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "s3cr3t") == NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "\"shared_key\":\"********\"") != NULL, "%s", p.out);
+  tproc_free(&p);
+  /* Nor does --schema show the default. */
+  const char *schema[] = {SIPHON_BIN, "-c", cfg, "--schema", NULL};
+  cr_assert_eq(tproc_run(&p, schema, NULL, 10000), 0, "%s", p.err);
+  cr_assert(strstr(p.out, "hunter2") == NULL, "%s", p.out);
   tproc_free(&p);
   free(cfg);
 }

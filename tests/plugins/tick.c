@@ -36,6 +36,8 @@ static const siphon_option tick_options[] = {
     {"cancellable", SIPHON_OPT_BOOL, 0, "true", NULL, "whether cancel() is honoured"},
     {"hang", SIPHON_OPT_BOOL, 0, "false", NULL, "never finish a round by itself"},
     {"secret", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL, "never shown"},
+    {"shared_key", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, "\"hunter2\"", NULL,
+     "a secret with a default: never shown either"},
     {"bug", SIPHON_OPT_STRING, 0, "\"none\"",
      "none|done_twice|done_in_collect_then_fail|fail_then_done|emit_after_done|emit_null|"
      "emit_bad_meta|emit_outside",
@@ -260,5 +262,5 @@ SIPHON_PLUGIN_DEFINE = {
     .collect = tick_collect,
     .cancel = tick_cancel,
     .destroy = tick_destroy,
-    .example = "{\"count\": 3, \"delay\": \"10ms\"}",
+    .example = "{\"count\": 3, \"delay\": \"10ms\", \"shared_key\": \"s3cr3t\"}",
 };
