@@ -26,9 +26,35 @@ static int api_round_cancelled(const siphon_round *r) {
   return atomic_load(&((siphon_round *)r)->cancelled);
 }
 
+static int api_emit_threadsafe(siphon_source *s, json_t *data, json_t *meta);
+
+/* Whether the caller is a thread other than the loop's (known once the
+ * host runs). */
+static int off_the_loop(const siphon_source *s) {
+  const siphon__host *h = s->host;
+  if (!h->ts_ready) {
+    return 0;
+  }
+  uv_thread_t self = uv_thread_self();
+  return !uv_thread_equal(&self, &h->loop_thread);
+}
+
 static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
   if (siphon__record_args_bad(s, "emit", data, &meta) != 0) {
     return -EINVAL;
+  }
+  if (off_the_loop(s)) {
+    /* A data race on the output queue: the record goes the safe way, and
+     * the author is told once. */
+    if (atomic_fetch_add(&s->plugin_bugs, 1) == 0) {
+      siphon__log(SIPHON_LOG_ERROR, s->name,
+                  "plugin \"%s\" called emit() from a thread of its own: a bug in the plugin "
+                  "(emit() is the loop thread's; other threads use emit_threadsafe()): its "
+                  "records go through emit_threadsafe() instead, and this is not logged again "
+                  "for this source",
+                  s->plugin->desc.name);
+    }
+    return api_emit_threadsafe(s, data, meta);
   }
   if (!s->streaming) {
     /* Outside any round: no count, no timeout, no table row. */

@@ -214,7 +214,9 @@ typedef struct siphon_host_api {
    * until stop() returns (stop() itself may emit what it buffered).
    * Returns 0, -ECANCELED once stop() has returned, or -EINVAL for a NULL
    * data or from a polled source (its records belong in its rounds), each
-   * counted and logged once as the plugin's bug.
+   * counted and logged once as the plugin's bug. Called from a thread
+   * other than the loop's, it is logged once so, and the record handed
+   * to emit_threadsafe().
    */
   int (*emit)(siphon_source *src, json_t *data, json_t *meta);
 

@@ -716,6 +716,28 @@ Test(host, bulkhead_leaves_threads_for_other_plugins) {
   free(cfg);
 }
 
+/* emit() from a plugin's own thread (a data race on the output queue)
+ * is caught: said once, and its records go the thread-safe way, none
+ * lost. */
+Test(host, emit_from_a_plugin_thread_is_caught_and_made_safe) {
+  char *cfg = config("",
+                     "{\"name\": \"th\", \"plugin\": \"threads\","
+                     " \"options\": {\"threads\": 2, \"records\": 3000, \"wrong_emit\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  for (int t = 0; t < 2; t++) {
+    char needle[64];
+    snprintf(needle, sizeof(needle), "thread %d emitted 3000 records", t);
+    cr_assert(tproc_wait_stderr(&p, needle, 20000), "%s", p.err);
+  }
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 20000), 0, "%s", p.err);
+  cr_assert_eq(tproc_count(p.err, "called emit() from a thread of its own"), 1, "%s", p.err);
+  cr_assert_eq(count_lines(p.out), 6000, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, threadsafe_emit_from_four_threads_loses_nothing) {
   char *cfg = config("",
                      "{\"name\": \"th\", \"plugin\": \"threads\","

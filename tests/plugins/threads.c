@@ -21,6 +21,7 @@ typedef struct threads {
   worker *workers;
   int started;
   int pause_lock;
+  int wrong_emit;
   uv_mutex_t lock;
 } threads;
 
@@ -28,6 +29,8 @@ static const siphon_option threads_options[] = {
     {"threads", SIPHON_OPT_INT, 0, "4", NULL, "threads to start"},
     {"records", SIPHON_OPT_INT, 0, "1000", NULL, "records each thread emits"},
     {"pause_lock", SIPHON_OPT_BOOL, 0, "false", NULL, "emit holding a lock that pause() takes"},
+    {"wrong_emit", SIPHON_OPT_BOOL, 0, "false", NULL,
+     "emit with the loop thread's emit(): a plugin bug the host must catch"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static void worker_main(void *arg) {
@@ -37,7 +40,12 @@ static void worker_main(void *arg) {
     if (t->pause_lock) {
       uv_mutex_lock(&t->lock);
     }
-    t->api->emit_threadsafe(t->src, json_pack("{sisI}", "thread", w->index, "n", n), NULL);
+    json_t *rec = json_pack("{sisI}", "thread", w->index, "n", n);
+    if (t->wrong_emit) {
+      t->api->emit(t->src, rec, NULL);
+    } else {
+      t->api->emit_threadsafe(t->src, rec, NULL);
+    }
     if (t->pause_lock) {
       uv_mutex_unlock(&t->lock);
     }
@@ -57,6 +65,7 @@ static int threads_create(const siphon_host_api *api, siphon_source *src, const 
   t->nthreads = json_integer_value(json_object_get(options, "threads"));
   t->records = json_integer_value(json_object_get(options, "records"));
   t->pause_lock = json_is_true(json_object_get(options, "pause_lock"));
+  t->wrong_emit = json_is_true(json_object_get(options, "wrong_emit"));
   if (t->nthreads < 1 || t->nthreads > 64) {
     snprintf(err->path, sizeof(err->path), "threads");
     snprintf(err->text, sizeof(err->text), "expected 1 to 64 threads");
