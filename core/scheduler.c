@@ -93,11 +93,20 @@ static void on_tick(uv_timer_t *t) {
                 : ": its timeout passed, and the plugin, which has no cancel(), has not called "
                   "round_done()";
     }
-    siphon__log(SIPHON_LOG_WARN, s->name,
+    /* A plugin that never ends its round would say this every turn,
+     * forever: the first three, then one a minute (each at debug). */
+    uint64_t now_ms = siphon__now_ms();
+    int say = s->skips_said < 3 || now_ms - s->skip_said_ms >= 60000;
+    if (say) {
+      s->skips_said++;
+      s->skip_said_ms = now_ms;
+    }
+    siphon__log(say ? SIPHON_LOG_WARN : SIPHON_LOG_DEBUG, s->name,
                 "previous collect still running after %.3f s (interval %.3f s)%s: skipping this "
-                "turn (%llu skipped so far)",
-                (double)(siphon__now_ms() - s->round->started_ms) / 1000.0,
-                (double)s->conf->interval_ms / 1000.0, why, (unsigned long long)s->rounds_skipped);
+                "turn (%llu skipped so far)%s",
+                (double)(now_ms - s->round->started_ms) / 1000.0,
+                (double)s->conf->interval_ms / 1000.0, why, (unsigned long long)s->rounds_skipped,
+                say && s->skips_said == 3 ? "; further ones are said once a minute" : "");
     return;
   }
   if (h->paused) {

@@ -176,6 +176,24 @@ Test(host, a_round_held_past_its_timeout_is_blamed_on_the_plugin) {
   free(cfg);
 }
 
+/* A round never given back would be said at every turn, forever: three
+ * times, then once a minute. */
+Test(host, a_held_round_is_said_three_times_then_once_a_minute) {
+  char *cfg =
+      config("\"shutdown_grace\": \"100ms\"",
+             "{\"name\": \"hung\", \"plugin\": \"tick\", \"interval\": \"20ms\","
+             " \"timeout\": \"10ms\", \"options\": {\"hang\": true, \"cancellable\": false}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "further ones are said once a minute", 5000), "%s", p.err);
+  usleep(500 * 1000); /* some 25 turns more */
+  tproc_kill(&p, SIGTERM);
+  tproc_finish(&p, 10000);
+  cr_assert_eq(tproc_count(p.err, "skipping this turn"), 3, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* A stop that a blocking round outlasts (it ignores the cancel flag, as a
  * driver's wait on a dead server does) still prints --once's table, the
  * round as running, and exits 1 naming it. */
