@@ -129,6 +129,33 @@ Test(config_schema, duration_pattern_agrees_with_host, .init = load_schema, .fin
   regfree(&re);
 }
 
+/* The size pattern takes what the host takes: no fraction of a byte. */
+Test(config_schema, size_pattern_agrees_with_host, .init = load_schema, .fini = free_schema) {
+  json_t *any = json_object_get(json_object_get(json_object_get(schema, "$defs"), "size"), "anyOf");
+  const char *pattern = json_string_value(json_object_get(json_array_get(any, 1), "pattern"));
+  cr_assert_not_null(pattern);
+  regex_t re;
+  cr_assert_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0, "%s", pattern);
+  const char *samples[] = {"64MiB", "512KiB", "100MB", "1.5KiB", ".5KiB", "10 KiB", "1.5KIB",
+                           "1 kib", "7",      "10b",   "10 B",   "1.0b",  "1.5",    "0.5b",
+                           "1.7b",  "2k",     "1.5 M", "",       "MiB",   "-1KiB",  "1  KiB"};
+  for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+    uint64_t bytes;
+    int host_ok = siphon__size_parse_str(samples[i], &bytes) == 0;
+    int schema_ok = regexec(&re, samples[i], 0, NULL, 0) == 0;
+    cr_expect_eq(schema_ok, host_ok, "\"%s\": host %s, schema %s", samples[i],
+                 host_ok ? "accepts" : "refuses", schema_ok ? "accepts" : "refuses");
+  }
+  regfree(&re);
+  /* And plugins' size options, the same. */
+  static const siphon_option t[] = {{"z", SIPHON_OPT_SIZE, 0, NULL, NULL, "x"},
+                                    {NULL, 0, 0, NULL, NULL, NULL}};
+  json_t *os = siphon__options_schema(t);
+  json_t *mine = json_object_get(json_object_get(json_object_get(os, "properties"), "z"), "anyOf");
+  cr_expect_str_eq(json_string_value(json_object_get(json_array_get(mine, 1), "pattern")), pattern);
+  json_decref(os);
+}
+
 /* Plugin option schemas (siphon__options_schema) take durations in the
  * same forms as the config's schema. */
 Test(config_schema, options_schema_same_duration_forms, .init = load_schema, .fini = free_schema) {
