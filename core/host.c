@@ -280,8 +280,13 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
       if (rc != 0) {
         p->init_failed = 1;
         snprintf(where, sizeof(where), "%s: sources[%zu].plugin", cfg->path, s->conf->index);
-        siphon__diag_add(d, where, "plugin %s failed to start: %s", p->name,
-                         err.text[0] ? err.text : uv_strerror(rc));
+        /* plugin_init(), not the source's start(); a positive return is
+         * no errno, as create()'s is not. */
+        siphon__diag_add(d, where, "plugin %s: plugin_init() failed: %s%s", p->name,
+                         err.text[0] ? err.text
+                         : rc > 0    ? "it returned a positive value"
+                                     : uv_strerror(rc),
+                         rc > 0 ? ", where an error is a negative errno: a bug in the plugin" : "");
         json_decref(validated[i]);
         continue;
       }

@@ -218,8 +218,14 @@ static const char *check_desc(const siphon_plugin_desc *d, uint32_t minor, char 
   if (d->kind != SIPHON_KIND_POLLED && d->kind != SIPHON_KIND_STREAMING) {
     return "its kind is neither SIPHON_KIND_POLLED nor SIPHON_KIND_STREAMING";
   }
-  if (d->create == NULL || d->destroy == NULL) {
-    return "it lacks create() or destroy()";
+  if (d->create == NULL && d->destroy == NULL) {
+    return "it lacks create() and destroy()";
+  }
+  if (d->create == NULL) {
+    return "it lacks create()";
+  }
+  if (d->destroy == NULL) {
+    return "it lacks destroy()";
   }
   if (d->kind == SIPHON_KIND_STREAMING) {
     if (d->capability != SIPHON_CAP_ASYNC) {
@@ -332,8 +338,17 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
   void *now = dlopen(real, RTLD_NOW | RTLD_LOCAL);
   if (now == NULL) {
     const char *why = dlerror();
-    siphon__diag_add(d, where, "%s: not a loadable shared object: %s", path,
-                     why ? why : "unknown error");
+    /* A shared object whose dependencies cannot be bound is one: say
+     * what is missing, not that the file is no plugin. */
+    if (why != NULL && strstr(why, "undefined symbol") != NULL) {
+      siphon__diag_add(d, where,
+                       "%s: cannot be loaded: %s (a function or variable the plugin uses is in "
+                       "no library it links, nor in siphon)",
+                       path, why);
+    } else {
+      siphon__diag_add(d, where, "%s: not a loadable shared object: %s", path,
+                       why ? why : "unknown error");
+    }
     return NULL;
   }
   siphon__plugin *p = siphon__xcalloc(1, sizeof(*p));

@@ -147,6 +147,11 @@ Test(abi, a_descriptor_missing_a_callback_is_refused) {
              "no_collect.so: invalid plugin descriptor: an async polled plugin needs "
              "collect()");
   tproc_free(&p);
+  /* The one it lacks, by name. */
+  st = run_plugin(&p, ABI_DIR "/no_destroy.so");
+  cr_assert_eq(st, 2, "exit %d: %s", st, p.err);
+  assert_has(p.err, "no_destroy.so: invalid plugin descriptor: it lacks destroy()");
+  tproc_free(&p);
 }
 
 Test(abi, a_faulty_options_table_is_refused_at_load) {
