@@ -326,9 +326,10 @@ static int append_max_time(const mg_query *q, bson_t *opts) {
 }
 
 /* find's filter: the source's own, and past the last value seen. A
- * document without the field cannot be placed after any value: it would
- * sort first and be read again by every round until one has a value
- * (then never again), so with `since` it is not read at all. */
+ * document without the field (or with null there) cannot be placed after
+ * any value: it would sort first and be read again by every round until
+ * one has a value (then never again), so with `since` it is not read at
+ * all. */
 static bson_t *since_filter(const mg_run *run) {
   const mg_query *q = run->q;
   if (q->since == NULL) {
@@ -343,7 +344,10 @@ static bson_t *since_filter(const mg_run *run) {
   if (run->has_last) {
     BSON_APPEND_VALUE(&cond, "$gt", &run->last);
   } else {
+    /* Nor null: "$gt null" matches nothing, so a null kept as the
+     * last value would end every later round empty. */
     BSON_APPEND_BOOL(&cond, "$exists", true);
+    BSON_APPEND_NULL(&cond, "$ne");
   }
   bson_append_document_end(&one, &cond);
   bson_append_document_end(&and, &one);

@@ -304,11 +304,11 @@ static int parse_uri(const siphon_host_api *api, siphon_source *src, const char 
    * own quotes the user name or password it could not take ("Password
    * \"pa:ss\" must not have unescaped chars"): said without them. */
   if (uri == NULL) {
-    if (strstr(berr.message, "assword") != NULL || strstr(berr.message, "sername") != NULL) {
+    if (strstr(berr.message, "must not have unescaped chars") != NULL) {
       return bad(err, "uri",
                  "not a valid MongoDB connection string: its user name or password holds a "
-                 "character that must be percent-encoded (: / ? # [ ] @ as %%3A %%2F %%3F %%23 "
-                 "%%5B %%5D %%40)");
+                 "character that must be percent-encoded (: / ? # [ ] @ %% as %%3A %%2F %%3F "
+                 "%%23 %%5B %%5D %%40 %%25)");
     }
     return bad(err, "uri", "not a valid MongoDB connection string: %.180s", berr.message);
   }

@@ -392,6 +392,9 @@ void rest_round_cancel(rest_source *s, siphon_round *round) {
                 what, sent, len, len - sent);
     /* The host counts each as discarded. */
     rest_records_discard(&r->recs, s->api, r->round);
+  } else if (r->parsing == PARSE_QUEUED) {
+    snprintf(msg, sizeof(msg), "%s after %llu ms, page %d waiting for its turn to be parsed", what,
+             ms, r->page);
   } else if (r->parsing) {
     snprintf(msg, sizeof(msg), "%s after %llu ms, parsing page %d", what, ms, r->page);
   } else if (r->page == 0) {

@@ -292,14 +292,16 @@ Test(since, the_largest_max_documents_reads_everything) {
   ties_teardown(&t);
 }
 
-/* Documents without the since field cannot be placed after a value:
- * they are not read. Before, they sorted first, came again every round,
- * and made a limit of 3 fail as if 3 documents shared one value. */
+/* Documents without the since field, or with null there, cannot be
+ * placed after a value: they are not read. Before, they sorted first,
+ * came again every round, and made a limit of 3 fail as if 3 documents
+ * shared one value; a null kept as the last value ended every later
+ * round empty ("$gt null" matches nothing). */
 Test(since, documents_without_the_field_are_not_read) {
   ties t;
   ties_setup(&t, "\"limit\": 3");
   mt_insert(t.db, "ev",
-            "[{\"n\": 0}, {\"n\": 1},"
+            "[{\"n\": 0}, {\"n\": 1}, {\"n\": 9, \"at\": null},"
             " {\"n\": 2, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
             " {\"n\": 3, \"at\": {\"$date\": \"2024-01-03T00:00:00Z\"}},"
             " {\"n\": 4, \"at\": {\"$date\": \"2024-01-04T00:00:00Z\"}}]");
