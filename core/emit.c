@@ -87,22 +87,28 @@ static void on_ts_async(uv_async_t *a) {
   }
 }
 
-int siphon__ts_init(siphon__host *h) {
+void siphon__ts_setup(siphon__host *h) {
   uv_mutex_init(&h->ts_lock);
-  int rc = uv_cond_init(&h->ts_room);
-  if (rc != 0) {
-    uv_mutex_destroy(&h->ts_lock);
-    return rc;
+  if (uv_cond_init(&h->ts_room) != 0) {
+    abort(); /* as for memory: nothing useful can go on without it */
   }
-  rc = uv_async_init(h->loop, &h->ts_async, on_ts_async);
+  h->loop_thread = uv_thread_self();
+  h->ts_ready = 1;
+}
+
+int siphon__ts_init(siphon__host *h) {
+  int rc = uv_async_init(h->loop, &h->ts_async, on_ts_async);
   if (rc != 0) {
-    uv_cond_destroy(&h->ts_room);
-    uv_mutex_destroy(&h->ts_lock);
     return rc;
   }
   h->ts_async.data = h;
-  h->loop_thread = uv_thread_self();
-  h->ts_ready = 1;
+  uv_mutex_lock(&h->ts_lock);
+  h->ts_async_ready = 1;
+  /* What threads started in create() queued meanwhile. */
+  if (h->ts_head != NULL) {
+    uv_async_send(&h->ts_async);
+  }
+  uv_mutex_unlock(&h->ts_lock);
   return 0;
 }
 
@@ -119,7 +125,9 @@ void siphon__ts_plugin_call(siphon__host *h, int entering) {
 }
 
 void siphon__ts_resume(siphon__host *h) {
-  uv_async_send(&h->ts_async);
+  if (h->ts_async_ready) {
+    uv_async_send(&h->ts_async);
+  }
 }
 
 void siphon__ts_unbound(siphon__host *h) {
@@ -129,8 +137,10 @@ void siphon__ts_unbound(siphon__host *h) {
   uv_mutex_lock(&h->ts_lock);
   h->ts_unbounded = 1;
   uv_cond_broadcast(&h->ts_room);
+  if (h->ts_async_ready) {
+    uv_async_send(&h->ts_async);
+  }
   uv_mutex_unlock(&h->ts_lock);
-  uv_async_send(&h->ts_async);
 }
 
 int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
@@ -177,8 +187,11 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
   h->ts_tail = it;
   atomic_fetch_add(&ts_queued, 1);
   /* Sent under the lock so that ts_close cannot close the handle between
-   * our check of ts_closed and the send. */
-  uv_async_send(&h->ts_async);
+   * our check of ts_closed and the send. Before the run (a thread started
+   * in create()), siphon__ts_init() sends it. */
+  if (h->ts_async_ready) {
+    uv_async_send(&h->ts_async);
+  }
   uv_mutex_unlock(&h->ts_lock);
   return 0;
 }
@@ -193,7 +206,44 @@ void siphon__ts_close(siphon__host *h) {
   uv_cond_broadcast(&h->ts_room);
   uv_mutex_unlock(&h->ts_lock);
   siphon__ts_drain(h);
-  uv_close((uv_handle_t *)&h->ts_async, NULL);
+  if (h->ts_async_ready) {
+    uv_close((uv_handle_t *)&h->ts_async, NULL);
+    h->ts_async_ready = 0;
+  }
+}
+
+void siphon__ts_teardown(siphon__host *h) {
+  if (!h->ts_ready) {
+    return;
+  }
+  uv_mutex_lock(&h->ts_lock);
+  h->ts_closed = 1;
+  uv_cond_broadcast(&h->ts_room);
+  siphon__ts_item *it = h->ts_head;
+  h->ts_head = h->ts_tail = NULL;
+  uv_mutex_unlock(&h->ts_lock);
+  /* Queued by threads of a run that never began (--check, a failed
+   * setup): no output to write them to. Counted, as every refusal is. */
+  while (it != NULL) {
+    siphon__ts_item *next = it->next;
+    atomic_fetch_add(&it->src->discarded, 1);
+    atomic_fetch_sub(&ts_queued, 1);
+    json_decref(it->data);
+    json_decref(it->meta);
+    free(it);
+    it = next;
+  }
+  if (h->ts_async_ready) {
+    uv_close((uv_handle_t *)&h->ts_async, NULL);
+    h->ts_async_ready = 0;
+  }
+}
+
+void siphon__ts_free(siphon__host *h) {
+  if (!h->ts_ready) {
+    return;
+  }
   uv_cond_destroy(&h->ts_room);
   uv_mutex_destroy(&h->ts_lock);
+  h->ts_ready = 0;
 }

@@ -225,6 +225,7 @@ int siphon__host_setup(siphon__host *h, siphon__config *cfg, siphon__mode mode, 
   siphon__registry_init(&h->registry, cfg->dir, cfg->plugin_path, cfg->plugin_path_count);
   siphon__host_api_init(&h->api);
   uv_mutex_init(&h->state_lock);
+  siphon__ts_setup(h);
   h->source_count = cfg->source_count;
   h->sources = siphon__xcalloc(cfg->source_count, sizeof(siphon_source));
   json_t **validated = siphon__xcalloc(cfg->source_count, sizeof(json_t *));
@@ -842,8 +843,8 @@ int siphon__host_run(siphon__host *h) {
   }
   rc = siphon__ts_init(h);
   if (rc != 0) {
-    /* Nothing ran: no record to flush. The output's handles close in
-     * teardown's walk. */
+    /* Nothing ran: no record to flush (teardown counts what threads
+     * queued). The output's handles close in teardown's walk. */
     siphon__log(SIPHON_LOG_ERROR, NULL, "cannot set up the thread-safe emit: %s", uv_strerror(rc));
     siphon__output_close(&h->output);
     return 1;
@@ -945,6 +946,7 @@ void siphon__host_teardown(siphon__host *h) {
         uv_unref((uv_handle_t *)&h->leftover);
       }
     }
+    siphon__ts_teardown(h); /* every destroy() has joined its threads */
     uv_run(h->loop, UV_RUN_DEFAULT);
     if (h->leftover_armed && !uv_is_closing((uv_handle_t *)&h->leftover)) {
       uv_close((uv_handle_t *)&h->leftover, close_cb_noop); /* nothing was left */
@@ -963,6 +965,7 @@ void siphon__host_teardown(siphon__host *h) {
   }
   siphon__round_free_dead(h);
   free(h->sources);
+  siphon__ts_free(h);
   uv_mutex_destroy(&h->state_lock);
   siphon__stats_free(h);
   siphon__registry_free(&h->registry);

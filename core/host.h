@@ -132,8 +132,9 @@ struct siphon__host {
    * ts_unbounded (the stop has begun) or they are the loop thread. */
   uv_cond_t ts_room;
   int ts_unbounded;
-  int ts_in_plugin; /* the loop is in a plugin's start/pause/resume */
-  int ts_ready;     /* siphon__ts_init() done */
+  int ts_in_plugin;   /* the loop is in a plugin's start/pause/resume */
+  int ts_ready;       /* siphon__ts_setup() done: the lock and the condition */
+  int ts_async_ready; /* siphon__ts_init() done, and ts_async not closed */
   uv_thread_t loop_thread;
 
   uv_signal_t sigint, sigterm, sighup;
@@ -213,8 +214,18 @@ void siphon__record_write(siphon_source *s, const char *ts, json_t *data, json_t
 
 /* emit.c */
 int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta);
+/* The queue's lock, at setup: threads a plugin starts in create() may
+ * emit before the run. */
+void siphon__ts_setup(siphon__host *h);
+/* The loop's wake-up for it, at the run. */
 int siphon__ts_init(siphon__host *h);
+/* At the stop: writes what is queued, closes the wake-up. */
 void siphon__ts_close(siphon__host *h);
+/* At teardown, after every destroy(): what is still queued (a run that
+ * never began) is counted as discarded; the wake-up is closed. */
+void siphon__ts_teardown(siphon__host *h);
+/* Last, once the loop has closed every handle: the lock and condition. */
+void siphon__ts_free(siphon__host *h);
 void siphon__ts_drain(siphon__host *h);
 /* The output drained: write what waits (drain() skips while paused). */
 void siphon__ts_resume(siphon__host *h);

@@ -734,6 +734,33 @@ Test(host, bulkhead_leaves_threads_for_other_plugins) {
   free(cfg);
 }
 
+/* A plugin may start its threads in create(): what they emit before the
+ * run is written once it runs, and under --check (which never runs) it
+ * is counted away. Before, either crashed on the loop's wake-up, not
+ * yet made. */
+Test(host, threads_started_in_create_may_emit_at_once) {
+  char *cfg =
+      config("",
+             "{\"name\": \"th\", \"plugin\": \"threads\","
+             " \"options\": {\"threads\": 2, \"records\": 2000, \"start_in_create\": true}}");
+  tproc p;
+  int st = tproc_siphon(&p, 20000, "--check", "-c", cfg, NULL);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  tproc_free(&p);
+  start(&p, NULL, cfg);
+  for (int t = 0; t < 2; t++) {
+    char needle[64];
+    snprintf(needle, sizeof(needle), "thread %d emitted 2000 records", t);
+    cr_assert(tproc_wait_stderr(&p, needle, 20000), "%s", p.err);
+  }
+  cr_assert(tproc_wait_stdout_count(&p, "\n", 4000, 20000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 20000), 0, "%s", p.err);
+  cr_assert_eq(count_lines(p.out), 4000, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* emit() from a plugin's own thread (a data race on the output queue)
  * is caught: said once, and its records go the thread-safe way, none
  * lost. */

@@ -22,6 +22,7 @@ typedef struct threads {
   int started;
   int pause_lock;
   int wrong_emit;
+  int early; /* started in create() */
   uv_mutex_t lock;
 } threads;
 
@@ -31,6 +32,8 @@ static const siphon_option threads_options[] = {
     {"pause_lock", SIPHON_OPT_BOOL, 0, "false", NULL, "emit holding a lock that pause() takes"},
     {"wrong_emit", SIPHON_OPT_BOOL, 0, "false", NULL,
      "emit with the loop thread's emit(): a plugin bug the host must catch"},
+    {"start_in_create", SIPHON_OPT_BOOL, 0, "false", NULL,
+     "start the threads in create(), before the run (and under --check)"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static void worker_main(void *arg) {
@@ -53,6 +56,8 @@ static void worker_main(void *arg) {
   t->api->log(t->src, SIPHON_LOG_INFO, "thread %d emitted %lld records", w->index,
               (long long)t->records);
 }
+
+static int threads_spawn(threads *t, siphon_error *err);
 
 static int threads_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
                           void **instance, siphon_error *err) {
@@ -77,11 +82,19 @@ static int threads_create(const siphon_host_api *api, siphon_source *src, const 
     return -ENOMEM;
   }
   *instance = t;
+  if (json_is_true(json_object_get(options, "start_in_create"))) {
+    t->early = 1;
+    return threads_spawn(t, err);
+  }
   return 0;
 }
 
 static int threads_start(void *instance, siphon_error *err) {
   threads *t = instance;
+  return t->early ? 0 : threads_spawn(t, err);
+}
+
+static int threads_spawn(threads *t, siphon_error *err) {
   t->workers = calloc((size_t)t->nthreads, sizeof(worker));
   if (t->workers == NULL) {
     return -ENOMEM;
