@@ -291,9 +291,14 @@ static void print_option(const siphon_option *o) {
   }
   /* A secret's default is a secret too (a plugin that ships a shared
    * key): never printed, as its value never is. */
-  const char *def = o->default_json == NULL          ? NULL
-                    : (o->flags & SIPHON_OPT_SECRET) ? "\"********\""
-                                                     : o->default_json;
+  /* An empty one ({}, "") holds nothing to hide, and says so. */
+  int empty = o->default_json != NULL &&
+              (strcmp(o->default_json, "{}") == 0 || strcmp(o->default_json, "\"\"") == 0 ||
+               strcmp(o->default_json, "[]") == 0 || strcmp(o->default_json, "null") == 0);
+  const char *def = o->default_json;
+  if (def != NULL && (o->flags & SIPHON_OPT_SECRET) && !empty) {
+    def = "\"********\"";
+  }
   char line[512];
   int n = snprintf(line, sizeof(line), "    %-22s %-9s%s%s%s", o->key,
                    siphon__opt_type_name(o->type), flags, def ? " default " : "", def ? def : "");
@@ -338,7 +343,19 @@ static void print_plugin(const siphon__plugin *p) {
     free(as_is);
     json_decref(shown);
     json_decref(ex);
-    printf("  example options:\n    %s\n", secret && text != NULL ? text : p->desc.example);
+    int any_secret = 0;
+    for (const siphon_option *o = p->desc.options; o != NULL && o->key != NULL; o++) {
+      any_secret = any_secret || (o->flags & SIPHON_OPT_SECRET);
+    }
+    /* One that is not JSON cannot be masked: with secret options about,
+     * it is not shown. */
+    const char *example = p->desc.example;
+    if (text == NULL && any_secret) {
+      example = "(not shown: it is not valid JSON, so its secrets could not be masked)";
+    } else if (secret) {
+      example = text;
+    }
+    printf("  example options:\n    %s\n", example);
     free(text);
   }
 }

@@ -163,9 +163,13 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
    * loop writes the queue as fast as the output takes it. Never the loop
    * thread, which is the one that makes room, and never while the loop
    * is in one of the plugin's calls (siphon__ts_plugin_call). */
+  uint64_t deadline = may_wait ? uv_hrtime() + SIPHON__TS_WAIT_NS : 0;
   while (may_wait && !h->ts_closed && !h->ts_unbounded && h->ts_in_plugin == 0 &&
          atomic_load(&ts_queued) >= SIPHON__TS_HIGH) {
-    if (uv_cond_timedwait(&h->ts_room, &h->ts_lock, SIPHON__TS_WAIT_NS) != 0) {
+    /* A deadline, not a wait each: a thread woken and beaten to the room
+     * by others still waits 100 ms in all. */
+    uint64_t now = uv_hrtime();
+    if (now >= deadline || uv_cond_timedwait(&h->ts_room, &h->ts_lock, deadline - now) != 0) {
       break; /* UV_ETIMEDOUT */
     }
   }

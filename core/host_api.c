@@ -43,6 +43,15 @@ static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
   if (siphon__record_args_bad(s, "emit", data, &meta) != 0) {
     return -EINVAL;
   }
+  if (!s->streaming) {
+    /* Outside any round: no count, no timeout, no table row. */
+    siphon__source_bug(s, "called emit() for a polled source",
+                       "a polled source emits with round_emit(), inside its round");
+    atomic_fetch_add(&s->discarded, 1);
+    json_decref(data);
+    json_decref(meta);
+    return -EINVAL;
+  }
   if (off_the_loop(s)) {
     /* A data race on the output queue: the record goes the safe way, and
      * the author is told once. */
@@ -55,15 +64,6 @@ static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
                   s->plugin->desc.name);
     }
     return api_emit_threadsafe(s, data, meta);
-  }
-  if (!s->streaming) {
-    /* Outside any round: no count, no timeout, no table row. */
-    siphon__source_bug(s, "called emit() for a polled source",
-                       "a polled source emits with round_emit(), inside its round");
-    atomic_fetch_add(&s->discarded, 1);
-    json_decref(data);
-    json_decref(meta);
-    return -EINVAL;
   }
   if (s->stopped || atomic_load(&s->closed)) {
     atomic_fetch_add(&s->discarded, 1);

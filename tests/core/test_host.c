@@ -1499,6 +1499,12 @@ Test(host, list_and_help_plugins_come_from_the_options_table) {
   cr_assert(strstr(p.out, "s3cr3t") == NULL, "%s", p.out);
   cr_assert(strstr(p.out, "\"shared_key\":\"********\"") != NULL, "%s", p.out);
   tproc_free(&p);
+  /* An empty default is shown as it is: nothing there to hide. */
+  const char *rest[] = {SIPHON_BIN, "-c", cfg, "--help-plugin", "rest", NULL};
+  cr_assert_eq(tproc_run(&p, rest, NULL, 10000), 0, "%s", p.err);
+  cr_assert(strstr(p.out, "\n    headers                object    secret default {}\n") != NULL,
+            "%s", p.out);
+  tproc_free(&p);
   /* Nor does --schema show the default. */
   const char *schema[] = {SIPHON_BIN, "-c", cfg, "--schema", NULL};
   cr_assert_eq(tproc_run(&p, schema, NULL, 10000), 0, "%s", p.err);
