@@ -341,21 +341,28 @@ Test(ops, max_documents_bounds_and_reports) {
 
 /* --- configuration errors: --check, exit 2, the JSON path named --- */
 
-static void expect_check_error(const char *options, const char *path, const char *text) {
+/* `siphon --check` over one mongo source with `options` (the inside of
+ * its object); p holds its output, for the caller to free. */
+static int check_run(tproc *p, const char *options) {
   char *src = mt_fmt(
       "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", \"options\": "
       "{%s}}",
       options);
   char *cfg = mt_config("", src);
   const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+  int st = tproc_run(p, argv, NULL, 20000);
+  free(cfg);
+  free(src);
+  return st;
+}
+
+static void expect_check_error(const char *options, const char *path, const char *text) {
   tproc p;
-  int st = tproc_run(&p, argv, NULL, 20000);
+  int st = check_run(&p, options);
   cr_assert_eq(st, 2, "exit %d for {%s}: %s", st, options, p.err);
   cr_expect(strstr(p.err, path) != NULL, "no path %s in: %s", path, p.err);
   cr_expect(strstr(p.err, text) != NULL, "no \"%s\" in: %s", text, p.err);
   tproc_free(&p);
-  free(cfg);
-  free(src);
 }
 
 Test(config, wrong_types_name_the_path) {
@@ -415,15 +422,10 @@ Test(config, a_bad_password_in_the_uri_is_not_shown) {
       "\"uri\": \"mongodb://alice:pa:s3cr3t@127.0.0.1:1/\", \"database\": \"d\", \"collection\": "
       "\"c\"";
   expect_check_error(o, "sources[0].options.uri", "must be percent-encoded");
-  char *src = mt_fmt("{\"name\": \"m\", \"plugin\": \"mongo\", \"options\": {%s}}", o);
-  char *cfg = mt_config("", src);
-  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
   tproc p;
-  tproc_run(&p, argv, NULL, 20000);
+  check_run(&p, o);
   cr_expect(strstr(p.err, "s3cr3t") == NULL, "the password is shown: %s", p.err);
   tproc_free(&p);
-  free(cfg);
-  free(src);
 }
 
 /* An option libmongoc does not know is an error, as an unknown key is
@@ -446,14 +448,8 @@ Test(config, unknown_uri_options_are_refused) {
   };
   for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
     char *o = mt_fmt("\"uri\": \"%s\", %s", cases[k][0], rest);
-    char *src = mt_fmt(
-        "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", \"options\": "
-        "{%s}}",
-        o);
-    char *cfg = mt_config("", src);
-    const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
     tproc p;
-    int st = tproc_run(&p, argv, NULL, 20000);
+    int st = check_run(&p, o);
     cr_expect_eq(st, 2, "case %zu: exit %d: %s", k, st, p.err);
     cr_expect(strstr(p.err, "sources[0].options.uri: ") != NULL, "case %zu: %s", k, p.err);
     cr_expect(strstr(p.err, cases[k][1]) != NULL, "case %zu: no '%s' in: %s", k, cases[k][1],
@@ -464,8 +460,6 @@ Test(config, unknown_uri_options_are_refused) {
                   strstr(p.out, "Pw-4t7q") == NULL && strstr(p.out, "K3y-9q") == NULL,
               "case %zu shows a password: %s%s", k, p.out, p.err);
     tproc_free(&p);
-    free(cfg);
-    free(src);
     free(o);
   }
   /* Every option spelt as libmongoc's manual does, in any case, passes. */
@@ -473,17 +467,11 @@ Test(config, unknown_uri_options_are_refused) {
       "\"uri\": \"mongodb://127.0.0.1:1/?replicaSet=rs0&READPREFERENCE=secondaryPreferred"
       "&appname=x&maxPoolSize=3&w=majority&authSource=admin\", %s",
       rest);
-  char *src = mt_fmt(
-      "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", \"options\": {%s}}", o);
-  char *cfg = mt_config("", src);
-  const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
   tproc p;
-  int st = tproc_run(&p, argv, NULL, 20000);
+  int st = check_run(&p, o);
   cr_expect_eq(st, 0, "exit %d: %s", st, p.err);
   cr_expect_str_eq(p.err, "", "%s", p.err);
   tproc_free(&p);
-  free(cfg);
-  free(src);
   free(o);
 }
 
@@ -497,22 +485,18 @@ Test(config, driver_warnings_have_no_blank_line) {
       {"tls=yes", "0", "[m] options.uri: Deprecated boolean value for \"tls\": \"yes\""},
   };
   for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-    char *src = mt_fmt(
-        "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", \"options\": "
-        "{\"uri\": \"mongodb://127.0.0.1:1/?%s\", \"database\": \"d\", \"collection\": \"c\"}}",
-        cases[k][0]);
-    char *cfg = mt_config("", src);
-    const char *argv[] = {SIPHON_BIN, "--check", "-c", cfg, NULL};
+    char *o =
+        mt_fmt("\"uri\": \"mongodb://127.0.0.1:1/?%s\", \"database\": \"d\", \"collection\": \"c\"",
+               cases[k][0]);
     tproc p;
-    int st = tproc_run(&p, argv, NULL, 20000);
+    int st = check_run(&p, o);
     cr_expect_eq(st, atoi(cases[k][1]), "%s: exit %d: %s", cases[k][0], st, p.err);
     cr_expect(strstr(p.err, cases[k][2]) != NULL, "%s: no '%s' in: %s", cases[k][0], cases[k][2],
               p.err);
     cr_expect(strstr(p.err, "\n\n") == NULL && p.err[0] != '\n', "%s: a blank line in: %s",
               cases[k][0], p.err);
     tproc_free(&p);
-    free(cfg);
-    free(src);
+    free(o);
   }
 }
 
