@@ -734,6 +734,21 @@ Test(host, bulkhead_leaves_threads_for_other_plugins) {
   free(cfg);
 }
 
+/* Runs siphon over cfg until each of the threads plugin's n threads has
+ * said it emitted `records`, and until stdout has them all, then stops
+ * it; asserts a clean exit. */
+static void run_threads(tproc *p, const char *cfg, int n, int records) {
+  start(p, NULL, cfg);
+  for (int t = 0; t < n; t++) {
+    char needle[64];
+    snprintf(needle, sizeof(needle), "thread %d emitted %d records", t, records);
+    cr_assert(tproc_wait_stderr(p, needle, 20000), "%s", p->err);
+  }
+  cr_assert(tproc_wait_stdout_count(p, "\n", (size_t)n * (size_t)records, 20000), "%s", p->err);
+  tproc_kill(p, SIGTERM);
+  cr_assert_eq(tproc_finish(p, 20000), 0, "%s", p->err);
+}
+
 /* A plugin may start its threads in create(): what they emit before the
  * run is written once it runs, and under --check (which never runs) it
  * is counted away. Before, either crashed on the loop's wake-up, not
@@ -747,15 +762,7 @@ Test(host, threads_started_in_create_may_emit_at_once) {
   int st = tproc_siphon(&p, 20000, "--check", "-c", cfg, NULL);
   cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
   tproc_free(&p);
-  start(&p, NULL, cfg);
-  for (int t = 0; t < 2; t++) {
-    char needle[64];
-    snprintf(needle, sizeof(needle), "thread %d emitted 2000 records", t);
-    cr_assert(tproc_wait_stderr(&p, needle, 20000), "%s", p.err);
-  }
-  cr_assert(tproc_wait_stdout_count(&p, "\n", 4000, 20000), "%s", p.err);
-  tproc_kill(&p, SIGTERM);
-  cr_assert_eq(tproc_finish(&p, 20000), 0, "%s", p.err);
+  run_threads(&p, cfg, 2, 2000);
   cr_assert_eq(count_lines(p.out), 4000, "%s", p.err);
   tproc_free(&p);
   free(cfg);
@@ -769,14 +776,7 @@ Test(host, emit_from_a_plugin_thread_is_caught_and_made_safe) {
                      "{\"name\": \"th\", \"plugin\": \"threads\","
                      " \"options\": {\"threads\": 2, \"records\": 3000, \"wrong_emit\": true}}");
   tproc p;
-  start(&p, NULL, cfg);
-  for (int t = 0; t < 2; t++) {
-    char needle[64];
-    snprintf(needle, sizeof(needle), "thread %d emitted 3000 records", t);
-    cr_assert(tproc_wait_stderr(&p, needle, 20000), "%s", p.err);
-  }
-  tproc_kill(&p, SIGTERM);
-  cr_assert_eq(tproc_finish(&p, 20000), 0, "%s", p.err);
+  run_threads(&p, cfg, 2, 3000);
   cr_assert_eq(tproc_count(p.err, "called emit() from a thread of its own"), 1, "%s", p.err);
   cr_assert_eq(count_lines(p.out), 6000, "%s", p.err);
   tproc_free(&p);
@@ -788,14 +788,7 @@ Test(host, threadsafe_emit_from_four_threads_loses_nothing) {
                      "{\"name\": \"th\", \"plugin\": \"threads\","
                      " \"options\": {\"threads\": 4, \"records\": 5000}}");
   tproc p;
-  start(&p, NULL, cfg);
-  for (int t = 0; t < 4; t++) {
-    char needle[64];
-    snprintf(needle, sizeof(needle), "thread %d emitted 5000 records", t);
-    cr_assert(tproc_wait_stderr(&p, needle, 20000), "%s", p.err);
-  }
-  tproc_kill(&p, SIGTERM);
-  cr_assert_eq(tproc_finish(&p, 20000), 0, "%s", p.err);
+  run_threads(&p, cfg, 4, 5000);
   json_t *recs = lines(p.out);
   cr_assert_eq(json_array_size(recs), 20000);
   /* In order per thread, none twice, none missing. */
