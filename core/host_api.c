@@ -43,18 +43,11 @@ static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
   if (siphon__record_args_bad(s, "emit", data, &meta) != 0) {
     return -EINVAL;
   }
-  if (!s->streaming) {
-    /* Outside any round: no count, no timeout, no table row. */
-    siphon__source_bug(s, "called emit() for a polled source",
-                       "a polled source emits with round_emit(), inside its round");
-    atomic_fetch_add(&s->discarded, 1);
-    json_decref(data);
-    json_decref(meta);
-    return -EINVAL;
-  }
   if (off_the_loop(s)) {
     /* A data race on the output queue: the record goes the safe way, and
-     * the author is told once. */
+     * the author is told once. Before anything else of the source's is
+     * read: a thread started in create() may call before the host has
+     * marked the source streaming. */
     if (atomic_fetch_add(&s->plugin_bugs, 1) == 0) {
       siphon__log(SIPHON_LOG_ERROR, s->name,
                   "plugin \"%s\" called emit() from a thread of its own: a bug in the plugin "
@@ -64,6 +57,15 @@ static int api_emit(siphon_source *s, json_t *data, json_t *meta) {
                   s->plugin->desc.name);
     }
     return api_emit_threadsafe(s, data, meta);
+  }
+  if (!s->streaming) {
+    /* Outside any round: no count, no timeout, no table row. */
+    siphon__source_bug(s, "called emit() for a polled source",
+                       "a polled source emits with round_emit(), inside its round");
+    atomic_fetch_add(&s->discarded, 1);
+    json_decref(data);
+    json_decref(meta);
+    return -EINVAL;
   }
   if (s->stopped || atomic_load(&s->closed)) {
     atomic_fetch_add(&s->discarded, 1);

@@ -345,6 +345,12 @@ static siphon__plugin *load_file(siphon__registry *r, const char *path, const ch
                        "%s: cannot be loaded: %s (a function or variable the plugin uses is in "
                        "no library it links, nor in siphon)",
                        path, why);
+    } else if (why != NULL && strstr(why, "cannot open shared object file") != NULL &&
+               strstr(why, path) == NULL) {
+      siphon__diag_add(d, where,
+                       "%s: cannot be loaded: %s (a library the plugin links is not installed, "
+                       "or not on the loader's path)",
+                       path, why);
     } else {
       siphon__diag_add(d, where, "%s: not a loadable shared object: %s", path,
                        why ? why : "unknown error");

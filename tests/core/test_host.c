@@ -766,6 +766,16 @@ Test(host, threads_started_in_create_may_emit_at_once) {
   cr_assert_eq(count_lines(p.out), 4000, "%s", p.err);
   tproc_free(&p);
   free(cfg);
+  /* And with emit() from those threads, before the source is marked
+   * streaming: rerouted, none refused as a polled source's. */
+  cfg = config("",
+               "{\"name\": \"th\", \"plugin\": \"threads\", \"options\": {\"threads\": 2,"
+               " \"records\": 2000, \"start_in_create\": true, \"wrong_emit\": true}}");
+  run_threads(&p, cfg, 2, 2000);
+  cr_assert_eq(count_lines(p.out), 4000, "%s", p.err);
+  cr_assert_null(strstr(p.err, "for a polled source"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
 }
 
 /* emit() from a plugin's own thread (a data race on the output queue)
