@@ -146,10 +146,16 @@ Test(rest_long_page, a_stop_during_a_parse_cancels_the_round) {
  * before its deadline, and a million records take well over that to
  * write. Timing: not under the sanitizer, whose transfer and parse
  * alone may pass 3 s. */
-Test(rest_long_page, a_timeout_while_writing_counts_what_is_left, .timeout = 90) {
 #if defined(__SANITIZE_ADDRESS__)
-  cr_skip_test("timing-bound");
+#define LP_TIMING_BOUND_OFF 1
+#else
+#define LP_TIMING_BOUND_OFF 0
 #endif
+
+/* .disabled, not cr_skip_test(): a skip inside the test leaves the
+ * suite's httpfix (started by .init) running, since .fini is not run. */
+Test(rest_long_page, a_timeout_while_writing_counts_what_is_left, .timeout = 90,
+     .disabled = LP_TIMING_BOUND_OFF) {
   char *cfg = long_and_tick(1000000, ", \"timeout\": \"3200ms\"", "");
   const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
   const char *env[] = {"SIPHON_REST_PARSE_DELAY_MS=3000", NULL};
