@@ -211,6 +211,17 @@ int siphon__cli_parse(siphon__cli *cli, int argc, char **argv) {
     }
     doing = modes[i].flag;
   }
+  if (cli->plugin != NULL && (cli->list_plugins || cli->schema)) {
+    /* They list what the plugin path holds, and would ignore --plugin in
+     * silence. */
+    fprintf(stderr,
+            "siphon: %s lists the plugins on the plugin path, and takes no --plugin: put the "
+            "plugin's directory on it (SIPHON_PLUGIN_PATH=DIR siphon %s), or see one plugin "
+            "with --help-plugin %s\n",
+            cli->schema ? "--schema" : "--list-plugins",
+            cli->schema ? "--schema" : "--list-plugins", cli->plugin);
+    return 2;
+  }
   if (cli->plugin != NULL && cli->config != NULL) {
     fputs("siphon: --plugin runs without a config: drop -c, or add the source to the config\n",
           stderr);

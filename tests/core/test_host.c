@@ -2174,7 +2174,7 @@ Test(host, once_with_only_listeners_is_refused) {
 
 Test(host, a_flag_twice_or_two_commands_are_refused) {
   /* The second -c used to win in silence, and --schema ran without a word
-   * about the --once beside it. */
+   * about the --once beside it, or the --plugin. */
   static const struct {
     const char *argv[6];
     const char *says;
@@ -2185,6 +2185,11 @@ Test(host, a_flag_twice_or_two_commands_are_refused) {
        "siphon: --check and --list-plugins exclude each other"},
       {{"--plugin", "tick", "--interval", "1s", "--interval", "2s"},
        "siphon: --interval given twice ('1s', then '2s')"},
+      /* --schema would list the plugin path and ignore --plugin. */
+      {{"--schema", "--plugin", "./x.so", NULL},
+       "siphon: --schema lists the plugins on the plugin path, and takes no --plugin"},
+      {{"--list-plugins", "--plugin", "./x.so", NULL},
+       "siphon: --list-plugins lists the plugins on the plugin path, and takes no --plugin"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *argv[8] = {SIPHON_BIN};
