@@ -260,6 +260,23 @@ Test(host, a_handle_a_plugin_leaves_active_does_not_hang_check) {
   free(cfg);
 }
 
+/* Runs siphon over cfg with stdout's reader standing still for
+ * `stall_s` seconds (then it says "reading" on stderr and counts the
+ * lines, into p->out), stops siphon after 4 s, kills it at 8 s; asserts
+ * that siphon itself exited 0 (137 there: it was killed, stuck). */
+static void run_behind_a_stalled_reader(tproc *p, const char *cfg, int stall_s) {
+  char script[1024];
+  snprintf(script, sizeof(script),
+           "{ timeout -s KILL 8 '%s' -c '%s' & pid=$!; sleep 4; kill -TERM $pid; wait $pid;"
+           " echo \"siphon=$?\" >&2; } | { sleep %d; echo reading >&2; wc -l; }",
+           SIPHON_BIN, cfg, stall_s);
+  const char *argv[] = {"/bin/sh", "-c", script, NULL};
+  cr_assert_eq(tproc_start(p, argv, NULL), 0);
+  int st = tproc_finish(p, 20000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p->err);
+  cr_assert_not_null(strstr(p->err, "siphon=0"), "siphon's status: %s", p->err);
+}
+
 /* A plugin's threads that emit faster than the output takes get
  * backpressure: while stdout's reader stands still, a thread cannot
  * emit its 100,000 records (the queue holds 16,384); before, all of them
@@ -268,17 +285,8 @@ Test(host, threadsafe_emits_wait_while_the_output_is_behind) {
   char *cfg = config("\"buffer_limit\": \"64KiB\"",
                      "{\"name\": \"th\", \"plugin\": \"threads\", \"options\": "
                      "{\"threads\": 2, \"records\": 100000}}");
-  char script[1024];
-  snprintf(script, sizeof(script),
-           "{ '%s' -c '%s' & pid=$!; sleep 4; kill -TERM $pid; wait $pid; echo \"siphon=$?\" >&2; }"
-           " | { sleep 2; echo reading >&2; wc -l; }",
-           SIPHON_BIN, cfg);
-  const char *argv[] = {"/bin/sh", "-c", script, NULL};
   tproc p;
-  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
-  int st = tproc_finish(&p, 20000);
-  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
-  cr_assert_not_null(strstr(p.err, "siphon=0"), "%s", p.err);
+  run_behind_a_stalled_reader(&p, cfg, 2);
   /* Ordered in stderr, whenever the test reads it: no thread was done
    * before the reader began. */
   const char *reading = strstr(p.err, "reading");
@@ -299,17 +307,8 @@ Test(host, threadsafe_backpressure_does_not_deadlock_a_pausing_plugin) {
   char *cfg = config("\"buffer_limit\": \"64KiB\"",
                      "{\"name\": \"th\", \"plugin\": \"threads\", \"options\": "
                      "{\"threads\": 4, \"records\": 50000, \"pause_lock\": true}}");
-  char script[1024];
-  snprintf(script, sizeof(script),
-           "{ timeout -s KILL 8 '%s' -c '%s' & pid=$!; sleep 4; kill -TERM $pid; wait $pid;"
-           " echo \"siphon=$?\" >&2; } | { sleep 1; wc -l; }",
-           SIPHON_BIN, cfg);
-  const char *argv[] = {"/bin/sh", "-c", script, NULL};
   tproc p;
-  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
-  int st = tproc_finish(&p, 20000);
-  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
-  cr_assert_not_null(strstr(p.err, "siphon=0"), "deadlocked (killed): %s", p.err);
+  run_behind_a_stalled_reader(&p, cfg, 1);
   cr_assert_eq(atol(p.out), 200000, "%s records: %s", p.out, p.err);
   tproc_free(&p);
   free(cfg);
