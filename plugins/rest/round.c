@@ -184,6 +184,15 @@ static void parse_work(uv_work_t *w) {
   }
 }
 
+/* The long body parsed on the loop after all: the threadpool would not
+ * take it. */
+static void parse_here(rest_run *r) {
+  json_t *doc = NULL;
+  r->parse_rc =
+      rest_response_parse(0, 0, r->status, &r->x->body, &doc, r->parse_msg, sizeof(r->parse_msg));
+  page_parsed(r, r->parse_rc, doc, r->parse_msg);
+}
+
 static void parse_after(uv_work_t *w, int status) {
   rest_run *r = w->data;
   rest_engine *e = r->eng;
@@ -195,11 +204,11 @@ static void parse_after(uv_work_t *w, int status) {
   }
   json_t *doc = r->parsed;
   r->parsed = NULL;
-  if (status != 0) { /* never cancelled with uv_cancel(): parse here */
-    r->parse_rc =
-        rest_response_parse(0, 0, r->status, &r->x->body, &doc, r->parse_msg, sizeof(r->parse_msg));
-  }
   rest_engine_parse_end(e); /* may start another round's parse */
+  if (status != 0) {        /* never cancelled with uv_cancel(): the work did not run */
+    parse_here(r);
+    return;
+  }
   page_parsed(r, r->parse_rc, doc, r->parse_msg);
 }
 
@@ -213,10 +222,7 @@ static void parse_start(rest_run *r) {
   }
   r->parsing = 0;
   rest_engine_parse_end(r->eng);
-  json_t *doc = NULL;
-  r->parse_rc =
-      rest_response_parse(0, 0, r->status, &r->x->body, &doc, r->parse_msg, sizeof(r->parse_msg));
-  page_parsed(r, r->parse_rc, doc, r->parse_msg);
+  parse_here(r);
 }
 
 /* Its turn for the parse slot (rest_engine_parse_begin). */
