@@ -83,6 +83,11 @@ int siphon__duration_parse_str(const char *s, uint64_t *ms_out) {
   if (s == NULL || *s == '\0') {
     return -EINVAL;
   }
+  /* "0" needs no unit to be read one way, as in Go's durations. */
+  if (strcmp(s, "0") == 0) {
+    *ms_out = 0;
+    return 0;
+  }
   uint64_t total = 0;
   const char *p = s;
   while (*p != '\0') {

@@ -515,7 +515,7 @@ json_t *siphon__options_redact(const siphon_option *table, const json_t *options
 
 /* The duration forms siphon__duration_parse_str accepts, as in
  * config/siphon.schema.json. */
-#define DURATION_PATTERN "^(([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(ms|s|m|h))+$"
+#define DURATION_PATTERN "^((([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(ms|s|m|h))+|0)$"
 #define SIZE_PATTERN \
   "^(([0-9]+(\\.0+)?|\\.0+) ?[bB]?|([0-9]+(\\.[0-9]+)?|\\.[0-9]+) ?[kKmMgGtT][iI]?[bB])$"
 #define ENV_PATTERN "\\$\\{([A-Za-z_][A-Za-z0-9_]*(:[-?][^}]*)?|file:[^}]+)\\}"

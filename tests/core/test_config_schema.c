@@ -130,10 +130,37 @@ static void pattern_agrees(const char *def, int (*host)(const char *, uint64_t *
 }
 
 Test(config_schema, duration_pattern_agrees_with_host, .init = load_schema, .fini = free_schema) {
-  const char *samples[] = {"250ms", "10s", "1.5s", ".5s", "1m",  "2h",  "1h30m", "0s", "10",
-                           "ten",   "1d",  "10 s", "1.s", "-1s", "10S", "",      "ms"};
+  const char *samples[] = {"250ms", "10s",  "1.5s", ".5s", "1m",  "2h", "1h30m", "0s", "10", "ten",
+                           "1d",    "10 s", "1.s",  "-1s", "10S", "",   "ms",    "0",  "00", "0 s"};
   pattern_agrees("duration", siphon__duration_parse_str, samples,
                  sizeof(samples) / sizeof(samples[0]));
+}
+
+/* An interval's pattern refuses what the host refuses as no time at
+ * all, "0" among them, and takes the rest. */
+Test(config_schema, positive_duration_agrees_with_host, .init = load_schema, .fini = free_schema) {
+  json_t *any = json_object_get(
+      json_object_get(json_object_get(schema, "$defs"), "positiveDuration"), "anyOf");
+  json_t *str = json_array_get(any, 1);
+  const char *pattern = json_string_value(json_object_get(str, "pattern"));
+  const char *zero = json_string_value(json_object_get(json_object_get(str, "not"), "pattern"));
+  cr_assert_not_null(pattern);
+  cr_assert_not_null(zero);
+  regex_t re;
+  regex_t zre;
+  cr_assert_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0, "%s", pattern);
+  cr_assert_eq(regcomp(&zre, zero, REG_EXTENDED | REG_NOSUB), 0, "%s", zero);
+  const char *samples[] = {"0", "0s", "0.0ms", "00m", ".0h", "0s0ms", "1ms", "0.5s", "0s1ms", "10"};
+  for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+    uint64_t v = 0;
+    int host_ok = siphon__duration_parse_str(samples[i], &v) == 0 && v > 0;
+    int schema_ok =
+        regexec(&re, samples[i], 0, NULL, 0) == 0 && regexec(&zre, samples[i], 0, NULL, 0) != 0;
+    cr_expect_eq(schema_ok, host_ok, "\"%s\": host %s, schema %s", samples[i],
+                 host_ok ? "accepts" : "refuses", schema_ok ? "accepts" : "refuses");
+  }
+  regfree(&re);
+  regfree(&zre);
 }
 
 /* The size pattern takes what the host takes: no fraction of a byte. */

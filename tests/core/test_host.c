@@ -2235,6 +2235,13 @@ Test(host, interval_flag_needs_a_unit) {
   cr_assert_eq(tproc_run(&p, units, NULL, 10000), 0, "%s", p.err);
   cr_assert(strstr(p.out, "every 1.500 s, timeout 0.250 s") != NULL, "%s", p.out);
   tproc_free(&p);
+  /* "0" needs no unit, and is refused for what it is: no interval. */
+  const char *zero[] = {SIPHON_BIN, "--plugin", "tick", "--interval", "0", "--check", NULL};
+  cr_assert_eq(tproc_run(&p, zero, NULL, 10000), 2, "%s", p.err);
+  cr_assert(
+      strstr(p.err, "siphon: --interval: expected a duration greater than 0, got \"0\"") != NULL,
+      "%s", p.err);
+  tproc_free(&p);
   /* A bad one is not offered "a number of milliseconds", which a flag
    * cannot be. */
   const char *bad[] = {SIPHON_BIN, "--plugin", "tick", "--interval", "ten", "--check", NULL};
