@@ -261,6 +261,12 @@ void siphon__round_release(siphon_round *r) {
   if (s->round == r) {
     s->round = NULL;
   }
+  if (s->skips_said > 0) {
+    /* A later hold is a new episode: it is said three times again. */
+    siphon__log(SIPHON_LOG_INFO, s->name, "the collect that held its turns ended after %.3f s",
+                (double)(siphon__now_ms() - r->started_ms) / 1000.0);
+    s->skips_said = 0;
+  }
   siphon__host *h = s->host;
   h->rounds_in_flight--;
   if (h->rounds_in_flight == 0) {

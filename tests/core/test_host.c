@@ -194,6 +194,28 @@ Test(host, a_held_round_is_said_three_times_then_once_a_minute) {
   free(cfg);
 }
 
+/* Once the held round ends, a later hold is said three times again: the
+ * count does not carry over into the next episode. */
+Test(host, each_held_round_is_said_again) {
+  char *cfg = config("\"shutdown_grace\": \"100ms\"",
+                     "{\"name\": \"slow\", \"plugin\": \"sleeper\", \"interval\": \"40ms\","
+                     " \"timeout\": \"30ms\", \"max_backoff\": \"40ms\","
+                     " \"options\": {\"sleep\": \"250ms\", \"ignore_cancel\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "the collect that held its turns ended after", 5000), "%s",
+            p.err);
+  /* Up to 10 s for a second episode's warnings. */
+  for (int i = 0; i < 100 && tproc_count(p.err, "skipping this turn") <= 3; i++) {
+    tproc_wait_stderr(&p, "\n\n\n", 100);
+  }
+  tproc_kill(&p, SIGTERM);
+  tproc_finish(&p, 10000);
+  cr_assert_gt(tproc_count(p.err, "skipping this turn"), 3, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* A stop that a blocking round outlasts (it ignores the cancel flag, as a
  * driver's wait on a dead server does) still prints --once's table, the
  * round as running, and exits 1 naming it. */
