@@ -22,8 +22,9 @@ static const siphon_option rest_options[] = {
     {"secret_query", SIPHON_OPT_OBJECT, SIPHON_OPT_SECRET, "{}", NULL,
      "query parameters that are secrets (API keys): added as query is; their values never "
      "shown, in --check, logs or meta.url"},
-    {"body", SIPHON_OPT_ANY, 0, NULL, NULL,
-     "request body: a string as is, any other JSON serialized as application/json"},
+    {"body", SIPHON_OPT_ANY, SIPHON_OPT_SECRET, NULL, NULL,
+     "request body: a string as is, any other JSON serialized as application/json; never "
+     "printed (a login's password travels here)"},
     {"basic", SIPHON_OPT_OBJECT, SIPHON_OPT_SECRET, NULL, NULL,
      "HTTP basic auth: {\"user\": \"...\", \"password\": \"...\"}"},
     {"bearer", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL,

@@ -163,19 +163,21 @@ Test(rest_config, bad_port_says_so) {
 }
 
 Test(rest_config, headers_never_printed_by_check) {
-  /* Many APIs take their key in a header: --check's listing of the
-   * source must not show it. */
+  /* Many APIs take their key in a header, and a login its password in
+   * the body: --check's listing of the source must show neither. */
   char *cfg = tmp_write("siphon.json",
                         "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": [{\"name\": "
                         "\"s\", \"plugin\": \"rest\", \"options\": {\"url\": \"http://x/\", "
                         "\"headers\": {\"X-Api-Key\": \"s3cr3t\"}, \"secret_query\": "
-                        "{\"appid\": \"s3cr3t\"}}}]}",
+                        "{\"appid\": \"s3cr3t\"}, \"method\": \"POST\", \"body\": "
+                        "{\"user\": \"u\", \"password\": \"s3cr3t\"}}}]}",
                         SIPHON_PLUGIN_DIR);
   tproc p;
   int st = tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL);
   cr_assert_eq(st, 0, "%s", p.err);
   cr_assert(strstr(p.out, "\"headers\":\"********\"") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "\"secret_query\":\"********\"") != NULL, "%s", p.out);
+  cr_assert(strstr(p.out, "\"body\":\"********\"") != NULL, "%s", p.out);
   cr_assert_null(strstr(p.out, "s3cr3t"), "%s", p.out);
   cr_assert_null(strstr(p.err, "s3cr3t"), "%s", p.err);
   tproc_free(&p);
