@@ -560,7 +560,7 @@ static void close_leftover(uv_handle_t *handle, void *arg);
  * handle. Close what is left, naming each, so that siphon exits. */
 static void on_leftover(uv_timer_t *t) {
   uv_close((uv_handle_t *)t, close_cb_noop);
-  uv_walk(t->loop, close_leftover, NULL);
+  uv_walk(t->loop, close_leftover, t->data);
 }
 
 static void finish(siphon__host *h) {
@@ -634,6 +634,7 @@ static void finish(siphon__host *h) {
    * above may have taken a while. Unref'd, so it holds nothing open. */
   uv_update_time(h->loop);
   if (uv_timer_init(h->loop, &h->leftover) == 0) {
+    h->leftover.data = h;
     h->leftover_armed = 1;
     uv_timer_start(&h->leftover, on_leftover, 1000, 0);
     uv_unref((uv_handle_t *)&h->leftover);
@@ -922,11 +923,51 @@ int siphon__host_run(siphon__host *h) {
   return h->exit_code;
 }
 
+/* Who may have left a handle: the plugins of the sources that were
+ * created (destroyed ones are closed), since the host's own handles are
+ * closed by now. */
+static int was_created(const siphon_source *s) {
+  return s->created || atomic_load(&s->closed);
+}
+
+static void suspects(const siphon__host *h, char *buf, size_t size) {
+  size_t len = 0;
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < h->source_count; i++) {
+    const siphon_source *s = &h->sources[i];
+    int seen = !was_created(s);
+    for (size_t j = 0; j < i && !seen; j++) {
+      seen = was_created(&h->sources[j]) && h->sources[j].plugin == s->plugin;
+    }
+    if (seen) {
+      continue;
+    }
+    int w = snprintf(buf + len, size - len, "%s\"%s\"", n > 0 ? ", " : "", s->plugin->name);
+    if (w < 0 || (size_t)w >= size - len) {
+      buf[len] = '\0';
+      break; /* the names that fit */
+    }
+    len += (size_t)w;
+    n++;
+  }
+}
+
 static void close_leftover(uv_handle_t *handle, void *arg) {
-  (void)arg;
+  const siphon__host *h = arg;
   if (!uv_is_closing(handle)) {
-    siphon__log(SIPHON_LOG_WARN, NULL, "a plugin left a %s handle open: closing it",
-                uv_handle_type_name(uv_handle_get_type(handle)));
+    char names[256];
+    suspects(h, names, sizeof(names));
+    const char *type = uv_handle_type_name(uv_handle_get_type(handle));
+    if (strchr(names, ',') != NULL) {
+      siphon__log(SIPHON_LOG_WARN, NULL, "one of the plugins %s left a %s handle open: closing it",
+                  names, type);
+    } else if (names[0] != '\0') {
+      siphon__log(SIPHON_LOG_WARN, NULL, "plugin %s left a %s handle open: closing it", names,
+                  type);
+    } else {
+      siphon__log(SIPHON_LOG_WARN, NULL, "a plugin left a %s handle open: closing it", type);
+    }
     uv_close(handle, NULL);
   }
 }
@@ -941,6 +982,7 @@ void siphon__host_teardown(siphon__host *h) {
        * below forever: closed after a second, as after a run. */
       uv_update_time(h->loop); /* the setup may have taken a while */
       if (uv_timer_init(h->loop, &h->leftover) == 0) {
+        h->leftover.data = h;
         h->leftover_armed = 1;
         uv_timer_start(&h->leftover, on_leftover, 1000, 0);
         uv_unref((uv_handle_t *)&h->leftover);
@@ -953,7 +995,7 @@ void siphon__host_teardown(siphon__host *h) {
       uv_run(h->loop, UV_RUN_DEFAULT);
     }
     if (uv_loop_close(h->loop) == UV_EBUSY) {
-      uv_walk(h->loop, close_leftover, NULL);
+      uv_walk(h->loop, close_leftover, h);
       uv_run(h->loop, UV_RUN_DEFAULT);
       uv_loop_close(h->loop);
     }
