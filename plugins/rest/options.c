@@ -215,6 +215,25 @@ static int build_url(rest_source *s, const json_t *o, siphon_error *err) {
     rc = fail(err, "url", "holds a user, and basic gives one too: keep one");
     goto out;
   }
+  if (!s->is_file && curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK) {
+    /* Used as basic's are: a next page the server names in full has no
+     * userinfo of its own, yet needs them as much, and the password is a
+     * secret that rest_redact() must know. libcurl takes these over the
+     * URL's (the same values), and drops them as it drops basic's on a
+     * redirect to another host. */
+    char *password = NULL;
+    if (curl_url_get(u, CURLUPART_PASSWORD, &password, CURLU_URLDECODE) != CURLUE_OK) {
+      password = NULL;
+    }
+    s->user = strdup(user);
+    s->password = strdup(password != NULL ? password : "");
+    curl_free(user);
+    curl_free(password);
+    if (s->user == NULL || s->password == NULL) {
+      rc = -ENOMEM;
+      goto out;
+    }
+  }
   rc = add_query(u, json_object_get(o, "query"), "query", err);
   if (rc == 0) {
     rc = add_query(u, json_object_get(o, "secret_query"), "secret_query", err);

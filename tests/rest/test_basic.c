@@ -298,6 +298,17 @@ Test(rest_basic, a_password_in_the_url_is_used_and_never_shown) {
   restt_run_free(&r);
 }
 
+/* A server that repeats the credentials it refused: the URL's password
+ * is masked there as basic's is. */
+Test(rest_basic, a_password_in_the_url_that_a_server_echoes_is_masked) {
+  restt_run r = restt_once("", "{\"url\": \"http://alice:WRONGPASS1@127.0.0.1:%d/whoami\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 401: "), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "alice:****"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "WRONGPASS1"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_basic, bearer_auth) {
   restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/bearer\"}", port);
   cr_assert_eq(r.status, 1);

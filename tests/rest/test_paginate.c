@@ -328,6 +328,20 @@ Test(rest_paginate, secret_query_goes_on_to_the_next_page) {
 
 /* "<>" and "<#frag>" are the page itself (RFC 3986): a loop, said so,
  * not a page one directory up. */
+/* A password in the URL goes to every page, as basic's does: a next
+ * page the server names in full (as GitHub's Link headers do) has no
+ * userinfo of its own. */
+Test(rest_paginate, a_password_in_the_url_goes_on_to_the_next_page) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://alice:s3cret@127.0.0.1:%d/whoami?pages=3\", "
+                           "\"paginate\": {\"type\": \"link_header\"}}",
+                           port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_str_eq(joined(&r), "{\"page\":1},{\"page\":2},{\"page\":3}");
+  cr_assert_null(strstr(r.err, "s3cret"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_paginate, a_link_to_the_page_itself_is_a_loop) {
   for (int k = 14; k <= 15; k++) {
     restt_run r = restt_once("",
