@@ -628,6 +628,66 @@ static int has_header(const rest_source *s, const char *name) {
   return 0;
 }
 
+/* The proxy, checked now, not by libcurl at the first round: its
+ * messages quote the proxy whole, password included ("Unsupported proxy
+ * scheme for 'foo://u:pass@...'"). Its password joins the secrets that
+ * rest_redact() masks, since a proxy's answer may repeat it. */
+static int build_proxy(rest_source *s, const json_t *o, siphon_error *err) {
+  s->proxy = dup_opt(o, "proxy");
+  /* "" is libcurl's "no proxy", even when http_proxy is set. */
+  if (s->proxy == NULL || s->proxy[0] == '\0') {
+    return 0;
+  }
+  char shown[SIPHON_ERROR_TEXT_LENGTH / 2];
+  rest_url_mask(s->proxy, shown, sizeof(shown));
+  const char *at = strrchr(s->proxy, '@');
+  if (strstr(s->proxy, "://") == NULL && at != NULL) {
+    /* "user:pass@proxy:3128", no scheme: rest_url_mask leaves it. */
+    snprintf(shown, sizeof(shown), "****%s", at);
+  }
+  /* As libcurl 7.88 parses it: a name without a scheme gets a guessed
+   * one, which for "ftp.corp:3128" is ftp. */
+  CURLU *pu = curl_url();
+  char *scheme = NULL, *password = NULL;
+  CURLUcode puc = pu != NULL ? curl_url_set(pu, CURLUPART_URL, s->proxy,
+                                            CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
+                             : CURLUE_OUT_OF_MEMORY;
+  if (puc == CURLUE_OK) {
+    puc = curl_url_get(pu, CURLUPART_SCHEME, &scheme, 0);
+  }
+  if (puc == CURLUE_OK &&
+      curl_url_get(pu, CURLUPART_PASSWORD, &password, CURLU_URLDECODE) != CURLUE_OK) {
+    password = NULL;
+  }
+  curl_url_cleanup(pu);
+  if (puc != CURLUE_OK) {
+    return fail(err, "proxy", "expected a proxy URL such as \"http://proxy:3128\", got \"%s\": %s",
+                shown, curl_url_strerror(puc));
+  }
+  static const char *const schemes[] = {"http",    "https",  "socks",  "socks4",
+                                        "socks4a", "socks5", "socks5h"};
+  int known = 0;
+  for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+    known = known || strcasecmp(scheme, schemes[i]) == 0;
+  }
+  if (!known) {
+    int rc = fail(err, "proxy",
+                  "\"%s\": a scheme libcurl has no proxy for (%s); expected http://, https://, "
+                  "socks4://, socks4a://, socks5:// or socks5h://%s",
+                  shown, scheme,
+                  strstr(s->proxy, "://") == NULL ? " (a name without one is guessed as its first "
+                                                    "label says: write it)"
+                                                  : "");
+    curl_free(scheme);
+    curl_free(password);
+    return rc;
+  }
+  curl_free(scheme);
+  int rc = keep_secret_value(s, password);
+  curl_free(password);
+  return rc;
+}
+
 int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   int rc = build_url(s, o, err);
   if (rc == 0) {
@@ -641,6 +701,9 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   }
   if (rc == 0) {
     rc = build_auth(s, o, err);
+  }
+  if (rc == 0) {
+    rc = build_proxy(s, o, err);
   }
   if (rc == 0) {
     rc = keep_secret_values(s, o);
@@ -671,29 +734,6 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   s->ca_file = dup_opt(o, "ca_file");
   s->client_cert = dup_opt(o, "client_cert");
   s->client_key = dup_opt(o, "client_key");
-  s->proxy = dup_opt(o, "proxy");
-  /* "" is libcurl's "no proxy", even when http_proxy is set. */
-  if (s->proxy != NULL && s->proxy[0] != '\0') {
-    /* Checked now, not by libcurl at the first round, whose message would
-     * show the proxy's password. */
-    CURLU *pu = curl_url();
-    CURLUcode puc = pu != NULL ? curl_url_set(pu, CURLUPART_URL, s->proxy,
-                                              CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
-                               : CURLUE_OUT_OF_MEMORY;
-    curl_url_cleanup(pu);
-    if (puc != CURLUE_OK) {
-      char shown[SIPHON_ERROR_TEXT_LENGTH / 2];
-      rest_url_mask(s->proxy, shown, sizeof(shown));
-      const char *at = strrchr(s->proxy, '@');
-      if (strstr(s->proxy, "://") == NULL && at != NULL) {
-        /* "user:pass@proxy:3128", no scheme: rest_url_mask leaves it. */
-        snprintf(shown, sizeof(shown), "****%s", at);
-      }
-      return fail(err, "proxy",
-                  "expected a proxy URL such as \"http://proxy:3128\", got \"%s\": %s", shown,
-                  curl_url_strerror(puc));
-    }
-  }
   s->insecure = json_is_true(json_object_get(o, "insecure_skip_verify"));
   s->connect_timeout_ms = opt_long(o, "connect_timeout");
   s->follow_redirects = json_is_true(json_object_get(o, "follow_redirects"));

@@ -192,6 +192,19 @@ Test(rest_transport, proxy) {
   restt_run_free(&r);
 }
 
+/* A proxy that repeats the credentials it refused: its password is
+ * masked in the round's error, as the source's own are. */
+Test(rest_transport, a_proxy_password_a_proxy_echoes_is_masked) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://192.0.2.1/whoami\", "
+                           "\"proxy\": \"http://bob:PROXYPASS1@127.0.0.1:%d\"}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 407: "), "%s", r.err);
+  cr_assert_null(strstr(r.err, "PROXYPASS1"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 Test(rest_transport, connect_timeout) {
   /* A listener whose accept queue is full: SYNs go unanswered. */
   int l = socket(AF_INET, SOCK_STREAM, 0);
