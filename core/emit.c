@@ -8,10 +8,18 @@
 
 #include "host.h"
 #include "record.h"
+#include "round.h"
 #include "util.h"
 
 typedef struct siphon__ts_item {
   siphon_source *src;
+  /* NULL for a record outside any round (emit_threadsafe); else the async
+   * round a plugin's own thread called round_emit() (errmsg unused) or
+   * round_done() (data NULL) for, handed to the loop (host_api.c). */
+  siphon_round *round;
+  int done;
+  int status;
+  char *errmsg;
   json_t *data;
   json_t *meta;
   char ts[SIPHON__TS_LEN];
@@ -69,8 +77,15 @@ static int drain(siphon__host *h, size_t max) {
   /* max >= 1: an empty queue is it == NULL, else last ended the list. */
   while (it != NULL) {
     siphon__ts_item *next = it->next;
-    siphon__record_write(it->src, it->ts, it->data, it->meta);
+    if (it->round == NULL) {
+      siphon__record_write(it->src, it->ts, it->data, it->meta);
+    } else if (it->done) {
+      siphon__round_done(it->round, it->status, it->errmsg);
+    } else {
+      (void)siphon__round_emit(it->round, it->data, it->meta);
+    }
     atomic_fetch_sub(&ts_queued, 1);
+    free(it->errmsg);
     free(it);
     it = next;
   }
@@ -143,19 +158,22 @@ void siphon__ts_unbound(siphon__host *h) {
   uv_mutex_unlock(&h->ts_lock);
 }
 
-int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
+/* Queues it (its src, round, data and meta set) for the loop; frees it
+ * and returns -ECANCELED once the host takes no more. */
+static int enqueue(siphon__ts_item *it) {
+  siphon_source *s = it->src;
   siphon__host *h = s->host;
+  json_t *data = it->data;
+  json_t *meta = it->meta;
+  it->next = NULL;
   if (atomic_load(&s->closed)) {
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
     json_decref(meta);
+    free(it->errmsg);
+    free(it);
     return -ECANCELED;
   }
-  siphon__ts_item *it = siphon__xmalloc(sizeof(*it));
-  it->src = s;
-  it->data = data;
-  it->meta = meta;
-  it->next = NULL;
   uv_thread_t self = uv_thread_self();
   int may_wait = !uv_thread_equal(&self, &h->loop_thread);
   uv_mutex_lock(&h->ts_lock);
@@ -180,6 +198,7 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
     json_decref(meta);
+    free(it->errmsg);
     free(it);
     return -ECANCELED;
   }
@@ -198,6 +217,33 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
   }
   uv_mutex_unlock(&h->ts_lock);
   return 0;
+}
+
+int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta) {
+  siphon__ts_item *it = siphon__xcalloc(1, sizeof(*it));
+  it->src = s;
+  it->data = data;
+  it->meta = meta;
+  return enqueue(it);
+}
+
+int siphon__ts_round_emit(siphon_round *r, json_t *data, json_t *meta) {
+  siphon__ts_item *it = siphon__xcalloc(1, sizeof(*it));
+  it->src = r->src;
+  it->round = r;
+  it->data = data;
+  it->meta = meta;
+  return enqueue(it);
+}
+
+void siphon__ts_round_done(siphon_round *r, int status, const char *errmsg) {
+  siphon__ts_item *it = siphon__xcalloc(1, sizeof(*it));
+  it->src = r->src;
+  it->round = r;
+  it->done = 1;
+  it->status = status;
+  it->errmsg = errmsg != NULL ? siphon__xstrdup(errmsg) : NULL;
+  (void)enqueue(it);
 }
 
 void siphon__ts_drain(siphon__host *h) {
@@ -230,10 +276,13 @@ void siphon__ts_teardown(siphon__host *h) {
    * setup): no output to write them to. Counted, as every refusal is. */
   while (it != NULL) {
     siphon__ts_item *next = it->next;
-    atomic_fetch_add(&it->src->discarded, 1);
+    if (!it->done) {
+      atomic_fetch_add(&it->src->discarded, 1);
+    }
     atomic_fetch_sub(&ts_queued, 1);
     json_decref(it->data);
     json_decref(it->meta);
+    free(it->errmsg);
     free(it);
     it = next;
   }

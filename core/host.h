@@ -214,6 +214,11 @@ void siphon__record_write(siphon_source *s, const char *ts, json_t *data, json_t
 
 /* emit.c */
 int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta);
+/* An async round's round_emit() / round_done() called from a thread of
+ * the plugin's own: queued with its records, in order, and done on the
+ * loop thread (round.c) when the queue is written. Any thread. */
+int siphon__ts_round_emit(siphon_round *r, json_t *data, json_t *meta);
+void siphon__ts_round_done(siphon_round *r, int status, const char *errmsg);
 /* The queue's lock, at setup: threads a plugin starts in create() may
  * emit before the run. */
 void siphon__ts_setup(siphon__host *h);

@@ -14,14 +14,6 @@ static void api_log(siphon_source *src, siphon_log_level level, const char *fmt,
   va_end(ap);
 }
 
-static int api_round_emit(siphon_round *r, json_t *data, json_t *meta) {
-  return siphon__round_emit(r, data, meta);
-}
-
-static void api_round_done(siphon_round *r, int status, const char *errmsg) {
-  siphon__round_done(r, status, errmsg);
-}
-
 static int api_round_cancelled(const siphon_round *r) {
   return atomic_load(&((siphon_round *)r)->cancelled);
 }
@@ -37,6 +29,46 @@ static int off_the_loop(const siphon_source *s) {
   }
   uv_thread_t self = uv_thread_self();
   return !uv_thread_equal(&self, &h->loop_thread);
+}
+
+/* An async round is the loop thread's: round_emit() or round_done() from
+ * another thread would race with the loop on the round, its timer and
+ * the output queue. Said once, as emit()'s slip is, and made safe: the
+ * call is queued for the loop as emit_threadsafe()'s records are, in
+ * order with them. A blocking round's round_emit() belongs on its
+ * worker thread, which is not the loop's. */
+static int async_round_off_the_loop(const siphon_round *r, const char *call) {
+  siphon_source *s = r->src;
+  if (s->plugin->desc.capability == SIPHON_CAP_BLOCKING || !off_the_loop(s)) {
+    return 0;
+  }
+  if (atomic_fetch_add(&s->plugin_bugs, 1) == 0) {
+    siphon__log(SIPHON_LOG_ERROR, s->name,
+                "plugin \"%s\" called %s() from a thread of its own: a bug in the plugin "
+                "(an async round's round_emit() and round_done() are the loop thread's; "
+                "hand the result to the loop with a uv_async_t): the call is handed to the "
+                "loop thread instead, and this is not logged again for this source",
+                s->plugin->desc.name, call);
+  }
+  return 1;
+}
+
+static int api_round_emit(siphon_round *r, json_t *data, json_t *meta) {
+  if (async_round_off_the_loop(r, "round_emit")) {
+    if (siphon__record_args_bad(r->src, "round_emit", data, &meta) != 0) {
+      return -EINVAL;
+    }
+    return siphon__ts_round_emit(r, data, meta);
+  }
+  return siphon__round_emit(r, data, meta);
+}
+
+static void api_round_done(siphon_round *r, int status, const char *errmsg) {
+  if (async_round_off_the_loop(r, "round_done")) {
+    siphon__ts_round_done(r, status, errmsg);
+    return;
+  }
+  siphon__round_done(r, status, errmsg);
 }
 
 static int api_emit(siphon_source *s, json_t *data, json_t *meta) {

@@ -187,6 +187,9 @@ typedef struct siphon_host_api {
    * -EINVAL for a NULL data (what a failed json_pack() returns), counted
    * so too and logged once as the plugin's bug. A meta that is not an
    * object is logged so, and dropped: the record goes without it.
+   * Called for an async round from a thread other than the loop's, it is
+   * logged once as the plugin's bug and the record handed to the loop
+   * (returning 0), in order with the thread's round_done().
    */
   int (*round_emit)(siphon_round *round, json_t *data, json_t *meta);
 
@@ -196,7 +199,9 @@ typedef struct siphon_host_api {
    * blocking round. status: 0 or a negative errno value. errmsg: what went
    * wrong (copied), or NULL. The round handle is invalid afterwards (the
    * host logs and ignores a second call it can still recognize, but the
-   * call is a bug). Thread: loop.
+   * call is a bug). Thread: loop; called from another thread, it is
+   * logged once as the plugin's bug and handed to the loop thread, which
+   * ends the round (wake the loop with a uv_async_t instead).
    */
   void (*round_done)(siphon_round *round, int status, const char *errmsg);
 

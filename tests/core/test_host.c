@@ -1868,6 +1868,29 @@ Test(host, round_done_after_collect_failed_is_caught) {
                            "emitted a record into a round that had already finished");
 }
 
+/* An async round's round_emit() and round_done() belong to the loop
+ * thread; from a thread of the plugin's own they raced with the loop (its
+ * timers, the output queue) in silence. Now the slip is named once and
+ * the calls are handed to the loop, in order: the round's records are
+ * written and the round ends as the plugin said. */
+Test(host, round_done_from_a_plugin_thread_is_caught_and_made_safe) {
+  char *cfg = config("",
+                     "{\"name\": \"buggy\", \"plugin\": \"tick\", \"options\": "
+                     "{\"bug\": \"done_from_thread\", \"count\": 2}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err,
+                   "[buggy] plugin \"tick\" called round_emit() from a thread of its own: a "
+                   "bug in the plugin") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.err, "round: 1 source, 1 ok, 0 failed, 2 records") != NULL, "%s", p.err);
+  cr_assert_eq(count_lines(p.out), 2, "%s", p.out);
+  tproc_free(&p);
+  free(cfg);
+  expect_plugin_bug_caught("done_from_thread", "called round_emit() from a thread of its own");
+}
+
 /* What a failed json_pack() returns and emit() from a polled source
  * (outside any round, so no count and no table row) are refused and
  * named, not written; a meta that is no object is named and dropped, and

@@ -26,6 +26,9 @@ typedef struct tick {
   size_t churn;
   void **kept; /* churned blocks that outlive the round, until the next */
   size_t kept_len;
+  uv_thread_t finisher; /* bug done_from_thread: the thread that ends the round */
+  int finisher_started;
+  json_int_t block_ms; /* how long collect() blocks the loop thread */
 } tick;
 
 static const siphon_option tick_options[] = {
@@ -40,11 +43,14 @@ static const siphon_option tick_options[] = {
      "a secret with a default: never shown either"},
     {"bug", SIPHON_OPT_STRING, 0, "\"none\"",
      "none|done_twice|done_in_collect_then_fail|fail_then_done|emit_after_done|emit_null|"
-     "emit_bad_meta|emit_outside",
+     "emit_bad_meta|emit_outside|done_from_thread",
      "a plugin bug the host must survive: round_done() twice; round_done() inside collect() "
      "then an error returned; an error returned, then round_done() later; a record emitted "
      "after round_done() inside collect(); round_emit() of NULL (a failed json_pack); a meta "
-     "that is no object; emit() from this polled source"},
+     "that is no object; emit() from this polled source; round_emit() and round_done() from a "
+     "thread of the plugin's own"},
+    {"block", SIPHON_OPT_DURATION, 0, "0", NULL,
+     "time collect() blocks the loop thread (sleeps) before it starts the round"},
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
@@ -156,6 +162,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   t->cancellable = json_is_true(json_object_get(options, "cancellable"));
   t->hang = json_is_true(json_object_get(options, "hang"));
   t->churn = (size_t)json_integer_value(json_object_get(options, "churn"));
+  t->block_ms = json_integer_value(json_object_get(options, "block"));
   /* Choices are fixed strings, so a static copy outlives options. */
   const char *bug = json_string_value(json_object_get(options, "bug"));
   t->bug = strcmp(bug, "done_twice") == 0                  ? "done_twice"
@@ -165,6 +172,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
            : strcmp(bug, "emit_null") == 0                 ? "emit_null"
            : strcmp(bug, "emit_bad_meta") == 0             ? "emit_bad_meta"
            : strcmp(bug, "emit_outside") == 0              ? "emit_outside"
+           : strcmp(bug, "done_from_thread") == 0          ? "done_from_thread"
                                                            : "none";
   if (t->count < 0) {
     snprintf(err->path, sizeof(err->path), "count");
@@ -187,9 +195,29 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   return 0;
 }
 
+static void finisher_main(void *arg) {
+  finish_round(arg);
+}
+
+static void join_finisher(tick *t) {
+  if (t->finisher_started) {
+    uv_thread_join(&t->finisher);
+    t->finisher_started = 0;
+  }
+}
+
 static int tick_collect(void *instance, siphon_round *round) {
   tick *t = instance;
+  if (t->block_ms > 0) {
+    uv_sleep((unsigned)t->block_ms); /* the bug: a blocking call on the loop */
+  }
+  join_finisher(t); /* the last round's, done with it */
   t->round = round;
+  if (strcmp(t->bug, "done_from_thread") == 0) {
+    int rc = uv_thread_create(&t->finisher, finisher_main, t);
+    t->finisher_started = rc == 0;
+    return rc;
+  }
   if (strcmp(t->bug, "done_in_collect_then_fail") == 0) {
     finish_round(t);
     return -EIO;
@@ -229,6 +257,7 @@ static void on_close(uv_handle_t *h) {
 
 static void tick_destroy(void *instance) {
   tick *t = instance;
+  join_finisher(t);
   uv_close((uv_handle_t *)&t->timer, on_close);
 }
 
