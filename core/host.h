@@ -55,6 +55,7 @@ struct siphon_source {
   int pending;                        /* due while paused by backpressure */
   unsigned failures;                  /* consecutive failed rounds: backoff exponent */
   atomic_uint plugin_bugs;            /* round misuses caught (round.c); the first is logged */
+  int loop_block_said;                /* an async collect() that blocked the loop was said */
   struct siphon_source *next_waiting; /* bulkhead FIFO link */
 
   /* Counters. */

@@ -7,11 +7,35 @@
 #include "log.h"
 #include "round.h"
 
+/* An async collect() that held the loop thread this long blocked: every
+ * source's timers and I/O waited for it. Well above what starting I/O
+ * takes, even under valgrind, so that the warning is never noise. */
+#define SIPHON__LOOP_BLOCK_NS (500ull * 1000 * 1000)
+
+/* Said once a source: nothing on the loop shows the stall otherwise, only
+ * late rounds and late records everywhere, and the plugin to blame is the
+ * one thing the user needs. */
+static void said_blocking(siphon_source *s, uint64_t ns) {
+  if (ns < SIPHON__LOOP_BLOCK_NS || s->loop_block_said) {
+    return;
+  }
+  s->loop_block_said = 1;
+  siphon__log(SIPHON_LOG_WARN, s->name,
+              "plugin \"%s\" blocked the loop thread for %.3f s in collect(): a bug in the "
+              "plugin (an async plugin's collect() starts non-blocking I/O and returns; every "
+              "source waited meanwhile): a blocking call belongs in a SIPHON_CAP_BLOCKING "
+              "plugin's collect_blocking(), which runs on the threadpool (not logged again for "
+              "this source)",
+              s->plugin->desc.name, (double)ns / 1e9);
+}
+
 void siphon__run_async(siphon_source *s, siphon_round *r) {
   /* round_done() inside collect() leaves the release to us, so that what
    * collect() returns can still be checked against it. */
   r->in_collect = 1;
+  uint64_t t0 = uv_hrtime();
   int rc = s->plugin->desc.collect(s->instance, r);
+  said_blocking(s, uv_hrtime() - t0);
   r->in_collect = 0;
   if (r->done) {
     if (rc != 0 && atomic_fetch_add(&s->plugin_bugs, 1) == 0) {

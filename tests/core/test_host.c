@@ -1891,6 +1891,25 @@ Test(host, round_done_from_a_plugin_thread_is_caught_and_made_safe) {
   expect_plugin_bug_caught("done_from_thread", "called round_emit() from a thread of its own");
 }
 
+/* An async collect() that blocks stalls every source, and nothing showed
+ * it but late rounds everywhere: the host now names the plugin, once. */
+Test(host, an_async_collect_that_blocks_the_loop_is_named) {
+  char *cfg = config("",
+                     "{\"name\": \"blocker\", \"plugin\": \"tick\", \"options\": "
+                     "{\"block\": \"700ms\"}},"
+                     "{\"name\": \"fine\", \"plugin\": \"tick\"}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "[blocker] plugin \"tick\" blocked the loop thread for 0.7") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.err, "in collect(): a bug in the plugin") != NULL, "%s", p.err);
+  cr_assert_eq(tproc_count(p.err, "blocked the loop thread"), 1, "only the blocker: %s", p.err);
+  cr_assert(strstr(p.err, "round: 2 sources, 2 ok, 0 failed, 2 records") != NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* What a failed json_pack() returns and emit() from a polled source
  * (outside any round, so no count and no table row) are refused and
  * named, not written; a meta that is no object is named and dropped, and
