@@ -51,8 +51,14 @@ void siphon__run_async(siphon_source *s, siphon_round *r) {
   if (rc != 0) {
     /* A collect that fails never completes, so the round ends here. It
      * has no message to give (its logs have one): say where it failed. */
-    char msg[128];
-    snprintf(msg, sizeof(msg), "collect() returned %s (%s)", uv_err_name(rc), uv_strerror(rc));
+    char msg[160];
+    if (rc > 0) {
+      /* libuv would call it "Unknown system error 5": say whose slip it is. */
+      snprintf(msg, sizeof(msg),
+               "collect() returned %d, not 0 or a negative errno: a bug in the plugin", rc);
+    } else {
+      snprintf(msg, sizeof(msg), "collect() returned %s (%s)", uv_err_name(rc), uv_strerror(rc));
+    }
     siphon__round_report(r, SIPHON__ROUND_FAILED, msg);
     siphon__round_release(r);
   }

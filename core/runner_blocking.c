@@ -134,6 +134,19 @@ static void deliver_chunk(siphon_round *r, size_t max) {
   r->b->pending_len = 0; /* every record was handed on */
   if (r->b->work_status != 0) {
     siphon__round_report(r, SIPHON__ROUND_FAILED, uv_strerror(r->b->work_status));
+  } else if (r->b->status > 0) {
+    /* No errno, and libuv would call it "Unknown system error 5". */
+    char *msg = r->b->err.text[0] != '\0'
+                    ? siphon__asprintf(
+                          "%s (collect_blocking() returned %d, not 0 or a negative "
+                          "errno: a bug in the plugin)",
+                          r->b->err.text, r->b->status)
+                    : siphon__asprintf(
+                          "collect_blocking() returned %d, not 0 or a negative "
+                          "errno: a bug in the plugin",
+                          r->b->status);
+    siphon__round_report(r, SIPHON__ROUND_FAILED, msg);
+    free(msg);
   } else if (r->b->status != 0) {
     const char *msg = r->b->err.text[0] != '\0' ? r->b->err.text : uv_strerror(r->b->status);
     siphon__round_report(r, siphon__round_outcome(r, r->b->status, msg), msg);

@@ -1972,6 +1972,30 @@ Test(host, a_collect_that_returns_an_error_is_named_in_the_round) {
   free(cfg);
 }
 
+/* A positive return is no errno: libuv called it "Unknown system error
+ * 5", which hid that the plugin broke the rule. Said as create()'s is. */
+Test(host, a_positive_return_from_collect_is_named_the_plugins_bug) {
+  char *cfg = config("",
+                     "{\"name\": \"a\", \"plugin\": \"tick\", \"options\": "
+                     "{\"collect_rc\": 5}},"
+                     "{\"name\": \"b\", \"plugin\": \"sleeper\", \"options\": "
+                     "{\"return_rc\": 7}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 1, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err,
+                   "[a] collect failed: collect() returned 5, not 0 or a negative errno: a "
+                   "bug in the plugin") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "[b] collect failed: collect_blocking() returned 7, not 0 or a negative "
+                   "errno: a bug in the plugin") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.err, "Unknown system error") == NULL, "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, plugin_path_without_so_suggests_the_file) {
   /* As typed in the plugin's own directory: no doubled "./", and the
    * file that was meant. */

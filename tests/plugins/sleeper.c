@@ -24,6 +24,7 @@ typedef struct sleeper {
   json_int_t sleep_ms, count;
   int fail, ignore_cancel, emit_first;
   json_int_t seq;
+  json_int_t return_rc;
 } sleeper;
 
 static const siphon_option sleeper_options[] = {
@@ -32,6 +33,8 @@ static const siphon_option sleeper_options[] = {
     {"fail", SIPHON_OPT_BOOL, 0, "false", NULL, "fail every round"},
     {"ignore_cancel", SIPHON_OPT_BOOL, 0, "false", NULL, "sleep on when cancelled"},
     {"emit_first", SIPHON_OPT_BOOL, 0, "false", NULL, "emit before sleeping"},
+    {"return_rc", SIPHON_OPT_INT, 0, "0", NULL,
+     "what collect_blocking() returns, without filling err (a positive one is a plugin bug)"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static int sleeper_create(const siphon_host_api *api, siphon_source *src, const json_t *options,
@@ -47,6 +50,7 @@ static int sleeper_create(const siphon_host_api *api, siphon_source *src, const 
   s->fail = json_is_true(json_object_get(options, "fail"));
   s->ignore_cancel = json_is_true(json_object_get(options, "ignore_cancel"));
   s->emit_first = json_is_true(json_object_get(options, "emit_first"));
+  s->return_rc = json_integer_value(json_object_get(options, "return_rc"));
   *instance = s;
   return 0;
 }
@@ -79,7 +83,7 @@ static int sleeper_collect(void *instance, siphon_round *round, siphon_error *er
         round, json_pack("{sIsIsi}", "seq", s->seq++, "i", i, "peak", atomic_load(&peak)), NULL);
   }
   atomic_fetch_sub(&running, 1);
-  return rc;
+  return rc == 0 && s->return_rc != 0 ? (int)s->return_rc : rc;
 }
 
 static void sleeper_destroy(void *instance) {

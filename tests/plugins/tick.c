@@ -29,6 +29,7 @@ typedef struct tick {
   uv_thread_t finisher; /* bug done_from_thread: the thread that ends the round */
   int finisher_started;
   json_int_t block_ms; /* how long collect() blocks the loop thread */
+  json_int_t collect_rc;
 } tick;
 
 static const siphon_option tick_options[] = {
@@ -54,6 +55,8 @@ static const siphon_option tick_options[] = {
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
     {"claim_streaming", SIPHON_OPT_BOOL, 0, "false", NULL,
      "call set_streaming() without having start(): a plugin bug the host must catch"},
+    {"collect_rc", SIPHON_OPT_INT, 0, "0", NULL,
+     "what collect() returns, starting nothing (not 0: the round fails)"},
     {"create_rc", SIPHON_OPT_INT, 0, "0", NULL,
      "what create() returns, without filling err (not 0: it fails)"},
     {"error_brim", SIPHON_OPT_BOOL, 0, "false", NULL,
@@ -163,6 +166,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   t->hang = json_is_true(json_object_get(options, "hang"));
   t->churn = (size_t)json_integer_value(json_object_get(options, "churn"));
   t->block_ms = json_integer_value(json_object_get(options, "block"));
+  t->collect_rc = json_integer_value(json_object_get(options, "collect_rc"));
   /* Choices are fixed strings, so a static copy outlives options. */
   const char *bug = json_string_value(json_object_get(options, "bug"));
   t->bug = strcmp(bug, "done_twice") == 0                  ? "done_twice"
@@ -212,6 +216,9 @@ static int tick_collect(void *instance, siphon_round *round) {
     uv_sleep((unsigned)t->block_ms); /* the bug: a blocking call on the loop */
   }
   join_finisher(t); /* the last round's, done with it */
+  if (t->collect_rc != 0) {
+    return (int)t->collect_rc;
+  }
   t->round = round;
   if (strcmp(t->bug, "done_from_thread") == 0) {
     int rc = uv_thread_create(&t->finisher, finisher_main, t);
