@@ -52,6 +52,15 @@ uint64_t siphon__ts_queued(void) {
   return atomic_load(&ts_queued);
 }
 
+/* Frees an item whose data and meta are handed on or dropped. */
+static void item_free(siphon__ts_item *it) {
+  if (it->round != NULL) {
+    siphon__round_unref(it->round);
+  }
+  free(it->errmsg);
+  free(it);
+}
+
 /* Writes up to max queued records (all for SIZE_MAX); 1 if some remain. */
 static int drain(siphon__host *h, size_t max) {
   uv_mutex_lock(&h->ts_lock);
@@ -85,8 +94,7 @@ static int drain(siphon__host *h, size_t max) {
       (void)siphon__round_emit(it->round, it->data, it->meta);
     }
     atomic_fetch_sub(&ts_queued, 1);
-    free(it->errmsg);
-    free(it);
+    item_free(it);
     it = next;
   }
   return more;
@@ -170,8 +178,7 @@ static int enqueue(siphon__ts_item *it) {
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
     json_decref(meta);
-    free(it->errmsg);
-    free(it);
+    item_free(it);
     return -ECANCELED;
   }
   uv_thread_t self = uv_thread_self();
@@ -198,8 +205,7 @@ static int enqueue(siphon__ts_item *it) {
     atomic_fetch_add(&s->discarded, 1);
     json_decref(data);
     json_decref(meta);
-    free(it->errmsg);
-    free(it);
+    item_free(it);
     return -ECANCELED;
   }
   if (h->ts_tail != NULL) {
@@ -231,6 +237,7 @@ int siphon__ts_round_emit(siphon_round *r, json_t *data, json_t *meta) {
   siphon__ts_item *it = siphon__xcalloc(1, sizeof(*it));
   it->src = r->src;
   it->round = r;
+  atomic_fetch_add(&r->refs, 1);
   it->data = data;
   it->meta = meta;
   return enqueue(it);
@@ -240,6 +247,7 @@ void siphon__ts_round_done(siphon_round *r, int status, const char *errmsg) {
   siphon__ts_item *it = siphon__xcalloc(1, sizeof(*it));
   it->src = r->src;
   it->round = r;
+  atomic_fetch_add(&r->refs, 1);
   it->done = 1;
   it->status = status;
   it->errmsg = errmsg != NULL ? siphon__xstrdup(errmsg) : NULL;
@@ -282,8 +290,7 @@ void siphon__ts_teardown(siphon__host *h) {
     atomic_fetch_sub(&ts_queued, 1);
     json_decref(it->data);
     json_decref(it->meta);
-    free(it->errmsg);
-    free(it);
+    item_free(it);
     it = next;
   }
   if (h->ts_async_ready) {

@@ -96,6 +96,10 @@ typedef struct siphon__blocking_part {
 
 struct siphon_round {
   atomic_uint magic; /* SIPHON__ROUND_LIVE, or _DEAD once released */
+  /* The host's one reference (its round, then its last dead one), and one
+   * for each call a plugin's own thread queued for the loop (emit.c), so
+   * that a queued call finds the round dead, not freed. */
+  atomic_uint refs;
   siphon_source *src;
   uint64_t started_ms;
   atomic_int cancelled; /* timeout or shutdown asked it to stop */

@@ -66,6 +66,7 @@ void siphon__round_start(siphon_source *s) {
   int blocking = s->plugin->desc.capability == SIPHON_CAP_BLOCKING;
   siphon_round *r = siphon__xcalloc(1, sizeof(*r) + (blocking ? sizeof(siphon__blocking_part) : 0));
   atomic_store(&r->magic, SIPHON__ROUND_LIVE);
+  atomic_store(&r->refs, 1);
   r->src = s;
   r->started_ms = siphon__now_ms(); /* the loop's clock is cached per turn */
   /* This round is the turn that waited, if one did: it must not start a
@@ -275,7 +276,9 @@ void siphon__round_release(siphon_round *r) {
   /* Kept until the source's next round is released: a plugin's late call
    * on it, the usual slip, finds it dead rather than freed. */
   atomic_store(&r->magic, SIPHON__ROUND_DEAD);
-  free(s->dead);
+  if (s->dead != NULL) {
+    siphon__round_unref(s->dead);
+  }
   s->dead = r;
   if (h->stopping) {
     siphon__host_maybe_finish(h);
@@ -302,7 +305,15 @@ void siphon__round_cancel(siphon_round *r) {
 
 void siphon__round_free_dead(siphon__host *h) {
   for (size_t i = 0; i < h->source_count; i++) {
-    free(h->sources[i].dead);
+    if (h->sources[i].dead != NULL) {
+      siphon__round_unref(h->sources[i].dead);
+    }
     h->sources[i].dead = NULL;
+  }
+}
+
+void siphon__round_unref(siphon_round *r) {
+  if (atomic_fetch_sub(&r->refs, 1) == 1) {
+    free(r);
   }
 }

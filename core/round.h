@@ -55,6 +55,10 @@ void siphon__round_release(siphon_round *r);
  * (teardown, once no plugin can call any more). */
 void siphon__round_free_dead(siphon__host *h);
 
+/* Drops one reference to r (host.h's refs), freeing it with the last.
+ * Any thread: a queued call refused on a plugin's thread drops its own. */
+void siphon__round_unref(siphon_round *r);
+
 /* Asks a running round to stop (shutdown); async plugins get cancel(). */
 void siphon__round_cancel(siphon_round *r);
 
