@@ -588,12 +588,60 @@ static int longest_first(const void *a, const void *b) {
   return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
+/* "user:password" as an Authorization: Basic header carries it (RFC
+ * 7617), for a server that echoes the header it refused. */
+static int keep_basic_value(rest_source *s, const char *user, const char *password) {
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t ul = strlen(user), n = ul + 1 + strlen(password);
+  unsigned char *in = malloc(n + 1);
+  char *out = malloc((n + 2) / 3 * 4 + 1);
+  int rc = -ENOMEM;
+  if (in != NULL && out != NULL) {
+    snprintf((char *)in, n + 1, "%s:%s", user, password);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 3) {
+      unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+                   (i + 2 < n ? in[i + 2] : 0);
+      out[k++] = b64[v >> 18 & 63];
+      out[k++] = b64[v >> 12 & 63];
+      out[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+      out[k++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    out[k] = '\0';
+    rc = keep_secret_value(s, out);
+  }
+  free(in);
+  free(out);
+  return rc;
+}
+
+/* A credential header's value, and when it is "<scheme> <credentials>"
+ * ("Bearer abc", "Token abc"), its credentials alone: a server that
+ * refuses a token often names the token without the scheme. */
+static int keep_header_value(rest_source *s, const char *v) {
+  int rc = keep_secret_value(s, v);
+  const char *sp = strchr(v, ' ');
+  if (rc == 0 && sp != NULL && sp > v) {
+    while (*sp == ' ') {
+      sp++;
+    }
+    if (*sp != '\0' && strchr(sp, ' ') == NULL) {
+      rc = keep_secret_value(s, sp);
+    }
+  }
+  return rc;
+}
+
 /* The values that are secrets, for messages that quote what a server said
  * (an error page echoing the URL or the key it refused). */
 static int keep_secret_values(rest_source *s, const json_t *o) {
   int rc = keep_secret_value(s, s->bearer);
   if (rc == 0) {
     rc = keep_secret_value(s, s->password);
+  }
+  if (rc == 0 && s->user != NULL) {
+    /* basic's or the URL's (build_url): their Authorization header too. */
+    rc = keep_basic_value(s, s->user, s->password);
   }
   const char *key;
   json_t *v;
@@ -608,7 +656,7 @@ static int keep_secret_values(rest_source *s, const json_t *o) {
    * masked would garble every message that names the type. */
   json_object_foreach((json_t *)json_object_get(o, "headers"), key, v) {
     if (rc == 0 && json_is_string(v) && rest_header_is_credential(key)) {
-      rc = keep_secret_value(s, json_string_value(v));
+      rc = keep_header_value(s, json_string_value(v));
     }
   }
   if (rc == 0 && s->n_secret_values > 1) {

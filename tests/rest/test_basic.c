@@ -438,6 +438,36 @@ Test(rest_basic, secrets_a_server_echoes_are_masked) {
   restt_run_free(&r);
 }
 
+/* The forms a server echoes credentials in, besides the config's own:
+ * the Authorization value of basic (and of a url's user and password),
+ * base64 of "user:password"; a url's password, which is a secret as
+ * basic's is; and the token of an Authorization header without its
+ * scheme ("Bearer "). */
+Test(rest_basic, credentials_a_server_echoes_in_other_forms_are_masked) {
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/echoerr\", "
+                           "\"basic\": {\"user\": \"alice\", \"password\": \"s3cretpw\"}}",
+                           port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 403: "), "%s", r.err);
+  cr_assert_null(strstr(r.err, "YWxpY2U6czNjcmV0cHc="), "base64 of alice:s3cretpw: %s", r.err);
+  restt_run_free(&r);
+  r = restt_once("", "{\"url\": \"http://alice:s3cretpw@127.0.0.1:%d/echoerr?pw=s3cretpw\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 403: "), "%s", r.err);
+  cr_assert_null(strstr(r.err, "s3cretpw"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "YWxpY2U6czNjcmV0cHc="), "%s", r.err);
+  restt_run_free(&r);
+  r = restt_once("",
+                 "{\"url\": \"http://127.0.0.1:%d/echoerr?t=TOKEN5678\", "
+                 "\"headers\": {\"Authorization\": \"Bearer TOKEN5678\"}}",
+                 port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "HTTP 403: "), "%s", r.err);
+  cr_assert_null(strstr(r.err, "TOKEN5678"), "%s", r.err);
+  restt_run_free(&r);
+}
+
 /* The masking's edges: a secret cut by the 200-byte excerpt, one inside
  * another, a space that the query writes as '+'; a header that carries no
  * credential (Accept) is not masked. */
