@@ -804,6 +804,21 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   if (s->select != NULL && s->head) {
     return fail(err, "select", "picks from the body, and method HEAD has none: remove one");
   }
+  /* next_url and cursor read the body too: they would find no next page,
+   * and every round would stop after its first without a word. */
+  int body_page = s->page_type == REST_PAGE_NEXT_URL || s->page_type == REST_PAGE_CURSOR;
+  if (body_page && s->format_text) {
+    return fail(err, "paginate.type",
+                "%s reads a JSON document, and format \"text\" gives a string: use "
+                "link_header, or format \"json\"",
+                s->page_type == REST_PAGE_CURSOR ? "cursor" : "next_url");
+  }
+  if (body_page && s->head) {
+    return fail(err, "paginate.type",
+                "%s reads the body, and method HEAD has none: use link_header, or another "
+                "method",
+                s->page_type == REST_PAGE_CURSOR ? "cursor" : "next_url");
+  }
 
   if (s->client_key != NULL && s->client_cert == NULL) {
     return fail(err, "client_key", "needs client_cert too");

@@ -299,6 +299,16 @@ Test(rest_config, options_that_never_take_effect_are_refused) {
          "sources[0].options.select", "format \"text\" gives a string");
   expect("{\"url\": \"http://x/\", \"method\": \"HEAD\", \"select\": \"/a\"}",
          "sources[0].options.select", "method HEAD has none");
+  /* A pointer into the body finds no next page there: one page a round,
+   * and not a word of why. */
+  expect(
+      "{\"url\": \"http://x/\", \"format\": \"text\", \"paginate\": {\"type\": \"next_url\", "
+      "\"next_url\": \"/next\"}}",
+      "sources[0].options.paginate.type", "format \"text\" gives a string");
+  expect(
+      "{\"url\": \"http://x/\", \"method\": \"HEAD\", \"paginate\": {\"type\": \"cursor\", "
+      "\"cursor\": \"/c\"}}",
+      "sources[0].options.paginate.type", "method HEAD has none");
 }
 
 Test(rest_config, slips_get_a_pointed_message) {
