@@ -331,8 +331,12 @@ int rest_paginate_next(const rest_source *s, rest_xfer *x, const json_t *doc, ch
   }
   if (s->page_type == REST_PAGE_CURSOR) {
     const json_t *v = rest_jsonptr_get((json_t *)doc, s->page_cursor_ptr);
+    /* 0 too (Twitter's next_cursor): it could only lead back to the
+     * start, a loop. */
     if (v == NULL || json_is_null(v) || json_is_false(v) ||
-        (json_is_string(v) && json_string_length(v) == 0)) {
+        (json_is_string(v) &&
+         (json_string_length(v) == 0 || strcmp(json_string_value(v), "0") == 0)) ||
+        (json_is_integer(v) && json_integer_value(v) == 0)) {
       return 0;
     }
     if (!json_is_string(v) && !json_is_integer(v)) {

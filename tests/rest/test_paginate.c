@@ -73,6 +73,22 @@ Test(rest_paginate, cursor_with_default_param) {
   restt_run_free(&r);
 }
 
+/* A next cursor of 0 ends the listing, as Twitter's next_cursor does: a
+ * cursor 0 could only lead back to the start. */
+Test(rest_paginate, a_cursor_of_zero_ends_it) {
+  const char *ends[] = {"0", "s0"};
+  for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+    restt_run r = restt_once("",
+                             "{\"url\": \"http://127.0.0.1:%d/cursor?end=%s\", "
+                             "\"query\": {\"pages\": 2}, \"select\": \"/rows\", \"split\": true, "
+                             "\"paginate\": {\"type\": \"cursor\", \"cursor\": \"/next_cursor\"}}",
+                             port, ends[i]);
+    cr_assert_eq(r.status, 0, "end %s: %s", ends[i], r.err);
+    cr_assert_str_eq(joined(&r), "\"r1\",\"r2\"", "end %s", ends[i]);
+    restt_run_free(&r);
+  }
+}
+
 Test(rest_paginate, cursor_param) {
   /* The fixture reads the cursor from the parameter `param` names. */
   restt_run r = restt_once("",
