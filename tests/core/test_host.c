@@ -559,6 +559,26 @@ Test(host, a_round_timing_out_at_its_next_turn_is_no_skip) {
   free(cfg);
 }
 
+/* With a jitter, a round that started late in its turn (by a jitter
+ * drawn longer than the next one's) is still running when that next turn
+ * comes, its timeout far off: the turn is skipped and said, not made to
+ * wait and run back to back with it, which would hide the overrun. */
+Test(host, a_jittered_round_running_into_its_next_turn_is_a_skip) {
+  char *cfg = config("\"log_level\": \"debug\"",
+                     "{\"name\": \"late\", \"plugin\": \"tick\", \"interval\": \"200ms\","
+                     " \"jitter\": \"180ms\", \"options\": {\"delay\": \"160ms\"}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  /* Some 25 turns; the jitter's sequence is the same every run. */
+  cr_assert(tproc_wait_stderr(&p, "skipping this turn", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_null(strstr(p.err, "it waits for the timeout"), "%s", p.err);
+  cr_assert_null(strstr(p.err, "collect timed out"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, a_failing_source_backs_off_up_to_max_backoff) {
   char *cfg = config("",
                      "{\"name\": \"down\", \"plugin\": \"tick\", \"interval\": \"50ms\","
