@@ -118,6 +118,12 @@ Test(rest_basic, format_text) {
       restt_once("", "{\"url\": \"http://127.0.0.1:%d/text\", \"format\": \"text\"}", port);
   cr_assert_str_eq(json_string_value(restt_only_data(&r)), "hello, world\n");
   restt_run_free(&r);
+  /* Text that is not UTF-8 cannot be a JSON string: the round fails. */
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/latin1\", \"format\": \"text\"}", port);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "the response is not valid UTF-8 text (format \"text\")"), "%s",
+                     r.err);
+  restt_run_free(&r);
   /* The same body as JSON is an error naming the byte. */
   r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/text\"}", port);
   cr_assert_eq(r.status, 1);
