@@ -259,29 +259,42 @@ char *siphon__options_table_fault(const siphon_option *table, int newer) {
   return NULL;
 }
 
+/* Adds one slip to the list (a new string): "a; b". */
+static char *add_slip(char *list, char *slip) {
+  if (list == NULL) {
+    return slip;
+  }
+  char *both = siphon__asprintf("%s; %s", list, slip);
+  free(list);
+  free(slip);
+  return both;
+}
+
 char *siphon__options_table_advice(const siphon_option *table) {
+  /* Every slip at once: fixing one to be told of the next is a build
+   * and a run each. */
+  char *list = NULL;
   for (size_t i = 0; table != NULL && table[i].key != NULL; i++) {
     const siphon_option *o = &table[i];
     if (o->choices != NULL && o->type != SIPHON_OPT_STRING) {
       /* Only a string is checked against them: anything would pass. */
-      return siphon__asprintf(
-          "option \"%s\" has choices \"%s\", but choices are for SIPHON_OPT_STRING options only",
-          o->key, o->choices);
-    }
-    if (o->choices != NULL &&
-        (o->choices[0] == '\0' || o->choices[0] == '|' || strstr(o->choices, "||") != NULL ||
-         o->choices[strlen(o->choices) - 1] == '|')) {
-      return siphon__asprintf("option \"%s\" has choices \"%s\", with an empty one", o->key,
-                              o->choices);
+      list = add_slip(list, siphon__asprintf("option \"%s\" has choices \"%s\", but choices are "
+                                             "for SIPHON_OPT_STRING options only",
+                                             o->key, o->choices));
+    } else if (o->choices != NULL &&
+               (o->choices[0] == '\0' || o->choices[0] == '|' || strstr(o->choices, "||") != NULL ||
+                o->choices[strlen(o->choices) - 1] == '|')) {
+      list = add_slip(list, siphon__asprintf("option \"%s\" has choices \"%s\", with an empty one",
+                                             o->key, o->choices));
     }
     if (o->default_json != NULL && (o->flags & SIPHON_OPT_REQUIRED)) {
-      return siphon__asprintf(
-          "option \"%s\" is required and has a default ('%s'): a default "
-          "is never used on a required option; give one or the other",
-          o->key, o->default_json);
+      list = add_slip(list, siphon__asprintf("option \"%s\" is required and has a default ('%s'): "
+                                             "a default is never used on a required option; give "
+                                             "one or the other",
+                                             o->key, o->default_json));
     }
   }
-  return NULL;
+  return list;
 }
 
 char *siphon__options_example_fault(const siphon_option *table, const char *example) {

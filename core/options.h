@@ -15,9 +15,10 @@
 int siphon__options_validate(const siphon_option *table, const json_t *options, const char *where,
                              json_t **validated_out, siphon__diag *d);
 
-/* A slip in an options table that the host can live with, as a new
- * string (choices on a type they cannot restrict, an empty choice, a
- * default on a required option), or NULL: the loader warns of it. */
+/* The slips in an options table that the host can live with, as a new
+ * string, "; " between them (choices on a type they cannot restrict, an
+ * empty choice, a default on a required option), or NULL: the loader
+ * warns of them. */
 char *siphon__options_table_advice(const siphon_option *table);
 
 /* What is wrong with a descriptor's example options (not JSON, not an

@@ -203,12 +203,18 @@ Test(abi, a_harmless_descriptor_slip_is_warned_of_and_loads) {
       {"bad_options_10.so",
        "a blocking plugin's cancel() is never called (its round sees round_cancelled() "
        "instead)"},
+      /* Every slip of a table at once, not one a build. */
+      {"bad_options_11.so",
+       "its options table: option \"level\" has choices \"low|high\", but choices are for "
+       "SIPHON_OPT_STRING options only; option \"port\" is required and has a default ('80')"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", ABI_DIR, cases[i].file);
-    /* bad_options_7's "port" is required, default or not. */
-    const char *options = strcmp(cases[i].file, "bad_options_7.so") == 0 ? "{\"port\": 80}" : "{}";
+    /* bad_options_7's and _11's "port" is required, default or not. */
+    int port = strcmp(cases[i].file, "bad_options_7.so") == 0 ||
+               strcmp(cases[i].file, "bad_options_11.so") == 0;
+    const char *options = port ? "{\"port\": 80}" : "{}";
     tproc p;
     int st = tproc_siphon(&p, T_MS, "--plugin", path, "--options", options, "--check", NULL);
     cr_expect_eq(st, 0, "%s: exit %d: %s", cases[i].file, st, p.err);

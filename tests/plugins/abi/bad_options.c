@@ -1,6 +1,6 @@
 /* A descriptor that passes every other check but one, a fault per build
- * (BAD_TABLE): its options table (1-7), its example or a callback the host
- * never calls (8-10). The loader refuses it, where before the fault
+ * (BAD_TABLE): its options table (1-7; 11 has two slips), its example or a
+ * callback the host never calls (8-10). The loader refuses it, where before the fault
  * showed only when a source used the option, as the user's error, or not
  * at all. */
 #include "common.h"
@@ -25,13 +25,16 @@ static const siphon_option bad_options[] = {
     {"mode", SIPHON_OPT_STRING, 0, NULL, "fast||slow", "an empty choice"},
 #elif BAD_TABLE == 7
     {"port", SIPHON_OPT_INT, SIPHON_OPT_REQUIRED, "80", NULL, "required, with a default"},
+#elif BAD_TABLE == 11
+    {"level", SIPHON_OPT_INT, 0, NULL, "low|high", "choices on a type they cannot check"},
+    {"port", SIPHON_OPT_INT, SIPHON_OPT_REQUIRED, "80", NULL, "required, with a default"},
 #endif
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 /* The descriptor's other faults (8 and up): an example the table refuses
  * (8), a collect_blocking() on an async plugin (9), a cancel() on a
  * blocking one (10). */
-#if BAD_TABLE >= 9
+#if BAD_TABLE == 9 || BAD_TABLE == 10
 static int bad_collect_blocking(void *instance, siphon_round *round, siphon_error *err) {
   (void)instance;
   (void)round;
