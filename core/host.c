@@ -623,12 +623,11 @@ static void finish(siphon__host *h) {
       bugs = atomic_load(&h->sources[i].plugin_bugs) > 0;
     }
     siphon__log(SIPHON_LOG_WARN, NULL,
-                "%llu record%s emitted after %s round timed out, was cancelled or had "
-                "finished%s %s discarded",
+                "%llu record%s %s discarded: emitted after %s round timed out, was cancelled "
+                "or had finished%s",
                 (unsigned long long)discarded, discarded == 1 ? "" : "s",
-                discarded == 1 ? "its" : "their",
-                bugs ? ", or refused as a plugin's bug (said above)," : "",
-                discarded == 1 ? "was" : "were");
+                discarded == 1 ? "was" : "were", discarded == 1 ? "its" : "their",
+                bugs ? ", or refused as a plugin's bug (said above)" : "");
   }
   /* Last, from now: destroying the instances and flushing the output
    * above may have taken a while. Unref'd, so it holds nothing open. */
