@@ -590,7 +590,7 @@ static void finish(siphon__host *h) {
                 lost == 1 ? " was" : "s were");
     h->exit_code = 1;
   }
-  uint64_t rounds = 0, ok = 0, failed = 0, timeouts = 0, skipped = 0, records = 0;
+  uint64_t rounds = 0, ok = 0, failed = 0, timeouts = 0, skipped = 0, dropped = 0, records = 0;
   for (size_t i = 0; i < h->source_count; i++) {
     const siphon_source *s = &h->sources[i];
     rounds += s->rounds;
@@ -598,6 +598,7 @@ static void finish(siphon__host *h) {
     failed += s->rounds_failed;
     timeouts += s->rounds_timeout;
     skipped += s->rounds_skipped;
+    dropped += s->rounds_dropped;
     records += s->records;
   }
   if (h->mode == SIPHON__MODE_RUN) {
@@ -609,13 +610,20 @@ static void finish(siphon__host *h) {
                (unsigned long long)h->stats_records, h->stats_records == 1 ? "" : "s");
     }
     uint64_t written = records > lost ? records - lost : 0;
+    /* The parentheses add up to the rounds: a skipped turn was never a
+     * round, a round queued and dropped at the stop was. */
+    char not_run[48] = "";
+    if (dropped > 0) {
+      snprintf(not_run, sizeof(not_run), ", %llu not run", (unsigned long long)dropped);
+    }
+    uint64_t turns = skipped - dropped;
     siphon__log(SIPHON_LOG_INFO, NULL,
-                "stopped after %.3f s: %llu round%s (%llu ok, %llu failed, %llu timed out, %llu "
-                "skipped), %llu record%s written%s",
+                "stopped after %.3f s: %llu round%s (%llu ok, %llu failed, %llu timed out%s), "
+                "%llu turn%s skipped, %llu record%s written%s",
                 (double)(siphon__now_ms() - h->started_ms) / 1000.0, (unsigned long long)rounds,
                 rounds == 1 ? "" : "s", (unsigned long long)ok, (unsigned long long)failed,
-                (unsigned long long)timeouts, (unsigned long long)skipped,
-                (unsigned long long)written, written == 1 ? "" : "s", stats);
+                (unsigned long long)timeouts, not_run, (unsigned long long)turns,
+                turns == 1 ? "" : "s", (unsigned long long)written, written == 1 ? "" : "s", stats);
   }
   if (discarded > 0) {
     int bugs = 0;

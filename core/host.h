@@ -60,6 +60,7 @@ struct siphon_source {
 
   /* Counters. */
   uint64_t rounds, rounds_ok, rounds_failed, rounds_timeout, rounds_skipped;
+  uint64_t rounds_dropped;           /* of rounds_skipped: rounds queued and never run (shutdown) */
   uint64_t skips_said, skip_said_ms; /* "skipping this turn" lines, and the last's time */
   uint64_t records;
   atomic_uint_fast64_t discarded; /* emitted after timeout/cancel */

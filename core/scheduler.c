@@ -184,6 +184,7 @@ void siphon__scheduler_round_finished(siphon_source *s, siphon__round_status st,
       break;
     case SIPHON__ROUND_SKIPPED:
       s->rounds_skipped++;
+      s->rounds_dropped++;
       break;
     default:
       s->rounds_failed++;
