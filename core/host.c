@@ -906,6 +906,14 @@ int siphon__host_run(siphon__host *h) {
       continue;
     }
     s->started = 1;
+    if (h->paused && s->plugin->desc.pause != NULL) {
+      /* The output went over its limit before this source started (a
+       * backlog another start() sent, or this one's): it is paused as the
+       * started ones were, so that its resume() has a pause() before it. */
+      siphon__ts_plugin_call(h, 1);
+      s->plugin->desc.pause(s->instance);
+      siphon__ts_plugin_call(h, 0);
+    }
   }
   if (h->stopping_pending) {
     siphon__host_begin_shutdown(h, NULL);

@@ -900,6 +900,29 @@ Test(host, a_flush_in_stop_is_not_paused) {
   free(cfg);
 }
 
+/* A start() that sends a backlog over the output's limit pauses the host
+ * before the sources after it have started, and before its own start()
+ * has returned: each is paused once started, so that its resume() has a
+ * pause() before it and the ones after it do not run on unpaused. */
+Test(host, a_source_started_during_a_pause_is_paused) {
+  char *cfg = config("\"buffer_limit\": 4096",
+                     "{\"name\": \"backlog\", \"plugin\": \"stream\","
+                     " \"options\": {\"every\": 1000, \"limit\": 0, \"start_burst\": 200, "
+                     "\"size\": 100}},"
+                     "{\"name\": \"late\", \"plugin\": \"stream\","
+                     " \"options\": {\"every\": 1000, \"limit\": 0}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  cr_assert(tproc_wait_stderr(&p, "resuming sources", 10000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_null(strstr(p.err, "resume() without a pause()"), "%s", p.err);
+  cr_assert(strstr(p.err, "[late] stopped: emitted 0 records, paused 1 times") != NULL, "%s",
+            p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 Test(host, backpressure_pauses_without_loss) {
   char *cfg = config("\"buffer_limit\": 65536",
                      "{\"name\": \"firehose\", \"plugin\": \"stream\","

@@ -12,8 +12,9 @@ typedef struct stream {
   const siphon_host_api *api;
   siphon_source *src;
   uv_timer_t timer;
-  json_int_t every, burst, size, limit, flush;
+  json_int_t every, burst, size, limit, flush, start_burst;
   int in_stop;
+  int paused;
   json_int_t seq;
   char *pad;
   int pauses;
@@ -25,6 +26,8 @@ static const siphon_option stream_options[] = {
     {"size", SIPHON_OPT_INT, 0, "16", NULL, "padding bytes per record"},
     {"limit", SIPHON_OPT_INT, 0, "-1", NULL, "stop after this many records (-1: never)"},
     {"flush", SIPHON_OPT_INT, 0, "0", NULL, "records stop() emits, as a flush of what is held"},
+    {"start_burst", SIPHON_OPT_INT, 0, "0", NULL,
+     "records start() emits before it returns (a backlog sent on connect)"},
     {NULL, 0, 0, NULL, NULL, NULL}};
 
 static void on_timer(uv_timer_t *timer) {
@@ -52,6 +55,7 @@ static int stream_create(const siphon_host_api *api, siphon_source *src, const j
   s->size = json_integer_value(json_object_get(options, "size"));
   s->limit = json_integer_value(json_object_get(options, "limit"));
   s->flush = json_integer_value(json_object_get(options, "flush"));
+  s->start_burst = json_integer_value(json_object_get(options, "start_burst"));
   if (s->size < 0 || s->size > 1 << 20) {
     snprintf(err->path, sizeof(err->path), "size");
     snprintf(err->text, sizeof(err->text), "expected 0 to 1048576 bytes");
@@ -69,6 +73,9 @@ static int stream_create(const siphon_host_api *api, siphon_source *src, const j
 
 static int stream_start(void *instance, siphon_error *err) {
   stream *s = instance;
+  for (json_int_t i = 0; i < s->start_burst; i++) {
+    s->api->emit(s->src, json_pack("{sIss}", "seq", s->seq++, "pad", s->pad), NULL);
+  }
   return uv_timer_start(&s->timer, on_timer, 0, (uint64_t)(s->every > 0 ? s->every : 1));
 }
 
@@ -78,11 +85,16 @@ static void stream_pause(void *instance) {
     s->api->log(s->src, SIPHON_LOG_ERROR, "pause() called inside stop()");
   }
   s->pauses++;
+  s->paused = 1;
   uv_timer_stop(&s->timer);
 }
 
 static void stream_resume(void *instance) {
   stream *s = instance;
+  if (!s->paused) {
+    s->api->log(s->src, SIPHON_LOG_ERROR, "resume() without a pause()");
+  }
+  s->paused = 0;
   uv_timer_start(&s->timer, on_timer, 0, (uint64_t)(s->every > 0 ? s->every : 1));
 }
 
