@@ -530,6 +530,19 @@ static void export_hostname(void) {
   }
 }
 
+/* The config's warnings: --check's report says them on stderr, a run
+ * in its log (the file, once open), where an operator looks. */
+static void say_warnings(const siphon__config *cfg, siphon__mode mode) {
+  for (size_t i = 0; i < cfg->warnings.count; i++) {
+    const siphon__diag_entry *e = &cfg->warnings.entries[i];
+    if (mode == SIPHON__MODE_CHECK) {
+      fprintf(stderr, "siphon: warning: %s: %s\n", e->where, e->text);
+    } else {
+      siphon__log(SIPHON_LOG_WARN, NULL, "%s: %s", e->where, e->text);
+    }
+  }
+}
+
 int siphon__cli_run(siphon__cli *cli) {
   siphon__diag d;
   siphon__diag_init(&d);
@@ -612,6 +625,7 @@ int siphon__cli_run(siphon__cli *cli) {
       return 1;
     }
   }
+  say_warnings(&cfg, mode);
   siphon__host host;
   rc = siphon__host_setup(&host, &cfg, mode, &d);
   if (rc != 0) {

@@ -357,6 +357,7 @@ static int load_tree(json_t *root, const siphon__config_opts *opts, siphon__conf
   memset(&c, 0, sizeof(c));
   c.file = cfg->path;
   c.d = d;
+  c.warn = &cfg->warnings;
   c.opts = opts != NULL ? opts : &no_opts;
   if (!json_is_object(root)) {
     char *got = siphon__json_show(root);
@@ -629,5 +630,6 @@ void siphon__config_free(siphon__config *c) {
   json_decref(c->tags);
   siphon__source_confs_free(c->sources, c->source_count);
   siphon__source_confs_free(c->disabled, c->disabled_count);
+  siphon__diag_free(&c->warnings);
   memset(c, 0, sizeof(*c));
 }

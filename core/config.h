@@ -61,6 +61,9 @@ typedef struct siphon__config {
    * against its table) but never created. */
   siphon__source_conf *disabled;
   size_t disabled_count;
+  /* What is valid but likely not meant ("interval": 10 is 10 ms), for
+   * the command to say: --check on stderr, a run in its log. */
+  siphon__diag warnings;
 } siphon__config;
 
 /* What the command line changes in how a config is read. */

@@ -23,6 +23,18 @@ void siphon__cfg_error(siphon__cfgctx *c, const char *path, const char *fmt, ...
   va_end(ap);
 }
 
+void siphon__cfg_warn(siphon__cfgctx *c, const char *path, const char *fmt, ...) {
+  if (c->warn == NULL) {
+    return;
+  }
+  char *where = siphon__asprintf("%s: %s", c->file, path);
+  va_list ap;
+  va_start(ap, fmt);
+  siphon__diag_vadd(c->warn, where, 0, fmt, ap);
+  va_end(ap);
+  free(where);
+}
+
 /* An error about a key, not its value: no "the value came from". */
 static void cfg_key_error(siphon__cfgctx *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -11,6 +11,7 @@
 typedef struct siphon__cfgctx {
   const char *file;                /* the config's name in messages */
   siphon__diag *d;                 /* where errors go */
+  siphon__diag *warn;              /* where warnings go (the config's) */
   const siphon__config_opts *opts; /* never NULL */
   const json_t **bad;              /* strings whose ${VAR} failed: already reported */
   size_t bad_count;
@@ -19,6 +20,11 @@ typedef struct siphon__cfgctx {
 
 /* Adds "FILE: PATH: TEXT" (just "FILE: TEXT" for an empty path). */
 void siphon__cfg_error(siphon__cfgctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Adds a warning, "FILE: PATH: TEXT", for what is valid but likely a
+ * slip. */
+void siphon__cfg_warn(siphon__cfgctx *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 void siphon__cfg_mark_bad(siphon__cfgctx *c, const json_t *v);

@@ -1,5 +1,6 @@
 /* The "sources" array: one entry per collected source, with its schedule
  * checked against itself (timeout, jitter and backoff against interval). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,19 @@ static void check_schedule(siphon__cfgctx *c, const json_t *src, const char *pat
   int interval_ok = rc >= 0 && interval > 0;
   if (rc > 0 && interval == 0) {
     not_positive(c, src, path, "interval");
+  }
+  const json_t *iv = json_object_get(src, "interval");
+  if (rc > 0 && json_is_integer(iv) && interval > 0 && interval < 1000) {
+    /* "interval": 10 is 10 ms to siphon and 10 s to a collectd user: a
+     * source polled 100 times a second, which works, and hammers the
+     * server. Valid, so said, not refused. */
+    char *at = siphon__path_key(path, "interval");
+    siphon__cfg_warn(c, at,
+                     "%" PRIu64 " is %" PRIu64
+                     " milliseconds (a bare number is milliseconds): "
+                     "write \"%" PRIu64 "s\" for seconds, or \"%" PRIu64 "ms\" to keep it",
+                     interval, interval, interval, interval);
+    free(at);
   }
   sc->interval_ms = interval;
 

@@ -169,6 +169,35 @@ Test(config_bad, duration_without_unit) {
           "milliseconds");
 }
 
+/* "interval": 10 is valid (10 ms) and likely a collectd user's 10 s: the
+ * config is taken, with a warning that says both ways to write it. */
+Test(config_bad, a_bare_small_interval_is_warned_of) {
+  static const struct {
+    const char *json;
+    int warned;
+  } cases[] = {
+      {SRC(", \"interval\": 10"), 1},      {SRC(", \"interval\": 999"), 1},
+      {SRC(", \"interval\": 1000"), 0},    {SRC(", \"interval\": \"10ms\""), 0},
+      {SRC(", \"interval\": \"10s\""), 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    siphon__config cfg;
+    siphon__diag d;
+    siphon__diag_init(&d);
+    int rc = siphon__config_load_string(cases[i].json, "t.json", &cfg, &d);
+    cr_assert_eq(rc, 0, "%s", cases[i].json);
+    cr_assert_eq(cfg.warnings.count, (size_t)cases[i].warned, "%s", cases[i].json);
+    if (cases[i].warned) {
+      cr_expect_str_eq(cfg.warnings.entries[0].where, "t.json: sources[0].interval");
+      cr_expect_not_null(strstr(cfg.warnings.entries[0].text,
+                                " milliseconds (a bare number is milliseconds): write \""),
+                         "%s", cfg.warnings.entries[0].text);
+    }
+    siphon__diag_free(&d);
+    siphon__config_free(&cfg);
+  }
+}
+
 Test(config_bad, duration_wrong_type) {
   REFUSED(SRC(", \"timeout\": [1]"), "sources[0].timeout: expected a duration such as \"10s\"");
   REFUSED(SRC(", \"timeout\": [1]"), "or a number of milliseconds, got an array");

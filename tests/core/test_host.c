@@ -194,6 +194,27 @@ Test(host, a_held_round_is_said_three_times_then_once_a_minute) {
   free(cfg);
 }
 
+/* The config's warnings reach the user: --check on stderr, beside its
+ * report, and a run in its log. */
+Test(host, a_config_warning_is_said_by_check_and_a_run) {
+  char *cfg = config("", "{\"name\": \"fast\", \"plugin\": \"tick\", \"interval\": 10}");
+  tproc p;
+  cr_assert_eq(tproc_siphon(&p, 10000, "--check", "-c", cfg, NULL), 0, "%s", p.err);
+  cr_assert(strstr(p.err, "siphon: warning: ") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err,
+                   "sources[0].interval: 10 is 10 milliseconds (a bare number is "
+                   "milliseconds): write \"10s\" for seconds, or \"10ms\" to keep it") != NULL,
+            "%s", p.err);
+  cr_assert(strstr(p.out, "ok: 1 source") != NULL, "%s", p.out);
+  tproc_free(&p);
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "warn  ") != NULL && strstr(p.err, "10 is 10 milliseconds") != NULL, "%s",
+            p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* Once the held round ends, a later hold is said three times again: the
  * count does not carry over into the next episode. */
 Test(host, each_held_round_is_said_again) {
