@@ -288,10 +288,12 @@ static int build_headers_and_body(rest_source *s, const json_t *o, siphon_error 
                     other);
       }
     }
-    if (strcasecmp(key, "Authorization") == 0 &&
-        (json_object_get(o, "bearer") != NULL || json_object_get(o, "basic") != NULL)) {
-      return fail(err, path, "and %s both set the Authorization header: keep one",
-                  json_object_get(o, "bearer") != NULL ? "bearer" : "basic");
+    const char *auth = json_object_get(o, "bearer") != NULL        ? "bearer"
+                       : json_object_get(o, "bearer_file") != NULL ? "bearer_file"
+                       : json_object_get(o, "basic") != NULL       ? "basic"
+                                                                   : NULL;
+    if (strcasecmp(key, "Authorization") == 0 && auth != NULL) {
+      return fail(err, path, "and %s both set the Authorization header: keep one", auth);
     }
     const char *val = json_string_value(v);
     if (strpbrk(val, "\r\n") != NULL) {
@@ -473,8 +475,19 @@ static int build_paginate(rest_source *s, const json_t *o, siphon_error *err) {
 static int build_auth(rest_source *s, const json_t *o, siphon_error *err) {
   const json_t *basic = json_object_get(o, "basic");
   const json_t *bearer = json_object_get(o, "bearer");
+  const json_t *bearer_file = json_object_get(o, "bearer_file");
   if (basic != NULL && bearer != NULL) {
     return fail(err, "bearer", "set either basic or bearer, not both");
+  }
+  if (bearer_file != NULL && (basic != NULL || bearer != NULL)) {
+    return fail(err, "bearer_file", "set one of basic, bearer and bearer_file, not %s too",
+                bearer != NULL ? "bearer" : "basic");
+  }
+  if (bearer_file != NULL) {
+    s->bearer_file = strdup(json_string_value(bearer_file));
+    if (s->bearer_file == NULL) {
+      return -ENOMEM;
+    }
   }
   if (basic != NULL) {
     const json_t *u = json_object_get(basic, "user");
@@ -665,6 +678,34 @@ static int keep_secret_values(rest_source *s, const json_t *o) {
   return rc;
 }
 
+int rest_source_set_bearer(rest_source *s, char *tok) {
+  size_t k = 0;
+  for (size_t i = 0; i < s->n_secret_values; i++) {
+    int old = 0;
+    for (size_t j = 0; j < s->n_bearer_forms; j++) {
+      old = old || s->secret_values[i] == s->bearer_forms[j];
+    }
+    if (old) {
+      free(s->secret_values[i]);
+    } else {
+      s->secret_values[k++] = s->secret_values[i];
+    }
+  }
+  s->n_secret_values = k;
+  s->n_bearer_forms = 0;
+  free(s->bearer);
+  s->bearer = tok;
+  size_t before = s->n_secret_values;
+  int rc = keep_secret_value(s, tok);
+  for (size_t i = before; i < s->n_secret_values && s->n_bearer_forms < 3; i++) {
+    s->bearer_forms[s->n_bearer_forms++] = s->secret_values[i];
+  }
+  if (s->n_secret_values > 1) {
+    qsort(s->secret_values, s->n_secret_values, sizeof(char *), longest_first);
+  }
+  return rc;
+}
+
 /* Whether the source's headers name `name` (any case). */
 static int has_header(const rest_source *s, const char *name) {
   size_t n = strlen(name);
@@ -755,6 +796,15 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
   }
   if (rc == 0) {
     rc = keep_secret_values(s, o);
+  }
+  if (rc == 0 && s->bearer_file != NULL) {
+    /* Read now, so that --check finds what every round would. */
+    char msg[SIPHON_ERROR_TEXT_LENGTH];
+    rc = rest_bearer_file_refresh(s, msg, sizeof(msg));
+    if (rc != 0 && rc != -ENOMEM) {
+      const char *text = strncmp(msg, "bearer_file: ", 13) == 0 ? msg + 13 : msg;
+      return fail(err, "bearer_file", "%s", text);
+    }
   }
   if (rc != 0) {
     return rc;
@@ -867,6 +917,7 @@ void rest_source_free(rest_source *s) {
   free(s->user);
   free(s->password);
   free(s->bearer);
+  free(s->bearer_file);
   free(s->ca_file);
   free(s->client_cert);
   free(s->client_key);

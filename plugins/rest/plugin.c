@@ -29,6 +29,9 @@ static const siphon_option rest_options[] = {
      "HTTP basic auth: {\"user\": \"...\", \"password\": \"...\"}"},
     {"bearer", SIPHON_OPT_STRING, SIPHON_OPT_SECRET, NULL, NULL,
      "bearer token sent as Authorization: Bearer"},
+    {"bearer_file", SIPHON_OPT_STRING, 0, NULL, NULL,
+     "file holding a bearer token, read again when it changes (a Kubernetes service "
+     "account's token)"},
     {"ca_file", SIPHON_OPT_STRING, 0, NULL, NULL, "PEM file of CAs to verify the server with"},
     {"client_cert", SIPHON_OPT_STRING, 0, NULL, NULL, "PEM client certificate (mutual TLS)"},
     {"client_key", SIPHON_OPT_STRING, 0, NULL, NULL, "PEM private key of client_cert"},
@@ -130,6 +133,15 @@ static int rest_collect(void *instance, siphon_round *round) {
   rest_source *s = instance;
   if (s->run != NULL) {
     return -EBUSY;
+  }
+  if (s->bearer_file != NULL) {
+    /* A stat a round, and a read when it changed: a small local file. */
+    char msg[512];
+    int rc = rest_bearer_file_refresh(s, msg, sizeof(msg));
+    if (rc != 0) {
+      s->api->round_done(round, rc, msg);
+      return 0;
+    }
   }
   return rest_round_start(s, round);
 }

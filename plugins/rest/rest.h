@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "siphon/plugin.h"
 
@@ -103,6 +105,13 @@ typedef struct rest_source {
   size_t body_len;
   struct curl_slist *headers;
   char *user, *password, *bearer;
+  /* bearer_file: the token's file, and the stamp of what was read. */
+  char *bearer_file;
+  ino_t bearer_ino;
+  off_t bearer_size;
+  struct timespec bearer_mtime;
+  char *bearer_forms[3]; /* the token's entries in secret_values, to drop on a new one */
+  size_t n_bearer_forms;
   char *ca_file, *client_cert, *client_key, *proxy;
   int insecure;
   long connect_timeout_ms;
@@ -131,6 +140,15 @@ void rest_source_free(rest_source *s);
 
 /* ---- options.c: options JSON -> rest_source ---- */
 int rest_source_configure(rest_source *s, const json_t *options, siphon_error *err);
+
+/* Makes tok (owned from now on) the bearer token, in place of the last:
+ * the old one's masked forms leave secret_values, the new one's join. */
+int rest_source_set_bearer(rest_source *s, char *tok);
+
+/* ---- bearer_file.c ---- */
+/* Reads bearer_file when it differs from what was read last (or nothing
+ * was): 0, or a negative errno with msg saying why (never the token). */
+int rest_bearer_file_refresh(rest_source *s, char *msg, size_t msg_len);
 
 /* ---- request.c: one page's transfer ---- */
 

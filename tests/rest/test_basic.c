@@ -1,8 +1,11 @@
 /* rest end to end: what a round emits and how each request option shows
  * up at the server (httpfix's /echo reflects the request back). */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "restt.h"
 #include "tmpfile.h"
@@ -323,6 +326,66 @@ Test(rest_basic, bearer_auth) {
   cr_assert(json_is_true(json_object_get(restt_only_data(&r), "authorized")));
   cr_assert_null(strstr(r.err, "tok-123"), "the token never appears: %s", r.err);
   restt_run_free(&r);
+}
+
+/* bearer_file is read at the start and again in the first round after it
+ * changes (a Kubernetes token replaced by a new file, or rewritten), and
+ * the token it holds is masked like bearer's. */
+Test(rest_basic, bearer_file_is_read_again_when_it_changes) {
+  char *dir = tmp_dir();
+  char tok[512];
+  snprintf(tok, sizeof(tok), "%s/token", dir);
+  cr_assert_eq(tmp_write_at(tok, "tok-123\n"), 0);
+  restt_run r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/bearer\", \"bearer_file\": \"%s\"}",
+                           port, tok);
+  cr_assert_eq(r.status, 0, "the newline is not the token's: %s", r.err);
+  cr_assert(json_is_true(json_object_get(restt_only_data(&r), "authorized")));
+  restt_run_free(&r);
+  /* A continuous run: the file is replaced, and a later round sends the
+   * new token (the server echoes the headers it got). */
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"]}, \"sources\": [{\"name\": "
+                        "\"k\", \"plugin\": \"rest\", \"interval\": \"100ms\", \"options\": "
+                        "{\"url\": \"http://127.0.0.1:%d/echo\", \"bearer_file\": \"%s\"}}]}",
+                        SIPHON_PLUGIN_DIR, port, tok);
+  tproc p;
+  const char *argv[] = {SIPHON_BIN, "-c", cfg, NULL};
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  cr_assert(tproc_wait_stdout(&p, "Bearer tok-123", 5000), "%s", p.err);
+  char next[520];
+  snprintf(next, sizeof(next), "%s.new", tok);
+  cr_assert_eq(tmp_write_at(next, "rotated-token-456"), 0);
+  cr_assert_eq(rename(next, tok), 0);
+  cr_assert(tproc_wait_stdout(&p, "Bearer rotated-token-456", 5000), "%s", p.err);
+  /* Rewritten in place (a new size and time, the same inode). */
+  cr_assert_eq(tmp_write_at(tok, "rewritten-token-7890"), 0);
+  cr_assert(tproc_wait_stdout(&p, "Bearer rewritten-token-7890", 5000), "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  tproc_free(&p);
+  tmp_discard(cfg);
+  /* A server that echoes the token it refused: masked, as bearer's is. */
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/echoerr\", \"bearer_file\": \"%s\"}", port,
+                 tok);
+  cr_assert_eq(r.status, 1);
+  cr_assert_not_null(strstr(r.err, "Bearer ****"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "rewritten-token-7890"), "%s", r.err);
+  restt_run_free(&r);
+  /* A file that is not there, or holds no token, is --check's error. */
+  cr_assert_eq(unlink(tok), 0);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/bearer\", \"bearer_file\": \"%s\"}", port,
+                 tok);
+  cr_assert_eq(r.status, 2);
+  cr_assert_not_null(strstr(r.err, "sources[0].options.bearer_file: cannot read "), "%s", r.err);
+  restt_run_free(&r);
+  cr_assert_eq(tmp_write_at(tok, "\n"), 0);
+  r = restt_once("", "{\"url\": \"http://127.0.0.1:%d/bearer\", \"bearer_file\": \"%s\"}", port,
+                 tok);
+  cr_assert_eq(r.status, 2);
+  cr_assert_not_null(strstr(r.err, "holds no token (the file is empty)"), "%s", r.err);
+  restt_run_free(&r);
+  tmp_rmtree(dir);
+  free(dir);
 }
 
 Test(rest_basic, error_status_carries_first_200_bytes) {

@@ -197,6 +197,21 @@ Test(rest_config, headers_never_printed_by_check) {
   free(cfg);
 }
 
+Test(rest_config, bearer_file_is_the_one_authorization) {
+  expect("{\"url\": \"http://x/\", \"bearer_file\": \"/t\", \"bearer\": \"tok-zzz\"}",
+         "sources[0].options.bearer_file",
+         "set one of basic, bearer and bearer_file, not bearer too");
+  expect(
+      "{\"url\": \"http://x/\", \"bearer_file\": \"/t\", \"basic\": {\"user\": \"u\", "
+      "\"password\": \"p\"}}",
+      "sources[0].options.bearer_file", "set one of basic, bearer and bearer_file, not basic too");
+  expect(
+      "{\"url\": \"http://x/\", \"bearer_file\": \"/t\", \"headers\": {\"Authorization\": "
+      "\"Bearer x\"}}",
+      "sources[0].options.headers.Authorization",
+      "and bearer_file both set the Authorization header");
+}
+
 Test(rest_config, secret_query_given_once) {
   expect(
       "{\"url\": \"http://x/\", \"query\": {\"appid\": \"a\"}, \"secret_query\": "
