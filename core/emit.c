@@ -61,6 +61,23 @@ static void item_free(siphon__ts_item *it) {
   free(it);
 }
 
+/* Does the queued calls of a list taken off the queue, in order. */
+static void run_items(siphon__ts_item *it) {
+  while (it != NULL) {
+    siphon__ts_item *next = it->next;
+    if (it->round == NULL) {
+      siphon__record_write(it->src, it->ts, it->data, it->meta);
+    } else if (it->done) {
+      siphon__round_done(it->round, it->status, it->errmsg);
+    } else {
+      (void)siphon__round_emit(it->round, it->data, it->meta);
+    }
+    atomic_fetch_sub(&ts_queued, 1);
+    item_free(it);
+    it = next;
+  }
+}
+
 /* Writes up to max queued records (all for SIZE_MAX); 1 if some remain. */
 static int drain(siphon__host *h, size_t max) {
   uv_mutex_lock(&h->ts_lock);
@@ -84,20 +101,40 @@ static int drain(siphon__host *h, size_t max) {
   }
   uv_mutex_unlock(&h->ts_lock);
   /* max >= 1: an empty queue is it == NULL, else last ended the list. */
-  while (it != NULL) {
-    siphon__ts_item *next = it->next;
-    if (it->round == NULL) {
-      siphon__record_write(it->src, it->ts, it->data, it->meta);
-    } else if (it->done) {
-      siphon__round_done(it->round, it->status, it->errmsg);
-    } else {
-      (void)siphon__round_emit(it->round, it->data, it->meta);
-    }
-    atomic_fetch_sub(&ts_queued, 1);
-    item_free(it);
-    it = next;
-  }
+  run_items(it);
   return more;
+}
+
+void siphon__ts_drain_round(siphon__host *h, const siphon_round *r) {
+  if (!h->ts_ready) {
+    return;
+  }
+  uv_mutex_lock(&h->ts_lock);
+  siphon__ts_item *last = NULL;
+  size_t n = 0;
+  size_t upto = 0;
+  for (siphon__ts_item *p = h->ts_head; p != NULL; p = p->next) {
+    n++;
+    if (p->round == r) {
+      last = p;
+      upto = n;
+    }
+  }
+  siphon__ts_item *it = NULL;
+  if (last != NULL) {
+    /* What was queued before it goes first, as it would have. */
+    it = h->ts_head;
+    h->ts_head = last->next;
+    if (h->ts_head == NULL) {
+      h->ts_tail = NULL;
+    }
+    last->next = NULL;
+    if (atomic_load(&ts_queued) - upto < SIPHON__TS_LOW) {
+      uv_cond_broadcast(&h->ts_room);
+    }
+  }
+  uv_mutex_unlock(&h->ts_lock);
+  run_items(it);
 }
 
 static void on_ts_async(uv_async_t *a) {

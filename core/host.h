@@ -225,6 +225,11 @@ int siphon__emit_threadsafe(siphon_source *s, json_t *data, json_t *meta);
  * loop thread (round.c) when the queue is written. Any thread. */
 int siphon__ts_round_emit(siphon_round *r, json_t *data, json_t *meta);
 void siphon__ts_round_done(siphon_round *r, int status, const char *errmsg);
+/* Does now what is queued up to the last call that names r: the loop's
+ * own round_done() for r must not end it before the records a plugin's
+ * thread handed over for it (they would be discarded as late). Loop
+ * thread. */
+void siphon__ts_drain_round(siphon__host *h, const siphon_round *r);
 /* The queue's lock, at setup: threads a plugin starts in create() may
  * emit before the run. */
 void siphon__ts_setup(siphon__host *h);

@@ -68,6 +68,12 @@ static void api_round_done(siphon_round *r, int status, const char *errmsg) {
     siphon__ts_round_done(r, status, errmsg);
     return;
   }
+  if (atomic_load(&r->refs) > 1) {
+    /* A thread of the plugin's handed records to this round (the slip
+     * above) that are still queued, as when it wakes the loop with a
+     * uv_async_t of its own to end the round: they go first. */
+    siphon__ts_drain_round(r->src->host, r);
+  }
   siphon__round_done(r, status, errmsg);
 }
 

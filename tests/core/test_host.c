@@ -1970,6 +1970,26 @@ Test(host, round_done_from_a_plugin_thread_is_caught_and_made_safe) {
   expect_plugin_bug_caught("done_from_thread", "called round_emit() from a thread of its own");
 }
 
+/* The slip made halfway: records from the plugin's thread, the round
+ * ended on the loop, woken by a uv_async_t of the plugin's (set up in
+ * create(), before the host's own). The records were queued for the loop
+ * behind that wake-up, so round_done() ended the round first and every
+ * one was discarded as emitted after it had finished. They come first. */
+Test(host, records_a_plugin_thread_hands_over_come_before_the_loops_round_done) {
+  char *cfg = config("",
+                     "{\"name\": \"buggy\", \"plugin\": \"tick\", \"options\": "
+                     "{\"bug\": \"emit_from_thread\", \"count\": 3000}}");
+  tproc p;
+  int st = run_once(&p, cfg, 10000);
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert(strstr(p.err, "called round_emit() from a thread of its own") != NULL, "%s", p.err);
+  cr_assert(strstr(p.err, "round: 1 source, 1 ok, 0 failed, 3000 records") != NULL, "%s", p.err);
+  cr_assert_null(strstr(p.err, "discarded"), "%s", p.err);
+  cr_assert_eq(count_lines(p.out), 3000);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* An async collect() that blocks stalls every source, and nothing showed
  * it but late rounds everywhere: the host now names the plugin, once. */
 Test(host, an_async_collect_that_blocks_the_loop_is_named) {

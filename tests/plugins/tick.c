@@ -28,6 +28,9 @@ typedef struct tick {
   size_t kept_len;
   uv_thread_t finisher; /* bug done_from_thread: the thread that ends the round */
   int finisher_started;
+  uv_async_t done_async; /* bug emit_from_thread: the loop's round_done() */
+  int done_async_ready;
+  int open_handles;    /* closed in destroy(); t is freed with the last */
   json_int_t block_ms; /* how long collect() blocks the loop thread */
   json_int_t collect_rc;
 } tick;
@@ -44,12 +47,13 @@ static const siphon_option tick_options[] = {
      "a secret with a default: never shown either"},
     {"bug", SIPHON_OPT_STRING, 0, "\"none\"",
      "none|done_twice|done_in_collect_then_fail|fail_then_done|emit_after_done|emit_null|"
-     "emit_bad_meta|emit_outside|done_from_thread",
+     "emit_bad_meta|emit_outside|done_from_thread|emit_from_thread",
      "a plugin bug the host must survive: round_done() twice; round_done() inside collect() "
      "then an error returned; an error returned, then round_done() later; a record emitted "
      "after round_done() inside collect(); round_emit() of NULL (a failed json_pack); a meta "
      "that is no object; emit() from this polled source; round_emit() and round_done() from a "
-     "thread of the plugin's own"},
+     "thread of the plugin's own; round_emit() from such a thread, then round_done() on the "
+     "loop, woken by a uv_async_t"},
     {"block", SIPHON_OPT_DURATION, 0, "0", NULL,
      "time collect() blocks the loop thread (sleeps) before it starts the round"},
     {"churn", SIPHON_OPT_SIZE, 0, "0", NULL, "bytes allocated and freed each round"},
@@ -135,6 +139,20 @@ static void on_timer(uv_timer_t *timer) {
   }
 }
 
+/* Bug emit_from_thread: the thread has emitted the round's records. */
+static void on_done_async(uv_async_t *a) {
+  tick *t = a->data;
+  if (t->finisher_started) {
+    uv_thread_join(&t->finisher);
+    t->finisher_started = 0;
+  }
+  if (t->round != NULL) {
+    siphon_round *r = t->round;
+    t->round = NULL;
+    t->api->round_done(r, 0, NULL);
+  }
+}
+
 static void on_leaked_tick(uv_timer_t *timer) {
   (void)timer;
 }
@@ -177,6 +195,7 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
            : strcmp(bug, "emit_bad_meta") == 0             ? "emit_bad_meta"
            : strcmp(bug, "emit_outside") == 0              ? "emit_outside"
            : strcmp(bug, "done_from_thread") == 0          ? "done_from_thread"
+           : strcmp(bug, "emit_from_thread") == 0          ? "emit_from_thread"
                                                            : "none";
   if (t->count < 0) {
     snprintf(err->path, sizeof(err->path), "count");
@@ -195,12 +214,28 @@ static int tick_create(const siphon_host_api *api, siphon_source *src, const jso
   }
   uv_timer_init(api->loop(src), &t->timer);
   t->timer.data = t;
+  if (strcmp(t->bug, "emit_from_thread") == 0) {
+    /* In create(), as a plugin sets up its loop side: before the host's
+     * own async handle. */
+    uv_async_init(api->loop(src), &t->done_async, on_done_async);
+    t->done_async.data = t;
+    t->done_async_ready = 1;
+  }
   *instance = t;
   return 0;
 }
 
 static void finisher_main(void *arg) {
   finish_round(arg);
+}
+
+/* Bug emit_from_thread: the records from the thread, the end on the loop. */
+static void emitter_main(void *arg) {
+  tick *t = arg;
+  for (json_int_t i = 0; i < t->count; i++) {
+    t->api->round_emit(t->round, json_pack("{sIsI}", "seq", t->seq++, "i", i), NULL);
+  }
+  uv_async_send(&t->done_async);
 }
 
 static void join_finisher(tick *t) {
@@ -220,8 +255,9 @@ static int tick_collect(void *instance, siphon_round *round) {
     return (int)t->collect_rc;
   }
   t->round = round;
-  if (strcmp(t->bug, "done_from_thread") == 0) {
-    int rc = uv_thread_create(&t->finisher, finisher_main, t);
+  if (strcmp(t->bug, "done_from_thread") == 0 || strcmp(t->bug, "emit_from_thread") == 0) {
+    int rc = uv_thread_create(
+        &t->finisher, strcmp(t->bug, "done_from_thread") == 0 ? finisher_main : emitter_main, t);
     t->finisher_started = rc == 0;
     return rc;
   }
@@ -258,6 +294,9 @@ static void tick_cancel(void *instance, siphon_round *round) {
 
 static void on_close(uv_handle_t *h) {
   tick *t = h->data;
+  if (--t->open_handles > 0) {
+    return;
+  }
   free_kept(t);
   free(t);
 }
@@ -265,7 +304,11 @@ static void on_close(uv_handle_t *h) {
 static void tick_destroy(void *instance) {
   tick *t = instance;
   join_finisher(t);
+  t->open_handles = 1 + t->done_async_ready;
   uv_close((uv_handle_t *)&t->timer, on_close);
+  if (t->done_async_ready) {
+    uv_close((uv_handle_t *)&t->done_async, on_close);
+  }
 }
 
 /* With SIPHON_TEST_TICK_INIT_FAIL set, plugin_init fails, and says how
