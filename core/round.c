@@ -56,8 +56,7 @@ static void on_turn_waited(uv_timer_t *t) {
   siphon_source *s = t->data;
   siphon__host *h = s->host;
   if (s->round == NULL && s->pending && !h->paused && !h->stopping) {
-    s->pending = 0;
-    siphon__round_start(s);
+    siphon__round_start(s); /* clears pending, and times its wait */
   }
 }
 
@@ -72,6 +71,7 @@ void siphon__round_start(siphon_source *s) {
   /* This round is the turn that waited, if one did: it must not start a
    * second when it is released (a due tick can come before the 1 ms
    * timer of on_turn_waited). */
+  r->waited_ms = s->pending ? uv_now(h->loop) - s->pending_ms : 0;
   s->pending = 0;
   s->round = r;
   s->rounds++;

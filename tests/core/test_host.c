@@ -595,6 +595,34 @@ Test(host, a_round_timing_out_at_its_next_turn_is_no_skip) {
   free(cfg);
 }
 
+/* A round that starts when its turn has waited for the last one's
+ * timeout starts a little late (the timeout, the round's release, a loop
+ * turn: a ms or more), and so does the next, each later than the one
+ * before. The rounds of a source that always times out ran on that way,
+ * every turn waiting; since turns wait only for a timeout due within
+ * 50 ms, one in some 40 was skipped and warned of (interval 100 ms:
+ * "previous collect still running after 0.049 s ... skipping this
+ * turn"), a timeout and a skip again. The lateness a turn waited for is
+ * the round's, not an overrun. */
+Test(host, rounds_that_time_out_back_to_back_are_never_skips) {
+  char *cfg = config("",
+                     "{\"name\": \"slow\", \"plugin\": \"tick\", \"interval\": \"100ms\","
+                     " \"max_backoff\": \"100ms\", \"options\": {\"hang\": true}}");
+  tproc p;
+  start(&p, NULL, cfg);
+  /* Bounded: 120 waits of 100 ms for 70 timeouts 100 ms apart. */
+  for (int i = 0; i < 120 && tproc_count(p.err, "collect timed out") < 70; i++) {
+    tproc_wait_stderr(&p, "a line never logged", 100);
+  }
+  cr_assert_geq(tproc_count(p.err, "collect timed out"), 70, "%s", p.err);
+  tproc_kill(&p, SIGTERM);
+  cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
+  cr_assert_null(strstr(p.err, "skipping this turn"), "%s", p.err);
+  cr_assert_not_null(strstr(p.err, " 0 skipped)"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
 /* With a jitter, a round that started late in its turn (by a jitter
  * drawn longer than the next one's) is still running when that next turn
  * comes, its timeout far off: the turn is skipped and said, not made to
