@@ -284,7 +284,9 @@ static int tick_collect(void *instance, siphon_round *round) {
 
 static void tick_cancel(void *instance, siphon_round *round) {
   tick *t = instance;
-  if (!t->cancellable || t->round != round) {
+  /* A round a thread of its own ends (bugs done_from_thread and
+   * emit_from_thread) is the thread's: a cancel here would race it. */
+  if (t->finisher_started || !t->cancellable || t->round != round) {
     return;
   }
   uv_timer_stop(&t->timer);
