@@ -422,28 +422,48 @@ static int parse_op(const char *s, mg_op *op) {
   return -1;
 }
 
+/* Whether projection key `key` names the since field or a document that
+ * holds it: "meta" holds "meta.ts" (but "met" does not). */
+static int holds_since(const char *key, const char *since) {
+  size_t n = strlen(key);
+  return strncmp(key, since, n) == 0 && (since[n] == '\0' || since[n] == '.');
+}
+
 /* With `since`, the field must come back in every document: an exclusion
- * projection must not drop it, an inclusion projection gets it added. */
+ * projection must not drop it, nor the document it is in ("meta": 0 for
+ * "meta.ts": every document would come back without it, the value would
+ * never move, and each round would read the same documents again); an
+ * inclusion projection gets it added, unless it includes it already, as
+ * "meta": 1 does (adding "meta.ts" beside it is a path collision, which
+ * MongoDB refuses). */
 static int since_projection(mg_query *q, siphon_error *err) {
   if (q->projection == NULL) {
     return 0;
   }
   bson_iter_t it;
   int inclusion = 0;
+  int included = 0;
   if (!bson_iter_init(&it, q->projection)) {
     return bad(err, "projection", "%s", "not a valid document");
   }
   while (bson_iter_next(&it)) {
     const char *k = bson_iter_key(&it);
     int on = !(BSON_ITER_HOLDS_NUMBER(&it) || BSON_ITER_HOLDS_BOOL(&it)) || bson_iter_as_bool(&it);
-    if (strcmp(k, q->since) == 0 && !on) {
-      return bad(err, "projection", "excludes \"%s\", the since field", q->since);
+    if (holds_since(k, q->since) && !on) {
+      if (strcmp(k, q->since) == 0) {
+        return bad(err, "projection", "excludes \"%s\", the since field", q->since);
+      }
+      return bad(err, "projection", "excludes \"%s\", which holds \"%s\", the since field", k,
+                 q->since);
+    }
+    if (holds_since(k, q->since) && on) {
+      included = 1;
     }
     if (strcmp(k, "_id") != 0 && on) {
       inclusion = 1;
     }
   }
-  if (inclusion && !bson_has_field(q->projection, q->since)) {
+  if (inclusion && !included) {
     BSON_APPEND_INT32(q->projection, q->since, 1);
   }
   return 0;

@@ -447,6 +447,72 @@ Test(since, options_that_conflict) {
   }
 }
 
+/* Excluding the document that holds a dotted since field drops the field
+ * too: every document would come back without it, the value would never
+ * move, and every round would read the same documents again. */
+Test(since, a_projection_that_drops_the_fields_document_is_refused) {
+  const char *cases[][3] = {
+      {"m.t", "{\"m\": 0}", "excludes \"m\", which holds \"m.t\", the since field"},
+      {"m.t.u", "{\"name\": 1, \"m.t\": false}", "excludes \"m.t\", which holds \"m.t.u\""},
+      {"m.t", "{\"m.t\": 0}", "excludes \"m.t\", the since field"},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    char *src = mt_fmt(
+        "{\"name\": \"m\", \"plugin\": \"mongo\", \"interval\": \"1s\", "
+        "\"options\": {\"uri\": \"mongodb://127.0.0.1:1\", \"database\": \"d\", "
+        "\"collection\": \"c\", \"since\": \"%s\", \"projection\": %s}}",
+        cases[k][0], cases[k][1]);
+    char *cfg = mt_config("", src);
+    check_fails(cfg, "sources[0].options.projection", cases[k][2]);
+    free(cfg);
+    free(src);
+  }
+}
+
+/* An exclusion of a sibling ("m.x": 0) or of a name that only starts
+ * like the field's document ("me": 0) is no exclusion of it; an
+ * inclusion of its document ("m": 1) includes it already. Every round
+ * moves on. */
+Test(since, a_dotted_since_field_beside_projections) {
+  const char *projections[] = {"{\"_id\": 0, \"m.x\": 0, \"me\": 0}", "{\"_id\": 0, \"m\": 1}"};
+  for (size_t k = 0; k < sizeof(projections) / sizeof(projections[0]); k++) {
+    char *db = mt_db();
+    char *dir = tmp_dir();
+    mt_insert(
+        db, "c",
+        "[{\"me\": 1, \"m\": {\"t\": 2, \"x\": 1}}, {\"me\": 1, \"m\": {\"t\": 1, \"x\": 1}}]");
+    char *opts = mt_fmt(
+        "\"database\": \"%s\", \"collection\": \"c\", \"since\": \"m.t\", \"projection\": %s", db,
+        projections[k]);
+    char *src = mt_source("inc", "\"interval\": \"1s\"", opts);
+    char *sx = mt_fmt("\"state_dir\": \"%s\"", dir);
+    char *cfg = mt_config(sx, src);
+    const char *want[] = {k == 0 ? "[{\"m\":{\"t\":1}},{\"m\":{\"t\":2}}]"
+                                 : "[{\"m\":{\"t\":1,\"x\":1}},{\"m\":{\"t\":2,\"x\":1}}]",
+                          "[]"};
+    for (int round = 0; round < 2; round++) {
+      tproc p;
+      int st = mt_once(&p, cfg, 30000);
+      cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+      json_t *recs = mt_records(p.out);
+      json_t *data = mt_data(recs, "inc");
+      char *got = mt_dump(data);
+      cr_expect_str_eq(got, want[round], "projection %s, run %d", projections[k], round + 1);
+      free(got);
+      json_decref(data);
+      json_decref(recs);
+      tproc_free(&p);
+    }
+    tmp_rmtree(dir);
+    free(cfg);
+    free(sx);
+    free(src);
+    free(opts);
+    free(dir);
+    free(db);
+  }
+}
+
 /* A state file that cannot be written fails the round, so the problem
  * is seen rather than documents read again after every restart. */
 Test(since, unwritable_state_fails_the_round) {
