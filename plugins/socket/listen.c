@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -545,6 +546,25 @@ static void log_listening(sock_listener *l) {
   l->api->log(l->src, SIPHON_LOG_INFO, "listening on %s://%s", sock_scheme_name(a->scheme), where);
 }
 
+/* Past the open-files limit, libuv's accept() gets EMFILE and closes the
+ * waiting connections unread, without telling the listener: clients
+ * lose what they sent and no counter says so. siphon raises the soft
+ * limit to the hard one at start; when even that is below
+ * max_connections, say so once, at start, rather than lose in silence. */
+static void warn_open_files_limit(sock_listener *l) {
+  struct rlimit rl;
+  if (l->inst->addr.scheme == SOCK_UDP || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+      rl.rlim_cur == RLIM_INFINITY || (rlim_t)l->inst->max_connections < rl.rlim_cur) {
+    return;
+  }
+  l->api->log(l->src, SIPHON_LOG_WARN,
+              "max_connections (%zu) is not below the open-files limit (%llu, RLIMIT_NOFILE): "
+              "near that many clients at once, new connections are closed unread and "
+              "uncounted; raise the limit (LimitNOFILE= for systemd, ulimit -n) or lower "
+              "max_connections",
+              l->inst->max_connections, (unsigned long long)rl.rlim_cur);
+}
+
 int sock_listen_start(sock_instance *inst, siphon_error *err) {
   sock_listener *l = calloc(1, sizeof(*l));
   if (l == NULL) {
@@ -587,6 +607,7 @@ int sock_listen_start(sock_instance *inst, siphon_error *err) {
   }
   inst->listener = l;
   log_listening(l);
+  warn_open_files_limit(l);
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "sockt.h"
@@ -404,6 +405,66 @@ Test(listen, max_connections_refuses_and_counts) {
   sockt_stop(&p);
   cr_assert_not_null(strstr(p.err, "connections refused over max_connections"), "%s", p.err);
   cr_assert_null(strstr(p.err, " 0 connections refused"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* A soft open-files limit under the clients (systemd gives services
+ * 1024, under max_connections' default) made libuv's accept() fail with
+ * EMFILE and close the waiting connections unread: their lines were lost,
+ * and neither a counter nor the log said so. siphon raises the soft limit
+ * to the hard one, so every client is read. */
+Test(listen, a_low_soft_open_files_limit_loses_no_client) {
+  enum { N = 120 };
+  struct rlimit was;
+  cr_assert_eq(getrlimit(RLIMIT_NOFILE, &was), 0);
+  if (was.rlim_max != RLIM_INFINITY && was.rlim_max < 4 * N) {
+    cr_skip_test("the hard open-files limit (%llu) is too low for this test",
+                 (unsigned long long)was.rlim_max);
+  }
+  char *cfg = sockt_config("", "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}");
+  tproc p;
+  /* siphon inherits a soft limit of 48, this process gets its own back. */
+  struct rlimit low = {48, was.rlim_max};
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+  int port = sockt_start(&p, cfg);
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &was), 0);
+  int fds[N];
+  char line[32];
+  for (int i = 0; i < N; i++) {
+    fds[i] = sockt_connect("127.0.0.1", port);
+    snprintf(line, sizeof(line), "c%d\n", i);
+    sockt_sends(fds[i], line);
+  }
+  size_t got = sockt_wait_records(&p, N, 10000);
+  for (int i = 0; i < N; i++) {
+    close(fds[i]);
+  }
+  sockt_stop(&p);
+  cr_expect_eq(got, N, "%zu of %d clients' lines; stderr:\n%s", got, N, p.err);
+  cr_expect_null(strstr(p.err, "open-files limit"), "%s", p.err);
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* When the hard limit itself is under max_connections, nothing can be
+ * raised: the listener says so at start. */
+Test(listen, an_open_files_limit_under_max_connections_is_warned_of) {
+  char *cfg = sockt_config("",
+                           "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\","
+                           " \"max_connections\": 100}");
+  char script[4096];
+  snprintf(script, sizeof(script), "ulimit -n 64 && exec '%s' -c '%s'", SIPHON_BIN, cfg);
+  const char *argv[] = {"/bin/sh", "-c", script, NULL};
+  tproc p;
+  cr_assert_eq(tproc_start(&p, argv, NULL), 0);
+  /* Expected, not asserted: siphon is stopped whatever it said. */
+  int listening = tproc_wait_stderr(&p, "listening on ", 10000);
+  int warned =
+      listening &&
+      tproc_wait_stderr(&p, "max_connections (100) is not below the open-files limit (64", 5000);
+  sockt_stop(&p);
+  cr_expect(warned, "%s", p.err);
   tproc_free(&p);
   free(cfg);
 }
