@@ -212,7 +212,9 @@ static int enqueue(siphon__ts_item *it) {
   json_t *meta = it->meta;
   it->next = NULL;
   if (atomic_load(&s->closed)) {
-    atomic_fetch_add(&s->discarded, 1);
+    if (!it->done) {
+      atomic_fetch_add(&s->discarded, 1); /* a round_done() is no record */
+    }
     json_decref(data);
     json_decref(meta);
     item_free(it);
@@ -239,7 +241,9 @@ static int enqueue(siphon__ts_item *it) {
   siphon__record_timestamp(it->ts);
   if (h->ts_closed) {
     uv_mutex_unlock(&h->ts_lock);
-    atomic_fetch_add(&s->discarded, 1);
+    if (!it->done) {
+      atomic_fetch_add(&s->discarded, 1); /* a round_done() is no record */
+    }
     json_decref(data);
     json_decref(meta);
     item_free(it);
