@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -654,27 +655,48 @@ void sock_listen_resume(sock_instance *inst) {
 }
 
 /* What the kernel has already received counts as received: read it
- * without waiting, so that a shutdown loses nothing clients sent. */
+ * without waiting, so that a shutdown loses nothing clients sent. Only
+ * what had arrived when the stop came (FIONREAD), not what the client
+ * goes on sending meanwhile: a client that never pauses held the stop,
+ * and the loop with it (so a second signal too), until it had sent 256
+ * MiB more (the old bound, 4,096 reads), each client in turn. */
 static void drain_client(sock_client *c) {
   uv_os_fd_t fd;
   if (uv_fileno(&c->h.handle, &fd) != 0) {
     return;
   }
-  for (int i = 0; i < 4096; i++) {
-    ssize_t n = recv(fd, c->l->rbuf, sizeof(c->l->rbuf), MSG_DONTWAIT);
+  int queued = 0;
+  if (ioctl(fd, FIONREAD, &queued) != 0) {
+    return;
+  }
+  size_t left = queued > 0 ? (size_t)queued : 0;
+  while (left > 0) {
+    size_t want = left < sizeof(c->l->rbuf) ? left : sizeof(c->l->rbuf);
+    ssize_t n = recv(fd, c->l->rbuf, want, MSG_DONTWAIT);
     if (n <= 0) {
       return;
     }
     feed(c, c->l->rbuf, (size_t)n);
+    left -= (size_t)n < left ? (size_t)n : left;
   }
 }
 
+/* The datagrams queued when the stop came: no more than the receive
+ * buffer holds (its payloads come to less than SO_RCVBUF and the one
+ * datagram the kernel lets past it), so that a sender that floods on
+ * does not hold the stop. */
 static void drain_udp(sock_listener *l) {
   uv_os_fd_t fd;
   if (uv_fileno(&l->srv.handle, &fd) != 0) {
     return;
   }
-  for (int i = 0; i < 65536; i++) {
+  int rcvbuf = 0;
+  socklen_t optlen = sizeof(rcvbuf);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &optlen) != 0 || rcvbuf <= 0) {
+    rcvbuf = 1 << 20;
+  }
+  size_t left = (size_t)rcvbuf + sizeof(l->rbuf);
+  for (int i = 0; i < 65536 && left > 0; i++) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     ssize_t n = recvfrom(fd, l->rbuf, sizeof(l->rbuf), MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
@@ -682,6 +704,9 @@ static void drain_udp(sock_listener *l) {
       return;
     }
     udp_datagram(l, l->rbuf, (size_t)n, (struct sockaddr *)&ss);
+    /* An empty datagram counts too: it took room in the buffer. */
+    size_t took = n > 0 ? (size_t)n : 1;
+    left -= took < left ? took : left;
   }
 }
 

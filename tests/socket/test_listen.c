@@ -12,8 +12,12 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <fcntl.h>
+#include <errno.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sockt.h"
@@ -553,6 +557,66 @@ Test(listen, sigterm_with_clients_connected_flushes_everything) {
   for (int c = 0; c < N; c++) {
     close(fds[c]);
   }
+  tproc_free(&p);
+  free(cfg);
+}
+
+/* A client that sends as fast as it can until its connection breaks: a
+ * child process, on a connection the test made. */
+static pid_t endless_sender(int fd) {
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    static char buf[65536];
+    for (size_t i = 0; i + 16 <= sizeof(buf); i += 16) {
+      memcpy(buf + i, "endless line 01\n", 16);
+    }
+    for (;;) {
+      ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        _exit(0);
+      }
+    }
+  }
+  close(fd);
+  return pid;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The stop reads what had arrived when it came, not what clients go on
+ * sending: clients that never pause held the stop (and the loop, so a
+ * second signal too) until each had sent 256 MiB more. */
+Test(listen, sigterm_with_clients_that_never_stop_sending_stops_at_once) {
+  char *cfg = tmp_write("siphon.json",
+                        "{\"siphon\": {\"plugin_path\": [\"%s\"], \"shutdown_grace\": \"2s\",\n"
+                        "  \"output\": {\"type\": \"file\", \"path\": \"/dev/null\"}},\n"
+                        " \"sources\": [{\"name\": \"s\", \"plugin\": \"socket\", \"options\": "
+                        "{\"mode\": \"listen\", \"address\": \"tcp://127.0.0.1:0\"}}]}\n",
+                        SIPHON_PLUGIN_DIR);
+  tproc p;
+  int port = sockt_start(&p, cfg);
+  enum { N = 3 };
+  pid_t senders[N];
+  for (int c = 0; c < N; c++) {
+    senders[c] = endless_sender(sockt_connect("127.0.0.1", port));
+  }
+  sockt_pump(&p, 500);
+  tproc_kill(&p, 15);
+  double t0 = now_ms();
+  int st = tproc_finish(&p, 60000);
+  double took = now_ms() - t0;
+  for (int c = 0; c < N; c++) {
+    kill(senders[c], SIGKILL);
+    waitpid(senders[c], NULL, 0);
+  }
+  cr_assert_eq(st, 0, "exit %d: %s", st, p.err);
+  cr_assert_lt(took, 4000.0, "the stop took %.0f ms; stderr: %s", took, p.err);
+  cr_assert_not_null(strstr(p.err, "stopped after"), "%s", p.err);
   tproc_free(&p);
   free(cfg);
 }
