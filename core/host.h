@@ -53,7 +53,6 @@ struct siphon_source {
   struct siphon_round *round;         /* the round in flight, or NULL */
   struct siphon_round *dead;          /* the last released, kept to catch late calls */
   int pending;                        /* due while paused by backpressure */
-  uint64_t pending_ms;                /* loop time the turn that waits came */
   unsigned failures;                  /* consecutive failed rounds: backoff exponent */
   atomic_uint plugin_bugs;            /* round misuses caught (round.c); the first is logged */
   int loop_block_said;                /* an async collect() that blocked the loop was said */
@@ -104,9 +103,6 @@ struct siphon_round {
   atomic_uint refs;
   siphon_source *src;
   uint64_t started_ms;
-  /* How long its turn waited for it to start (the last round's timeout
-   * or records, a paused output), in loop time; 0 on its own tick. */
-  uint64_t waited_ms;
   atomic_int cancelled; /* timeout or shutdown asked it to stop */
   int reported;         /* outcome recorded */
   int cancel_sent;      /* cancel() already called */

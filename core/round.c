@@ -56,7 +56,8 @@ static void on_turn_waited(uv_timer_t *t) {
   siphon_source *s = t->data;
   siphon__host *h = s->host;
   if (s->round == NULL && s->pending && !h->paused && !h->stopping) {
-    siphon__round_start(s); /* clears pending, and times its wait */
+    s->pending = 0;
+    siphon__round_start(s);
   }
 }
 
@@ -71,7 +72,6 @@ void siphon__round_start(siphon_source *s) {
   /* This round is the turn that waited, if one did: it must not start a
    * second when it is released (a due tick can come before the 1 ms
    * timer of on_turn_waited). */
-  r->waited_ms = s->pending ? uv_now(h->loop) - s->pending_ms : 0;
   s->pending = 0;
   s->round = r;
   s->rounds++;

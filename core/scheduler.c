@@ -70,27 +70,22 @@ static void on_tick(uv_timer_t *t) {
     if (!s->pending) {
       siphon__log(SIPHON_LOG_DEBUG, s->name,
                   "turn due while the last round's records are written: it waits for them");
-      s->pending_ms = now;
     }
     s->pending = 1;
     return;
   }
   if (s->round != NULL && !s->round->reported && uv_is_active((uv_handle_t *)&s->timeout) &&
-      uv_timer_get_due_in(&s->timeout) <= sat_add(SIPHON__TIMEOUT_WAIT_MS, s->round->waited_ms)) {
+      uv_timer_get_due_in(&s->timeout) <= SIPHON__TIMEOUT_WAIT_MS) {
     /* A timeout is never longer than the interval, so a round that started
      * on its own turn has its timeout due with the next turn: the same
      * loop pass or the next. That turn waits for it rather than calling
      * the round overdue: a round that times out is not also a skip. Only
-     * then: a round that started later in its turn (a jitter drawn shorter
-     * this turn than the last) and runs on is still running, and its turn
-     * is skipped, not run back to back with it. But a round
-     * late by what its own turn waited (this rule, records, a paused
-     * output) is no overrun: rounds that time out back to back start a
-     * little later each, and would otherwise be skipped once in a while. */
+     * then: a round that started later (a jitter drawn shorter this turn
+     * than the last, a turn that waited) and runs on is still running, and
+     * its turn is skipped, not run back to back with it. */
     if (!s->pending) {
       siphon__log(SIPHON_LOG_DEBUG, s->name,
                   "turn due with the last round's timeout: it waits for the timeout");
-      s->pending_ms = now;
     }
     s->pending = 1;
     return;
@@ -124,9 +119,6 @@ static void on_tick(uv_timer_t *t) {
     return;
   }
   if (h->paused) {
-    if (!s->pending) {
-      s->pending_ms = now;
-    }
     s->pending = 1;
     return;
   }
@@ -163,7 +155,8 @@ void siphon__scheduler_resume(siphon__host *h) {
     /* One still writing its last round's records starts when that round
      * is released (siphon__round_release). */
     if (s->pending && s->round == NULL) {
-      siphon__round_start(s); /* clears pending, and times its wait */
+      s->pending = 0;
+      siphon__round_start(s);
     }
   }
 }
