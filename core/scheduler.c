@@ -35,11 +35,6 @@ static uint64_t sat_add(uint64_t a, uint64_t b) {
  * sources wake the loop in batches, not once per millisecond. */
 #define SIPHON__SCHED_GRAIN_MS 10u
 
-/* How soon the running round's timeout must be due for a turn to wait for
- * it instead of being skipped: the grain's rounding, and a loop a little
- * late with the round's own turn. */
-#define SIPHON__TIMEOUT_WAIT_MS (5u * SIPHON__SCHED_GRAIN_MS)
-
 static void arm(siphon_source *s, uint64_t delay) {
   uint64_t now = uv_now(s->host->loop);
   uint64_t at = sat_add(now, sat_add(delay, SIPHON__SCHED_GRAIN_MS - 1)) / SIPHON__SCHED_GRAIN_MS *
@@ -74,15 +69,11 @@ static void on_tick(uv_timer_t *t) {
     s->pending = 1;
     return;
   }
-  if (s->round != NULL && !s->round->reported && uv_is_active((uv_handle_t *)&s->timeout) &&
-      uv_timer_get_due_in(&s->timeout) <= SIPHON__TIMEOUT_WAIT_MS) {
-    /* A timeout is never longer than the interval, so a round that started
-     * on its own turn has its timeout due with the next turn: the same
-     * loop pass or the next. That turn waits for it rather than calling
-     * the round overdue: a round that times out is not also a skip. Only
-     * then: a round that started later (a jitter drawn shorter this turn
-     * than the last, a turn that waited) and runs on is still running, and
-     * its turn is skipped, not run back to back with it. */
+  if (s->round != NULL && !s->round->reported && uv_is_active((uv_handle_t *)&s->timeout)) {
+    /* A timeout is never longer than the interval, so this round's is due
+     * now, or as late as the round started after its own turn: the same
+     * loop pass or the next. Its turn waits for it rather than calling
+     * the round overdue: a round that times out is not also a skip. */
     if (!s->pending) {
       siphon__log(SIPHON_LOG_DEBUG, s->name,
                   "turn due with the last round's timeout: it waits for the timeout");
