@@ -429,13 +429,52 @@ static int holds_since(const char *key, const char *since) {
   return strncmp(key, since, n) == 0 && (since[n] == '\0' || since[n] == '.');
 }
 
+/* Whether the projection value at it is a nested projection ({"m": {"t":
+ * 0}}, MongoDB's spelling of {"m.t": 0} since 4.4) rather than a value or
+ * an operator ({"$slice": 2}, {"$elemMatch": ...}). */
+static int nested_projection(const bson_iter_t *it, bson_iter_t *child) {
+  if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, child)) {
+    return 0;
+  }
+  bson_iter_t first = *child;
+  return bson_iter_next(&first) && bson_iter_key(&first)[0] != '$';
+}
+
+/* Looks at each field a projection (or a nested part of it, under
+ * prefix) names, by its full dotted path. */
+static int scan_projection(bson_iter_t *it, const char *prefix, const char *since, int *inclusion,
+                           int *included, siphon_error *err) {
+  int rc = 0;
+  while (rc == 0 && bson_iter_next(it)) {
+    char *k = prefix[0] != '\0' ? bson_strdup_printf("%s.%s", prefix, bson_iter_key(it))
+                                : bson_strdup(bson_iter_key(it));
+    bson_iter_t child;
+    int on = !(BSON_ITER_HOLDS_NUMBER(it) || BSON_ITER_HOLDS_BOOL(it)) || bson_iter_as_bool(it);
+    if (nested_projection(it, &child)) {
+      rc = scan_projection(&child, k, since, inclusion, included, err);
+    } else if (holds_since(k, since) && !on) {
+      rc = strcmp(k, since) == 0
+               ? bad(err, "projection", "excludes \"%s\", the since field", since)
+               : bad(err, "projection", "excludes \"%s\", which holds \"%s\", the since field", k,
+                     since);
+    } else if (on) {
+      *included = *included || holds_since(k, since);
+      *inclusion = *inclusion || strcmp(k, "_id") != 0;
+    }
+    bson_free(k);
+  }
+  return rc;
+}
+
 /* With `since`, the field must come back in every document: an exclusion
  * projection must not drop it, nor the document it is in ("meta": 0 for
  * "meta.ts": every document would come back without it, the value would
  * never move, and each round would read the same documents again); an
  * inclusion projection gets it added, unless it includes it already, as
  * "meta": 1 does (adding "meta.ts" beside it is a path collision, which
- * MongoDB refuses). */
+ * MongoDB refuses). A nested projection ({"meta": {"ts": 0}}, {"meta":
+ * {"x": 1}}) is read by its dotted paths: "meta" there is no field of its
+ * own, neither dropped nor included whole. */
 static int since_projection(mg_query *q, siphon_error *err) {
   if (q->projection == NULL) {
     return 0;
@@ -446,22 +485,9 @@ static int since_projection(mg_query *q, siphon_error *err) {
   if (!bson_iter_init(&it, q->projection)) {
     return bad(err, "projection", "%s", "not a valid document");
   }
-  while (bson_iter_next(&it)) {
-    const char *k = bson_iter_key(&it);
-    int on = !(BSON_ITER_HOLDS_NUMBER(&it) || BSON_ITER_HOLDS_BOOL(&it)) || bson_iter_as_bool(&it);
-    if (holds_since(k, q->since) && !on) {
-      if (strcmp(k, q->since) == 0) {
-        return bad(err, "projection", "excludes \"%s\", the since field", q->since);
-      }
-      return bad(err, "projection", "excludes \"%s\", which holds \"%s\", the since field", k,
-                 q->since);
-    }
-    if (holds_since(k, q->since) && on) {
-      included = 1;
-    }
-    if (strcmp(k, "_id") != 0 && on) {
-      inclusion = 1;
-    }
+  int rc = scan_projection(&it, "", q->since, &inclusion, &included, err);
+  if (rc != 0) {
+    return rc;
   }
   if (inclusion && !included) {
     BSON_APPEND_INT32(q->projection, q->since, 1);

@@ -455,6 +455,11 @@ Test(since, a_projection_that_drops_the_fields_document_is_refused) {
       {"m.t", "{\"m\": 0}", "excludes \"m\", which holds \"m.t\", the since field"},
       {"m.t.u", "{\"name\": 1, \"m.t\": false}", "excludes \"m.t\", which holds \"m.t.u\""},
       {"m.t", "{\"m.t\": 0}", "excludes \"m.t\", the since field"},
+      /* MongoDB's nested spelling of the same (4.4 on): {"m": {"t": 0}}
+       * is {"m.t": 0}, and {"m": {"t": {"u": 0}}} is {"m.t.u": 0}. */
+      {"m.t", "{\"m\": {\"t\": 0}}", "excludes \"m.t\", the since field"},
+      {"m.t.u", "{\"m\": {\"t\": false}}", "excludes \"m.t\", which holds \"m.t.u\""},
+      {"m.t.u", "{\"m\": {\"t\": {\"u\": 0}}}", "excludes \"m.t.u\", the since field"},
   };
   for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
     char *src = mt_fmt(
