@@ -45,7 +45,8 @@ typedef struct siphon__ts_item {
  * lock the thread holds while it emits). */
 #define SIPHON__TS_WAIT_NS (100ull * 1000 * 1000)
 
-/* Queued and not yet written, for the counts a hard exit gives. */
+/* Records queued and not yet written (not the round_done() calls queued
+ * beside them), for the bound and the counts a hard exit gives. */
 static _Atomic uint64_t ts_queued;
 
 uint64_t siphon__ts_queued(void) {
@@ -72,7 +73,9 @@ static void run_items(siphon__ts_item *it) {
     } else {
       (void)siphon__round_emit(it->round, it->data, it->meta);
     }
-    atomic_fetch_sub(&ts_queued, 1);
+    if (!it->done) {
+      atomic_fetch_sub(&ts_queued, 1);
+    }
     item_free(it);
     it = next;
   }
@@ -96,7 +99,8 @@ static int drain(siphon__host *h, size_t max) {
     last->next = NULL;
   }
   int more = h->ts_head != NULL;
-  if (n > 0 && atomic_load(&ts_queued) - n < SIPHON__TS_LOW) {
+  uint64_t q = atomic_load(&ts_queued);
+  if (n > 0 && (q > n ? q - n : 0) < SIPHON__TS_LOW) {
     uv_cond_broadcast(&h->ts_room);
   }
   uv_mutex_unlock(&h->ts_lock);
@@ -129,7 +133,8 @@ void siphon__ts_drain_round(siphon__host *h, const siphon_round *r) {
       h->ts_tail = NULL;
     }
     last->next = NULL;
-    if (atomic_load(&ts_queued) - upto < SIPHON__TS_LOW) {
+    uint64_t q = atomic_load(&ts_queued);
+    if ((q > upto ? q - upto : 0) < SIPHON__TS_LOW) {
       uv_cond_broadcast(&h->ts_room);
     }
   }
@@ -255,7 +260,9 @@ static int enqueue(siphon__ts_item *it) {
     h->ts_head = it;
   }
   h->ts_tail = it;
-  atomic_fetch_add(&ts_queued, 1);
+  if (!it->done) {
+    atomic_fetch_add(&ts_queued, 1); /* records: a round_done() is none */
+  }
   /* Sent under the lock so that ts_close cannot close the handle between
    * our check of ts_closed and the send. Before the run (a thread started
    * in create()), siphon__ts_init() sends it. */
@@ -327,8 +334,8 @@ void siphon__ts_teardown(siphon__host *h) {
     siphon__ts_item *next = it->next;
     if (!it->done) {
       atomic_fetch_add(&it->src->discarded, 1);
+      atomic_fetch_sub(&ts_queued, 1);
     }
-    atomic_fetch_sub(&ts_queued, 1);
     json_decref(it->data);
     json_decref(it->meta);
     item_free(it);
