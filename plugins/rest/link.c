@@ -89,8 +89,10 @@ char *rest_link_next(const char *h) {
           v = p + 1;
           p = skip_quoted(p, &v_end);
         } else {
+          /* A token, by the RFC; to the parameter's end, as browsers
+           * read it, since servers write "type=text/html" unquoted. */
           v = p;
-          while (is_tchar(*p)) {
+          while (*p != '\0' && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') {
             p++;
           }
           v_end = p;

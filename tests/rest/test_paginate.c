@@ -229,6 +229,15 @@ Test(rest_paginate, link_header_parsed_not_searched) {
     cr_assert_str_eq(joined(&r), want, "%s", what[k]);
     restt_run_free(&r);
   }
+  /* An unquoted value that is no token ("type=text/html") before rel:
+   * read to its ';', as browsers do, not taken for the link's end. */
+  restt_run r = restt_once("",
+                           "{\"url\": \"http://127.0.0.1:%d/linkcase?case=16\", "
+                           "\"select\": \"/case\", \"paginate\": {\"type\": \"link_header\"}}",
+                           port);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_str_eq(joined(&r), "16,0");
+  restt_run_free(&r);
 }
 
 /* A next page from the server goes nowhere but the source's own host: its
