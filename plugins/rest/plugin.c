@@ -38,7 +38,7 @@ static const siphon_option rest_options[] = {
     {"insecure_skip_verify", SIPHON_OPT_BOOL, 0, "false", NULL,
      "do not verify the server's certificate (warned about at start)"},
     {"proxy", SIPHON_OPT_STRING, 0, NULL, NULL, "proxy URL, e.g. http://proxy:3128"},
-    {"connect_timeout", SIPHON_OPT_DURATION, 0, "\"10s\"", NULL,
+    {"connect_timeout", SIPHON_OPT_DURATION, 0, REST_CONNECT_TIMEOUT_DEFAULT, NULL,
      "bound on connecting (0: only the source's timeout)"},
     {"follow_redirects", SIPHON_OPT_BOOL, 0, "true", NULL, "follow 3xx Location"},
     {"max_redirects", SIPHON_OPT_INT, 0, "5", NULL, "redirects followed per request"},
@@ -105,6 +105,17 @@ static int rest_create(const siphon_host_api *api, siphon_source *src, const jso
   if (s->insecure) {
     api->log(src, SIPHON_LOG_WARN,
              "insecure_skip_verify is on: the server's TLS certificate is not checked");
+  }
+  uint64_t timeout_ms = api->source_timeout_ms(src);
+  if (s->connect_timeout_ms > 0 && s->connect_timeout_ms != REST_CONNECT_TIMEOUT_DEFAULT_MS &&
+      (uint64_t)s->connect_timeout_ms > timeout_ms) {
+    /* Valid, and does nothing: the round's timeout bounds the connect.
+     * Not said of the default, which a source with a short interval
+     * never chose. */
+    api->log(src, SIPHON_LOG_WARN,
+             "connect_timeout (%.3f s) is longer than the source's timeout (%.3f s), which "
+             "bounds the whole request, connect included: it never applies",
+             (double)s->connect_timeout_ms / 1000.0, (double)timeout_ms / 1000.0);
   }
   /* libcurl drops Authorization and Cookie when a redirect leaves the
    * host, but sends every other header on: an API key in one of them

@@ -89,6 +89,10 @@ typedef struct rest_status_range {
 
 typedef struct rest_run rest_run;
 
+/* connect_timeout's default, as the options table writes it and in ms. */
+#define REST_CONNECT_TIMEOUT_DEFAULT "\"10s\""
+#define REST_CONNECT_TIMEOUT_DEFAULT_MS 10000L
+
 typedef struct rest_source {
   const siphon_host_api *api;
   siphon_source *src;

@@ -197,6 +197,20 @@ Test(rest_config, headers_never_printed_by_check) {
   free(cfg);
 }
 
+/* A connect_timeout over the source's timeout never applies: said at
+ * start, not of the default (which a short interval never chose). */
+Test(rest_config, a_connect_timeout_the_timeout_cuts_short_is_warned_of) {
+  char *err = check("{\"url\": \"http://x/\", \"connect_timeout\": \"1h\"}", 0);
+  cr_assert_not_null(strstr(err,
+                            "[s] connect_timeout (3600.000 s) is longer than the source's "
+                            "timeout (10.000 s)"),
+                     "%s", err);
+  free(err);
+  err = check("{\"url\": \"http://x/\", \"connect_timeout\": \"2s\"}", 0);
+  cr_assert_null(strstr(err, "connect_timeout"), "%s", err);
+  free(err);
+}
+
 Test(rest_config, bearer_file_is_the_one_authorization) {
   expect("{\"url\": \"http://x/\", \"bearer_file\": \"/t\", \"bearer\": \"tok-zzz\"}",
          "sources[0].options.bearer_file",
