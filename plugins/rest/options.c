@@ -762,7 +762,7 @@ static int build_proxy(rest_source *s, const json_t *o, siphon_error *err) {
   if (!known) {
     int rc = fail(err, "proxy",
                   "\"%s\": a scheme libcurl has no proxy for (%s); expected http://, https://, "
-                  "socks4://, socks4a://, socks5:// or socks5h://%s",
+                  "socks:// (SOCKS4), socks4://, socks4a://, socks5:// or socks5h://%s",
                   shown, scheme,
                   strstr(s->proxy, "://") == NULL ? " (a name without one is guessed as its first "
                                                     "label says: write it)"

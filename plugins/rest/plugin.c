@@ -129,7 +129,8 @@ static int rest_create(const siphon_host_api *api, siphon_source *src, const jso
       api->log(src, SIPHON_LOG_WARN,
                "headers.%s goes along every redirect this source follows, to whatever host "
                "it names (libcurl holds back only Authorization and Cookie): set "
-               "follow_redirects to false, or carry the key in bearer, basic or secret_query",
+               "follow_redirects to false, or carry the key in bearer, bearer_file, basic or "
+               "secret_query",
                key);
     }
   }
