@@ -58,6 +58,36 @@ static char **make_env(const char *const *extra) {
   return env;
 }
 
+/* Children started and not yet reaped. A test whose assertion fails
+ * leaves by a longjmp, past its tproc_kill(): what it started would run
+ * on, orphaned (a siphon, a suite's httpfix), and load every test after
+ * it. The test process kills them as it exits. */
+static pid_t live[256];
+static size_t n_live;
+
+static void live_add(pid_t pid) {
+  if (n_live < sizeof(live) / sizeof(live[0])) {
+    live[n_live++] = pid;
+  }
+}
+
+static void live_remove(pid_t pid) {
+  for (size_t i = 0; i < n_live; i++) {
+    if (live[i] == pid) {
+      live[i] = live[--n_live];
+      return;
+    }
+  }
+}
+
+__attribute__((destructor)) static void kill_leftovers(void) {
+  for (size_t i = 0; i < n_live; i++) {
+    kill(live[i], SIGKILL);
+    waitpid(live[i], NULL, 0);
+  }
+  n_live = 0;
+}
+
 int tproc_start(tproc *p, const char *const *argv, const char *const *env) {
   memset(p, 0, sizeof(*p));
   p->status = -1;
@@ -92,6 +122,7 @@ int tproc_start(tproc *p, const char *const *argv, const char *const *env) {
   }
   p->out_fd = out[0];
   p->err_fd = err[0];
+  live_add(p->pid);
   return 0;
 }
 
@@ -227,6 +258,7 @@ int tproc_finish(tproc *p, int timeout_ms) {
     int st;
     pid_t r = waitpid(p->pid, &st, WNOHANG);
     if (r == p->pid) {
+      live_remove(p->pid);
       while (pump(p, 10)) {
       }
       p->status = decode(st);
