@@ -1,10 +1,11 @@
 /* Every polled source runs on its own uv_timer_t at its interval, plus a
  * random jitter. The rhythm is kept from the due time, not from when a
  * round ended, so a slow round does not drift the schedule; a turn that
- * comes while the last round still runs is skipped and counted, but one
- * that comes while a blocking round's records are being written, or as
- * the last round's timeout is due, waits for that (one such turn, however
- * many come). A failing
+ * comes while the last round is held past its timeout is skipped and
+ * counted, but one that comes while a blocking round's records are being
+ * written, or before the last round's timeout (due with it, or at most
+ * the jitter later), waits for that round (one such turn, however many
+ * come). A failing
  * source backs off exponentially from its interval up to max_backoff. */
 #include "host.h"
 #include "log.h"
@@ -76,7 +77,8 @@ static void on_tick(uv_timer_t *t) {
      * the round overdue: a round that times out is not also a skip. */
     if (!s->pending) {
       siphon__log(SIPHON_LOG_DEBUG, s->name,
-                  "turn due with the last round's timeout: it waits for the timeout");
+                  "turn due before the last round's timeout: it waits for the round, at "
+                  "most until its timeout");
     }
     s->pending = 1;
     return;

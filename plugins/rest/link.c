@@ -92,10 +92,13 @@ char *rest_link_next(const char *h) {
           /* A token, by the RFC; to the parameter's end, as browsers
            * read it, since servers write "type=text/html" unquoted. */
           v = p;
-          while (*p != '\0' && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') {
+          while (*p != '\0' && *p != ';' && *p != ',') {
             p++;
           }
           v_end = p;
+          while (v_end > v && (v_end[-1] == ' ' || v_end[-1] == '\t')) {
+            v_end--;
+          }
         }
       }
       if (name_len == 3 && strncasecmp(name, "rel", 3) == 0 && !seen_rel) {

@@ -612,7 +612,8 @@ Test(host, a_jittered_round_running_into_its_next_turn_is_waited_for) {
   start(&p, NULL, cfg);
   /* The jitter's sequence is the same every run: within some 25 turns a
    * round runs into the next one. */
-  cr_assert(tproc_wait_stderr(&p, "it waits for the timeout", 5000), "%s", p.err);
+  cr_assert(tproc_wait_stderr(&p, "it waits for the round, at most until its timeout", 5000), "%s",
+            p.err);
   tproc_kill(&p, SIGTERM);
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   cr_assert_null(strstr(p.err, "skipping this turn"), "%s", p.err);

@@ -229,8 +229,9 @@ Test(rest_paginate, link_header_parsed_not_searched) {
     cr_assert_str_eq(joined(&r), want, "%s", what[k]);
     restt_run_free(&r);
   }
-  /* An unquoted value that is no token ("type=text/html") before rel:
-   * read to its ';', as browsers do, not taken for the link's end. */
+  /* Unquoted values that are no tokens ("type=text/html", "title=go
+   * on") before rel: read to their ';', as browsers do, not taken for
+   * the link's end. */
   restt_run r = restt_once("",
                            "{\"url\": \"http://127.0.0.1:%d/linkcase?case=16\", "
                            "\"select\": \"/case\", \"paginate\": {\"type\": \"link_header\"}}",
