@@ -326,8 +326,13 @@ static void print_option(const siphon_option *o) {
 }
 
 static void print_plugin_line(const siphon__plugin *p) {
+  /* A polled plugin with start() may make a source streaming in create()
+   * (socket's listen mode): --check then calls that source streaming. */
+  const char *kind = p->desc.kind == SIPHON_KIND_POLLED && p->desc.start != NULL
+                         ? "polled or streaming"
+                         : siphon__kind_name(p->desc.kind);
   printf("%s %s  (%s, %s)  %s\n", p->name, p->desc.version ? p->desc.version : "?",
-         siphon__capability_name(p->desc.capability), siphon__kind_name(p->desc.kind),
+         siphon__capability_name(p->desc.capability), kind,
          p->desc.description ? p->desc.description : "");
 }
 

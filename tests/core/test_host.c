@@ -1597,6 +1597,8 @@ Test(host, list_and_help_plugins_come_from_the_options_table) {
   cr_assert_eq(tproc_finish(&p, 10000), 0, "%s", p.err);
   cr_assert(strstr(p.out, "tick 1.0.0  (async, polled)") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "sleeper 1.0.0  (blocking, polled)") != NULL, "%s", p.out);
+  /* socket is polled, and streaming for a listener (start()). */
+  cr_assert(strstr(p.out, "socket 1.0.0  (async, polled or streaming)") != NULL, "%s", p.out);
   cr_assert(strstr(p.out, "fail_rounds") == NULL, "one line a plugin, no options: %s", p.out);
   tproc_free(&p);
   const char *argv[] = {SIPHON_BIN, "-c", cfg, "--help-plugin", "tick", NULL};
