@@ -8,12 +8,18 @@
 #include "config_check.h"
 #include "util.h"
 
-static void cfg_verror(siphon__cfgctx *c, const char *path, int value, const char *fmt,
-                       va_list ap) {
+/* Adds "FILE: PATH: TEXT" to d: the errors' list, or the warnings'. */
+static void cfg_vadd(siphon__cfgctx *c, siphon__diag *d, const char *path, int value,
+                     const char *fmt, va_list ap) {
   char *where = path != NULL && path[0] != '\0' ? siphon__asprintf("%s: %s", c->file, path)
                                                 : siphon__xstrdup(c->file);
-  siphon__diag_vadd(c->d, where, value, fmt, ap);
+  siphon__diag_vadd(d, where, value, fmt, ap);
   free(where);
+}
+
+static void cfg_verror(siphon__cfgctx *c, const char *path, int value, const char *fmt,
+                       va_list ap) {
+  cfg_vadd(c, c->d, path, value, fmt, ap);
 }
 
 void siphon__cfg_error(siphon__cfgctx *c, const char *path, const char *fmt, ...) {
@@ -27,12 +33,10 @@ void siphon__cfg_warn(siphon__cfgctx *c, const char *path, const char *fmt, ...)
   if (c->warn == NULL) {
     return;
   }
-  char *where = siphon__asprintf("%s: %s", c->file, path);
   va_list ap;
   va_start(ap, fmt);
-  siphon__diag_vadd(c->warn, where, 0, fmt, ap);
+  cfg_vadd(c, c->warn, path, 0, fmt, ap);
   va_end(ap);
-  free(where);
 }
 
 /* An error about a key, not its value: no "the value came from". */

@@ -27,7 +27,7 @@ int rest_bearer_file_refresh(rest_source *s, char *msg, size_t msg_len) {
   struct stat st;
   if (stat(s->bearer_file, &st) != 0) {
     int e = errno;
-    snprintf(msg, msg_len, "bearer_file: cannot read %s: %s", s->bearer_file, strerror(e));
+    snprintf(msg, msg_len, "cannot read %s: %s", s->bearer_file, strerror(e));
     return -e;
   }
   if (same_file(s, &st)) {
@@ -36,13 +36,13 @@ int rest_bearer_file_refresh(rest_source *s, char *msg, size_t msg_len) {
   int fd = open(s->bearer_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
   if (fd < 0) {
     int e = errno;
-    snprintf(msg, msg_len, "bearer_file: cannot read %s: %s", s->bearer_file, strerror(e));
+    snprintf(msg, msg_len, "cannot read %s: %s", s->bearer_file, strerror(e));
     return -e;
   }
   struct stat fst;
   if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
     close(fd);
-    snprintf(msg, msg_len, "bearer_file: %s is not a file", s->bearer_file);
+    snprintf(msg, msg_len, "%s is not a file", s->bearer_file);
     return -EINVAL;
   }
   char *buf = malloc(BEARER_FILE_MAX + 1);
@@ -63,7 +63,7 @@ int rest_bearer_file_refresh(rest_source *s, char *msg, size_t msg_len) {
   close(fd);
   if (len > BEARER_FILE_MAX) {
     free(buf);
-    snprintf(msg, msg_len, "bearer_file: %s is over %d KiB: not a token", s->bearer_file,
+    snprintf(msg, msg_len, "%s is over %d KiB: not a token", s->bearer_file,
              BEARER_FILE_MAX / 1024);
     return -EFBIG;
   }
@@ -74,19 +74,18 @@ int rest_bearer_file_refresh(rest_source *s, char *msg, size_t msg_len) {
   buf[len] = '\0';
   if (len == 0 || memchr(buf, '\0', len) != NULL) {
     free(buf);
-    snprintf(msg, msg_len, "bearer_file: %s holds no token (the file is empty)", s->bearer_file);
+    snprintf(msg, msg_len, "%s holds no token (the file is empty)", s->bearer_file);
     return -EINVAL;
   }
   if (strpbrk(buf, "\r\n") != NULL) {
     free(buf);
-    snprintf(msg, msg_len,
-             "bearer_file: %s holds more than one line: a token is one (it is not shown)",
+    snprintf(msg, msg_len, "%s holds more than one line: a token is one (it is not shown)",
              s->bearer_file);
     return -EINVAL;
   }
   int rc = rest_source_set_bearer(s, buf);
   if (rc != 0) {
-    snprintf(msg, msg_len, "bearer_file: %s", strerror(-rc));
+    snprintf(msg, msg_len, "%s", strerror(-rc));
     return rc;
   }
   /* The file as read: one changed while it was read is read again next

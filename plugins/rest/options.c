@@ -802,8 +802,7 @@ int rest_source_configure(rest_source *s, const json_t *o, siphon_error *err) {
     char msg[SIPHON_ERROR_TEXT_LENGTH];
     rc = rest_bearer_file_refresh(s, msg, sizeof(msg));
     if (rc != 0 && rc != -ENOMEM) {
-      const char *text = strncmp(msg, "bearer_file: ", 13) == 0 ? msg + 13 : msg;
-      return fail(err, "bearer_file", "%s", text);
+      return fail(err, "bearer_file", "%s", msg);
     }
   }
   if (rc != 0) {

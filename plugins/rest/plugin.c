@@ -151,7 +151,9 @@ static int rest_collect(void *instance, siphon_round *round) {
     char msg[512];
     int rc = rest_bearer_file_refresh(s, msg, sizeof(msg));
     if (rc != 0) {
-      s->api->round_done(round, rc, msg);
+      char shown[sizeof(msg) + 16];
+      snprintf(shown, sizeof(shown), "bearer_file: %s", msg);
+      s->api->round_done(round, rc, shown);
       return 0;
     }
   }

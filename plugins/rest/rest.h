@@ -151,7 +151,8 @@ int rest_source_set_bearer(rest_source *s, char *tok);
 
 /* ---- bearer_file.c ---- */
 /* Reads bearer_file when it differs from what was read last (or nothing
- * was): 0, or a negative errno with msg saying why (never the token). */
+ * was): 0, or a negative errno with msg saying why, without naming the
+ * option (never the token). */
 int rest_bearer_file_refresh(rest_source *s, char *msg, size_t msg_len);
 
 /* ---- request.c: one page's transfer ---- */
